@@ -1,0 +1,182 @@
+//! Files holding a `googleAds:searchStream` REST response: a JSON array of batches, each with
+//! `results[]` of `{customer, campaign, metrics, segments}` objects in the API's camelCase JSON
+//! mapping, int64 values as strings and zero metrics omitted. A single `search` response object
+//! (`{"results": [...]}`) is read too.
+
+use crate::rows::{CampaignRow, parse_date};
+use loopql_connector_sdk::{ConnectorError, files};
+use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
+use std::path::Path;
+
+#[derive(Deserialize)]
+struct Batch {
+    #[serde(default)]
+    results: Vec<ApiRow>,
+}
+
+#[derive(Deserialize)]
+struct ApiRow {
+    customer: Customer,
+    campaign: Campaign,
+    #[serde(default)]
+    metrics: Metrics,
+    segments: Segments,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Customer {
+    id: Int64,
+    currency_code: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Campaign {
+    id: Int64,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    advertising_channel_type: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct Metrics {
+    impressions: Int64,
+    clicks: Int64,
+    cost_micros: Int64,
+    conversions: f64,
+    conversions_value: f64,
+}
+
+#[derive(Deserialize)]
+struct Segments {
+    date: Date,
+}
+
+/// An int64 as the REST API writes it: a decimal string (a bare number is accepted too).
+#[derive(Default)]
+struct Int64(i64);
+
+impl<'de> Deserialize<'de> for Int64 {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Int64;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an int64 as a decimal string")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Int64, E> {
+                v.parse()
+                    .map(Int64)
+                    .map_err(|_| E::invalid_value(de::Unexpected::Str(v), &self))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Int64, E> {
+                Ok(Int64(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Int64, E> {
+                i64::try_from(v)
+                    .map(Int64)
+                    .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(v), &self))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A `YYYY-MM-DD` date, as days since the epoch.
+struct Date(i32);
+
+impl<'de> Deserialize<'de> for Date {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        parse_date(&s)
+            .map(Date)
+            .ok_or_else(|| de::Error::invalid_value(de::Unexpected::Str(&s), &"a date YYYY-MM-DD"))
+    }
+}
+
+pub fn read(path: &Path) -> Result<Vec<CampaignRow>, ConnectorError> {
+    let text = files::read_to_string(path)?;
+    let malformed = |e: serde_json::Error| {
+        let message = e.to_string();
+        let message = match message.rfind(" at line ") {
+            Some(i) => message[..i].to_string(),
+            None => message,
+        };
+        ConnectorError::Malformed {
+            path: path.to_path_buf(),
+            line: e.line() as u64,
+            column: e.column() as u64,
+            message: format!("{message} (reading a searchStream response)"),
+        }
+    };
+    let batches: Vec<Batch> = if text.trim_start().starts_with('[') {
+        serde_json::from_str(&text).map_err(malformed)?
+    } else {
+        vec![serde_json::from_str(&text).map_err(malformed)?]
+    };
+    let mut rows = Vec::new();
+    for r in batches.into_iter().flat_map(|b| b.results) {
+        rows.push(CampaignRow {
+            date: r.segments.date.0,
+            customer_id: r.customer.id.0,
+            currency: r.customer.currency_code.to_ascii_uppercase(),
+            campaign_id: r.campaign.id.0,
+            campaign_name: r.campaign.name,
+            channel_type: r.campaign.advertising_channel_type,
+            impressions: r.metrics.impressions.0,
+            clicks: r.metrics.clicks.0,
+            cost_micros: r.metrics.cost_micros.0,
+            conversions: r.metrics.conversions,
+            conversions_value: r.metrics.conversions_value,
+        });
+    }
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("stream.json");
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn reads_stream_batches_with_omitted_zero_metrics() {
+        let (_d, path) = write(
+            r#"[{"results":[{"customer":{"resourceName":"customers/1","id":"1","currencyCode":"EUR"},
+                "campaign":{"resourceName":"customers/1/campaigns/7","id":"7","name":"Brand"},
+                "metrics":{"impressions":"10","clicks":"2","costMicros":"1500000","conversions":1.0,"conversionsValue":12.5},
+                "segments":{"date":"2024-05-01"}},
+               {"customer":{"id":"1","currencyCode":"EUR"},"campaign":{"id":"7"},"segments":{"date":"2024-05-02"}}],
+               "fieldMask":"segments.date,customer.id","requestId":"x"}]"#,
+        );
+        let rows = read(&path).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].cost_micros, 1_500_000);
+        assert_eq!(rows[0].conversions_value, 12.5);
+        assert_eq!(rows[1].impressions, 0);
+        assert_eq!(rows[1].campaign_name, None);
+    }
+
+    #[test]
+    fn bad_int64_names_line_column_value_and_type() {
+        let (_d, path) = write(
+            "[{\"results\":[\n{\"customer\":{\"id\":\"1\",\"currencyCode\":\"EUR\"},\"campaign\":{\"id\":\"7\"},\n\"metrics\":{\"clicks\":\"two\"},\"segments\":{\"date\":\"2024-05-02\"}}]}]",
+        );
+        let err = read(&path).unwrap_err().to_string();
+        assert!(err.contains(&format!("{}:3:", path.display())), "{err}");
+        assert!(err.contains("\"two\""), "{err}");
+        assert!(
+            err.contains("expected an int64 as a decimal string"),
+            "{err}"
+        );
+    }
+}

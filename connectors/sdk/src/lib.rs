@@ -1,0 +1,22 @@
+//! loopql's connector plugin ABI v1, and the safe side of it for connector authors.
+//!
+//! A connector is a `cdylib` that implements [`Connector`] and calls [`export_connector!`] once.
+//! Everything that crosses the library boundary is either UTF-8 bytes with explicit lengths
+//! (JSON manifests, options, filters, error messages) or Arrow's C Data / C Stream Interface
+//! (schemas and record batches), so a connector depends on `arrow` only and keeps loading when
+//! the host upgrades DataFusion. See `abi` for the exact symbols.
+
+pub mod abi;
+mod connector;
+mod error;
+#[doc(hidden)]
+pub mod export;
+pub mod files;
+mod manifest;
+mod scan;
+
+pub use arrow;
+pub use connector::{BatchReader, Connector};
+pub use error::ConnectorError;
+pub use manifest::{FilterSpec, Manifest, Mapping, OptionKind, OptionSpec, TableSpec};
+pub use scan::{Filter, FilterOp, Scalar, ScanRequest};

@@ -1,0 +1,105 @@
+//! The manifest a connector describes itself with: what it is, which options it takes, which raw
+//! tables it exposes (schemas travel separately over the Arrow C Data Interface), which filters
+//! it can apply, and how its raw tables map onto loopql's harmonized views.
+
+use arrow::datatypes::{Schema, SchemaRef};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// SQL identifier (`[a-z][a-z0-9_]*`); the raw tables are registered in a schema of this name.
+    pub name: String,
+    /// The connector's own version (semver).
+    pub version: String,
+    pub description: String,
+    #[serde(default)]
+    pub options: Vec<OptionSpec>,
+    pub tables: Vec<TableSpec>,
+    #[serde(default)]
+    pub mappings: Vec<Mapping>,
+}
+
+/// An option a source may set for this connector in `loopql.toml`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OptionSpec {
+    pub name: String,
+    pub kind: OptionKind,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<serde_json::Value>,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum OptionKind {
+    String,
+    /// A file path; the host resolves it relative to the project file.
+    Path,
+    /// A glob of files; the host resolves it relative to the project file.
+    Glob,
+    Bool,
+    Integer,
+    Number,
+}
+
+impl OptionKind {
+    pub fn describe(self) -> &'static str {
+        match self {
+            OptionKind::String => "a string",
+            OptionKind::Path => "a file path",
+            OptionKind::Glob => "a file glob",
+            OptionKind::Bool => "true or false",
+            OptionKind::Integer => "an integer",
+            OptionKind::Number => "a number",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableSpec {
+    pub name: String,
+    pub description: String,
+    /// Columns the connector can filter on while reading.
+    #[serde(default)]
+    pub filters: Vec<FilterSpec>,
+    /// Not part of the JSON manifest: crosses as an `FFI_ArrowSchema`.
+    #[serde(skip, default = "empty_schema")]
+    pub schema: SchemaRef,
+}
+
+impl PartialEq for TableSpec {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+            && self.description == other.description
+            && self.filters == other.filters
+            && self.schema == other.schema
+    }
+}
+
+fn empty_schema() -> SchemaRef {
+    Arc::new(Schema::empty())
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FilterSpec {
+    pub column: String,
+    /// True when the connector drops every row the filter rejects, so the host need not
+    /// re-check it; false when it only prunes (files, partitions) and the host re-checks.
+    pub exact: bool,
+}
+
+/// How one raw table feeds one harmonized view: a `SELECT` over the connector's raw tables
+/// (schema-qualified with the connector's name) producing the view's canonical columns.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Mapping {
+    pub view: String,
+    pub sql: String,
+}

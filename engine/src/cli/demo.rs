@@ -1,0 +1,37 @@
+//! `loopql demo`: write the demo project, run a first query, say what to try next.
+
+use loopql::output::{self, Format};
+use loopql::{Engine, Project, demo};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Folder to write the demo project into.
+    #[arg(long, default_value = "loopql-demo")]
+    dir: PathBuf,
+    /// Seed of the generator: the same seed writes the same data.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+}
+
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let written = demo::write(&args.dir, args.seed)?;
+    println!(
+        "Wrote a demo project to {} ({} files): {} clients, each with Google Ads exports.\n",
+        written.dir.display(),
+        written.files.len(),
+        demo::CLIENTS.len()
+    );
+    let engine = Engine::open(Project::load(&written.project_file)?).await?;
+    println!("{}\n", demo::FIRST_QUERY);
+    let stream = engine.stream(demo::FIRST_QUERY).await?;
+    let mut stdout = std::io::stdout();
+    output::write(stream, Format::Table, &mut stdout).await?;
+    let p = written.project_file.display();
+    println!(
+        "\nTry next:\n  loopql query --project {p} \"SELECT * FROM ad_performance WHERE client_id = 'acme' LIMIT 5\"\n  loopql query --project {p} --format csv \"SELECT * FROM google_ads.campaign_stats\" --out stats.csv\n  loopql connectors list --project {p}\n  compare with {}/ground_truth/google_ads_by_client_month.csv",
+        written.dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,93 @@
+//! The command line (clap derive). Every flag is defined once here with its doc; the work is done
+//! by the library.
+
+mod connectors;
+mod demo;
+mod query;
+
+use clap::{Parser, Subcommand};
+use loopql::Project;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "loopql",
+    version,
+    about = "SQL over your ad, analytics and CRM data: KPIs, attribution, closed-loop ROI"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Write a demo project (generated exports for three clients) and run a first query.
+    Demo(demo::Args),
+    /// Run one SQL statement and print or save its result.
+    Query(query::Args),
+    /// Inspect connector libraries: what was found, loaded and refused.
+    #[command(subcommand)]
+    Connectors(connectors::Command),
+}
+
+/// The `--project` flag shared by subcommands.
+#[derive(Debug, clap::Args)]
+pub struct ProjectArg {
+    /// Project file. Default: ./loopql.toml if it exists, else an empty project.
+    #[arg(long, short = 'p', env = "LOOPQL_PROJECT", value_name = "FILE")]
+    project: Option<PathBuf>,
+}
+
+impl ProjectArg {
+    pub fn load(&self) -> anyhow::Result<Project> {
+        match &self.project {
+            Some(path) => Ok(Project::load(path)?),
+            None => {
+                let default = Path::new("loopql.toml");
+                if default.exists() {
+                    Ok(Project::load(default)?)
+                } else {
+                    tracing::debug!("no ./loopql.toml: using an empty project");
+                    Ok(Project::empty(&std::env::current_dir()?))
+                }
+            }
+        }
+    }
+}
+
+pub fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Demo(args) => demo::run(args).await,
+            Command::Query(args) => query::run(args).await,
+            Command::Connectors(cmd) => connectors::run(cmd).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,40 @@
+//! The engine's error type: one enum, typed fields, sources kept.
+
+use crate::plugin_host::PluginError;
+use crate::project::ProjectError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Project(#[from] ProjectError),
+
+    #[error(transparent)]
+    Plugin(#[from] PluginError),
+
+    /// A source in the project that its connector cannot serve (unknown option, wrong type, ...).
+    #[error("{location}: source `{source_name}`: {message}")]
+    Source {
+        location: String,
+        source_name: String,
+        message: String,
+    },
+
+    /// A shipped view that failed to register: a bug in loopql or in a connector's mapping.
+    #[error("view `{view}` could not be created: {message}")]
+    View { view: String, message: String },
+
+    #[error(transparent)]
+    DataFusion(#[from] datafusion::error::DataFusionError),
+
+    #[error(transparent)]
+    Arrow(#[from] datafusion::arrow::error::ArrowError),
+
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+pub type Result<T, E = EngineError> = std::result::Result<T, E>;

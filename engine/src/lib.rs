@@ -1,0 +1,16 @@
+//! loopql: a SQL-queryable marketing-metrics engine on Apache DataFusion.
+//!
+//! The library knows nothing of terminals or wire protocols: front ends build an [`Engine`] from a
+//! [`Project`] and send it SQL.
+
+pub mod demo;
+pub mod error;
+pub mod output;
+pub mod plugin_host;
+pub mod project;
+pub mod session;
+pub mod views;
+
+pub use error::{EngineError, Result};
+pub use project::Project;
+pub use session::Engine;

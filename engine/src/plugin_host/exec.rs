@@ -1,0 +1,195 @@
+//! The physical scan of a plugin table: each partition pulls one source's Arrow stream on a
+//! blocking thread (a slow source never stalls the async workers) and appends `client_id`.
+
+use super::library::clean_arrow_message;
+use super::table::BoundSource;
+use super::{ConnectorLibrary, PluginError};
+use datafusion::arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions, StringArray};
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::stream::RecordBatchReceiverStreamBuilder;
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
+};
+use loopql_connector_sdk::Filter;
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy)]
+pub enum OutputColumn {
+    /// The i-th column of the connector's (projected) stream.
+    Plugin(usize),
+    Client,
+}
+
+#[derive(Debug)]
+pub struct PluginScanExec {
+    library: Arc<ConnectorLibrary>,
+    table: String,
+    sources: Vec<BoundSource>,
+    projection: Vec<usize>,
+    columns: Vec<OutputColumn>,
+    filters: Vec<Filter>,
+    limit: Option<usize>,
+    schema: SchemaRef,
+    properties: Arc<PlanProperties>,
+}
+
+impl PluginScanExec {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        library: Arc<ConnectorLibrary>,
+        table: String,
+        sources: Vec<BoundSource>,
+        projection: Vec<usize>,
+        columns: Vec<OutputColumn>,
+        filters: Vec<Filter>,
+        limit: Option<usize>,
+        schema: SchemaRef,
+    ) -> Self {
+        let properties = Arc::new(PlanProperties::new(
+            EquivalenceProperties::new(schema.clone()),
+            Partitioning::UnknownPartitioning(sources.len().max(1)),
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        ));
+        Self {
+            library,
+            table,
+            sources,
+            projection,
+            columns,
+            filters,
+            limit,
+            schema,
+            properties,
+        }
+    }
+}
+
+impl DisplayAs for PluginScanExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        let sources: Vec<&str> = self.sources.iter().map(|s| s.name.as_str()).collect();
+        write!(
+            f,
+            "PluginScanExec: {}.{}, sources=[{}], projection={:?}, filters={}, limit={:?}",
+            self.library.manifest().name,
+            self.table,
+            sources.join(", "),
+            self.projection,
+            serde_json::to_string(&self.filters).unwrap_or_default(),
+            self.limit
+        )
+    }
+}
+
+impl ExecutionPlan for PluginScanExec {
+    fn name(&self) -> &str {
+        "PluginScanExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![]
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        _children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        Ok(self)
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        _context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
+        let mut builder = RecordBatchReceiverStreamBuilder::new(self.schema.clone(), 2);
+        let Some(source) = self.sources.get(partition).cloned() else {
+            // No source survived client pruning: one empty partition.
+            return Ok(builder.build());
+        };
+        let tx = builder.tx();
+        let library = self.library.clone();
+        let table = self.table.clone();
+        let projection = self.projection.clone();
+        let columns = self.columns.clone();
+        let filters = self.filters.clone();
+        let limit = self.limit;
+        let schema = self.schema.clone();
+        builder.spawn_blocking(move || {
+            let connector = library.manifest().name.clone();
+            let fail = |action: &'static str, message: String| {
+                DataFusionError::Execution(
+                    PluginError::Scan {
+                        connector: connector.clone(),
+                        table: table.clone(),
+                        source_name: source.name.clone(),
+                        action,
+                        message,
+                    }
+                    .to_string(),
+                )
+            };
+            let _span = tracing::debug_span!("plugin_scan", connector = %connector, table = %table, source = %source.name).entered();
+            let reader = library
+                .open_scan(&table, &source.options_json, Some(&projection), &filters, limit)
+                .map_err(|m| fail("open", m))?;
+            let mut remaining = limit;
+            for batch in reader {
+                let batch = batch.map_err(|e| fail("read", clean_arrow_message(&e.to_string())))?;
+                let batch = match remaining.as_mut() {
+                    Some(0) => break,
+                    Some(left) => {
+                        let take = batch.num_rows().min(*left);
+                        *left -= take;
+                        batch.slice(0, take)
+                    }
+                    None => batch,
+                };
+                let out = assemble(&schema, &columns, &batch, &source.client_id)?;
+                if tx.blocking_send(Ok(out)).is_err() {
+                    break; // the query was cancelled or finished early
+                }
+            }
+            Ok(())
+        });
+        Ok(builder.build())
+    }
+}
+
+fn assemble(
+    schema: &SchemaRef,
+    columns: &[OutputColumn],
+    batch: &RecordBatch,
+    client_id: &str,
+) -> Result<RecordBatch> {
+    let rows = batch.num_rows();
+    let arrays: Vec<ArrayRef> = columns
+        .iter()
+        .map(|c| match c {
+            OutputColumn::Plugin(i) => batch.column(*i).clone(),
+            OutputColumn::Client => Arc::new(StringArray::from(vec![client_id; rows])) as ArrayRef,
+        })
+        .collect();
+    let options = RecordBatchOptions::new().with_row_count(Some(rows));
+    Ok(RecordBatch::try_new_with_options(
+        schema.clone(),
+        arrays,
+        &options,
+    )?)
+}

@@ -1,0 +1,97 @@
+//! Manifest checks: a connector's promises must be coherent before any of its tables is
+//! registered. Every problem is reported, not just the first.
+
+use crate::project::is_identifier;
+use loopql_connector_sdk::Manifest;
+use std::collections::HashSet;
+
+/// Column every raw table gets from the host: which client a row belongs to.
+pub const CLIENT_COLUMN: &str = "client_id";
+
+pub fn manifest(m: &Manifest, known_views: &[&str]) -> Vec<String> {
+    let mut problems = Vec::new();
+    if !is_identifier(&m.name) {
+        problems.push(format!(
+            "name `{}`: expected a lowercase SQL identifier like `google_ads`",
+            m.name
+        ));
+    }
+    let numeric = m
+        .version
+        .split('.')
+        .filter(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+        .count();
+    if m.version.split('.').count() != 3 || numeric != 3 {
+        problems.push(format!(
+            "version `{}`: expected MAJOR.MINOR.PATCH",
+            m.version
+        ));
+    }
+    let mut options = HashSet::new();
+    for o in &m.options {
+        if !is_identifier(&o.name) {
+            problems.push(format!(
+                "option `{}`: expected a lowercase identifier",
+                o.name
+            ));
+        }
+        if !options.insert(o.name.as_str()) {
+            problems.push(format!("option `{}` is declared twice", o.name));
+        }
+    }
+    if m.tables.is_empty() {
+        problems.push("declares no tables".into());
+    }
+    let mut tables = HashSet::new();
+    for t in &m.tables {
+        if !is_identifier(&t.name) {
+            problems.push(format!(
+                "table `{}`: expected a lowercase SQL identifier",
+                t.name
+            ));
+        }
+        if !tables.insert(t.name.as_str()) {
+            problems.push(format!("table `{}` is declared twice", t.name));
+        }
+        if t.schema.fields().is_empty() {
+            problems.push(format!("table `{}` has no columns", t.name));
+        }
+        let mut columns = HashSet::new();
+        for f in t.schema.fields() {
+            if !columns.insert(f.name().as_str()) {
+                problems.push(format!(
+                    "table `{}`: column `{}` appears twice",
+                    t.name,
+                    f.name()
+                ));
+            }
+            if f.name() == CLIENT_COLUMN {
+                problems.push(format!(
+                    "table `{}`: column `{CLIENT_COLUMN}` is reserved (the host adds it from the project's sources)",
+                    t.name
+                ));
+            }
+        }
+        for filter in &t.filters {
+            if !columns.contains(filter.column.as_str()) {
+                problems.push(format!(
+                    "table `{}`: filter on `{}`, which is not one of its columns",
+                    t.name, filter.column
+                ));
+            }
+        }
+    }
+    for mapping in &m.mappings {
+        if !known_views.contains(&mapping.view.as_str()) {
+            problems.push(format!(
+                "mapping onto `{}`, which is not a harmonized view (known: {})",
+                mapping.view,
+                known_views.join(", ")
+            ));
+        }
+        if mapping.sql.trim().is_empty() {
+            problems.push(format!("mapping onto `{}` has no SQL", mapping.view));
+        }
+    }
+    problems
+}

@@ -1,0 +1,410 @@
+//! `loopql.toml`: the project file. Typed, `deny_unknown_fields`, every field documented with its
+//! default; errors carry `path:line:column`, the key, and what is allowed.
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+/// The file as written. See [`Project`] for the resolved form.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProjectFile {
+    /// Folder of the local Parquet warehouse. Default: `"warehouse"`, next to the project file.
+    #[serde(default = "default_warehouse")]
+    warehouse: String,
+    /// Where connector libraries are looked for. Default: see [`PluginsFile`].
+    #[serde(default)]
+    plugins: PluginsFile,
+    /// The agency's clients. Default: none.
+    #[serde(default)]
+    clients: Vec<ClientFile>,
+    /// The data sources, each read by one connector for one client. Default: none.
+    #[serde(default)]
+    sources: Vec<SourceFile>,
+}
+
+fn default_warehouse() -> String {
+    "warehouse".into()
+}
+
+fn default_true() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PluginsFile {
+    /// Folders searched for connector libraries. Default: `[]`.
+    #[serde(default)]
+    dirs: Vec<String>,
+    /// Connector library files loaded explicitly. Default: `[]`.
+    #[serde(default)]
+    paths: Vec<String>,
+    /// Also search the folder of the `loopql` executable and `$LOOPQL_PLUGIN_PATH`. Default: `true`.
+    #[serde(default = "default_true")]
+    search_default_dirs: bool,
+}
+
+impl Default for PluginsFile {
+    fn default() -> Self {
+        Self {
+            dirs: Vec::new(),
+            paths: Vec::new(),
+            search_default_dirs: true,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClientFile {
+    /// Identifier used in `client_id` columns: lowercase letters, digits, `_` and `-`. Required.
+    id: Spanned<String>,
+    /// Display name. Default: the id.
+    #[serde(default)]
+    name: Option<String>,
+    /// Reporting currency, ISO 4217. Default: `"USD"`.
+    #[serde(default)]
+    currency: Option<Spanned<String>>,
+    /// Reporting time zone, IANA name. Default: `"UTC"`.
+    #[serde(default)]
+    time_zone: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SourceFile {
+    /// Unique name of the source. Default: `"<client_id>_<connector>"`.
+    #[serde(default)]
+    name: Option<Spanned<String>>,
+    /// The connector's name, as its manifest gives it (`loopql connectors list`). Required.
+    connector: Spanned<String>,
+    /// The client this source's rows belong to; must be one of `clients`. Required.
+    client_id: Spanned<String>,
+    /// Options for the connector (`loopql connectors list` shows each connector's). Default: none.
+    #[serde(default)]
+    options: Option<Spanned<toml::Table>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub id: String,
+    pub name: String,
+    pub currency: String,
+    pub time_zone: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub name: String,
+    pub connector: String,
+    pub client_id: String,
+    pub options: serde_json::Map<String, serde_json::Value>,
+    /// `path:line:column` of the source in the project file, for later errors.
+    pub location: String,
+}
+
+/// A validated project with every path made absolute.
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// The project file; `None` for an empty in-memory project.
+    pub path: Option<PathBuf>,
+    pub base_dir: PathBuf,
+    pub warehouse: PathBuf,
+    pub plugin_dirs: Vec<PathBuf>,
+    pub plugin_paths: Vec<PathBuf>,
+    pub search_default_plugin_dirs: bool,
+    pub clients: Vec<Client>,
+    pub sources: Vec<Source>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectError {
+    #[error("{}: cannot read the project file: {source}; create one with `loopql demo` or pass --project", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}:{line}:{column}: {message}", path.display())]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+}
+
+impl Project {
+    /// An empty project rooted at `base_dir`: no clients, no sources.
+    pub fn empty(base_dir: &Path) -> Self {
+        Self {
+            path: None,
+            base_dir: base_dir.to_path_buf(),
+            warehouse: base_dir.join("warehouse"),
+            plugin_dirs: Vec::new(),
+            plugin_paths: Vec::new(),
+            search_default_plugin_dirs: true,
+            clients: Vec::new(),
+            sources: Vec::new(),
+        }
+    }
+
+    pub fn load(path: &Path) -> Result<Self, ProjectError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ProjectError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(path, &text)
+    }
+
+    /// Parses and validates project text as if read from `path`.
+    pub fn parse(path: &Path, text: &str) -> Result<Self, ProjectError> {
+        let invalid = |span: Option<std::ops::Range<usize>>, message: String| {
+            let (line, column) = line_column(text, span.map(|s| s.start).unwrap_or(0));
+            ProjectError::Invalid {
+                path: path.to_path_buf(),
+                line,
+                column,
+                message,
+            }
+        };
+        let file: ProjectFile =
+            toml::from_str(text).map_err(|e| invalid(e.span(), e.message().trim().to_string()))?;
+        let base_dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let base_dir = std::path::absolute(&base_dir).unwrap_or(base_dir);
+        let resolve = |p: &str| base_dir.join(p);
+
+        let mut clients: Vec<Client> = Vec::new();
+        for c in &file.clients {
+            let id = c.id.get_ref();
+            if !is_client_id(id) {
+                return Err(invalid(
+                    Some(c.id.span()),
+                    format!(
+                        "client id `{id}`: use lowercase letters, digits, `_` and `-`, starting with a letter or digit"
+                    ),
+                ));
+            }
+            if clients.iter().any(|k| &k.id == id) {
+                return Err(invalid(
+                    Some(c.id.span()),
+                    format!("client id `{id}` is declared twice"),
+                ));
+            }
+            let currency = match &c.currency {
+                None => "USD".to_string(),
+                Some(s) => {
+                    let v = s.get_ref();
+                    if v.len() != 3 || !v.bytes().all(|b| b.is_ascii_uppercase()) {
+                        return Err(invalid(
+                            Some(s.span()),
+                            format!(
+                                "currency `{v}`: expected a 3-letter ISO 4217 code such as USD, EUR or GBP"
+                            ),
+                        ));
+                    }
+                    v.clone()
+                }
+            };
+            let time_zone = match &c.time_zone {
+                None => "UTC".to_string(),
+                Some(s) => {
+                    let v = s.get_ref();
+                    if v.parse::<datafusion::arrow::array::timezone::Tz>().is_err() {
+                        return Err(invalid(
+                            Some(s.span()),
+                            format!(
+                                "time_zone `{v}`: expected an IANA time zone such as UTC, Europe/Berlin or America/New_York"
+                            ),
+                        ));
+                    }
+                    v.clone()
+                }
+            };
+            clients.push(Client {
+                id: id.clone(),
+                name: c.name.clone().unwrap_or_else(|| id.clone()),
+                currency,
+                time_zone,
+            });
+        }
+
+        let mut sources: Vec<Source> = Vec::new();
+        for s in &file.sources {
+            let client_id = s.client_id.get_ref();
+            if !clients.iter().any(|c| &c.id == client_id) {
+                let known: Vec<_> = clients.iter().map(|c| c.id.as_str()).collect();
+                return Err(invalid(
+                    Some(s.client_id.span()),
+                    format!(
+                        "client_id `{client_id}` is not one of the project's clients [{}]; add a [[clients]] entry with id = \"{client_id}\"",
+                        known.join(", ")
+                    ),
+                ));
+            }
+            let connector = s.connector.get_ref();
+            if !is_identifier(connector) {
+                return Err(invalid(
+                    Some(s.connector.span()),
+                    format!(
+                        "connector `{connector}`: expected a connector name such as google_ads (see `loopql connectors list`)"
+                    ),
+                ));
+            }
+            let name = match &s.name {
+                Some(n) => n.get_ref().clone(),
+                None => format!("{client_id}_{connector}"),
+            };
+            if sources.iter().any(|k| k.name == name) {
+                let span = s
+                    .name
+                    .as_ref()
+                    .map(|n| n.span())
+                    .unwrap_or(s.connector.span());
+                return Err(invalid(
+                    Some(span),
+                    format!(
+                        "source `{name}` is declared twice; give each source a distinct `name`"
+                    ),
+                ));
+            }
+            let options = match &s.options {
+                None => serde_json::Map::new(),
+                Some(t) => match serde_json::to_value(t.get_ref()) {
+                    Ok(serde_json::Value::Object(map)) => map,
+                    _ => return Err(invalid(Some(t.span()), "options: expected a table".into())),
+                },
+            };
+            let (line, column) = line_column(text, s.connector.span().start);
+            sources.push(Source {
+                name,
+                connector: connector.clone(),
+                client_id: client_id.clone(),
+                options,
+                location: format!("{}:{line}:{column}", path.display()),
+            });
+        }
+
+        Ok(Project {
+            path: Some(path.to_path_buf()),
+            warehouse: resolve(&file.warehouse),
+            plugin_dirs: file.plugins.dirs.iter().map(|d| resolve(d)).collect(),
+            plugin_paths: file.plugins.paths.iter().map(|d| resolve(d)).collect(),
+            search_default_plugin_dirs: file.plugins.search_default_dirs,
+            base_dir,
+            clients,
+            sources,
+        })
+    }
+
+    pub fn client(&self, id: &str) -> Option<&Client> {
+        self.clients.iter().find(|c| c.id == id)
+    }
+}
+
+pub fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+fn is_client_id(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c.is_ascii_digit())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Project, String> {
+        Project::parse(Path::new("/p/loopql.toml"), text).map_err(|e| e.to_string())
+    }
+
+    const OK: &str = r#"
+[[clients]]
+id = "acme"
+currency = "EUR"
+time_zone = "Europe/Berlin"
+
+[[sources]]
+connector = "google_ads"
+client_id = "acme"
+options = { path = "exports/*.csv" }
+"#;
+
+    #[test]
+    fn resolves_defaults_and_paths() {
+        let p = parse(OK).unwrap();
+        assert_eq!(p.warehouse, PathBuf::from("/p/warehouse"));
+        assert_eq!(p.clients[0].name, "acme");
+        assert_eq!(p.clients[0].currency, "EUR");
+        assert_eq!(p.sources[0].name, "acme_google_ads");
+        assert_eq!(p.sources[0].options["path"], "exports/*.csv");
+        assert_eq!(p.sources[0].location, "/p/loopql.toml:8:13");
+        assert!(p.search_default_plugin_dirs);
+    }
+
+    #[test]
+    fn unknown_key_names_line_and_allowed_keys() {
+        let err = parse("[[clients]]\nid = \"a\"\ncurrencyy = \"EUR\"\n").unwrap_err();
+        assert!(
+            err.starts_with("/p/loopql.toml:3:1: unknown field `currencyy`, expected one of"),
+            "{err}"
+        );
+        assert!(
+            err.contains("`currency`") && err.contains("`time_zone`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unknown_client_of_a_source_is_refused_with_its_position() {
+        let err = parse(&OK.replace("client_id = \"acme\"", "client_id = \"acm\"")).unwrap_err();
+        assert!(
+            err.starts_with(
+                "/p/loopql.toml:9:13: client_id `acm` is not one of the project's clients [acme]"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bad_time_zone_and_currency_are_refused() {
+        let err = parse(&OK.replace("Europe/Berlin", "Mars/Olympus")).unwrap_err();
+        assert!(
+            err.contains(":5:13: time_zone `Mars/Olympus`: expected an IANA time zone"),
+            "{err}"
+        );
+        let err = parse(&OK.replace("\"EUR\"", "\"euro\"")).unwrap_err();
+        assert!(err.contains(":4:12: currency `euro`"), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_is_named() {
+        let err = parse("warehouse = 3\n").unwrap_err();
+        assert!(
+            err.starts_with("/p/loopql.toml:1:13: invalid type: integer `3`, expected a string"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,194 @@
+//! Builds the engine: project + plugins -> a DataFusion `SessionContext` with each connector's raw
+//! tables in a schema named after it and the harmonized views over them. Front ends (CLI, shell,
+//! reports, Flight SQL) talk to the engine only through [`Engine`].
+
+use crate::error::{EngineError, Result};
+use crate::plugin_host::{BoundSource, PluginHost, PluginTable, default_dirs};
+use crate::project::{Project, Source};
+use crate::views;
+use datafusion::catalog::{MemorySchemaProvider, SchemaProvider};
+use datafusion::dataframe::DataFrame;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use loopql_connector_sdk::{OptionKind, OptionSpec};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub const CATALOG: &str = "loopql";
+pub const DEFAULT_SCHEMA: &str = "public";
+
+pub struct Engine {
+    ctx: SessionContext,
+    project: Arc<Project>,
+    host: Arc<PluginHost>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("project", &self.project.path)
+            .finish()
+    }
+}
+
+impl Engine {
+    /// Loads the project's plugins and builds the session.
+    pub async fn open(project: Project) -> Result<Self> {
+        let host = Self::discover_plugins(&project);
+        Self::with_host(project, host).await
+    }
+
+    /// The plugin host a project would get: its folders, its explicit paths, and (unless turned
+    /// off) the default folders.
+    pub fn discover_plugins(project: &Project) -> PluginHost {
+        let mut dirs = project.plugin_dirs.clone();
+        if project.search_default_plugin_dirs {
+            dirs.extend(default_dirs());
+        }
+        PluginHost::discover(&dirs, &project.plugin_paths)
+    }
+
+    /// Builds the session over an already loaded plugin host.
+    pub async fn with_host(project: Project, host: PluginHost) -> Result<Self> {
+        let config = SessionConfig::new()
+            .with_default_catalog_and_schema(CATALOG, DEFAULT_SCHEMA)
+            .with_information_schema(true)
+            .with_create_default_catalog_and_schema(true);
+        let ctx = SessionContext::new_with_config(config);
+
+        let mut by_connector: BTreeMap<&str, Vec<&Source>> = BTreeMap::new();
+        for s in &project.sources {
+            by_connector
+                .entry(s.connector.as_str())
+                .or_default()
+                .push(s);
+        }
+        let catalog = ctx.catalog(CATALOG).ok_or_else(|| EngineError::View {
+            view: CATALOG.into(),
+            message: "default catalog missing".into(),
+        })?;
+        let mut mappings = Vec::new();
+        for (name, sources) in by_connector {
+            let library = host.get(name).ok_or_else(|| EngineError::Source {
+                location: sources[0].location.clone(),
+                source_name: sources[0].name.clone(),
+                message: host.explain_missing(name),
+            })?;
+            let manifest = library.manifest();
+            let bound = sources
+                .iter()
+                .map(|s| bind_source(&project, s, &manifest.options))
+                .collect::<Result<Vec<_>>>()?;
+            let schema = Arc::new(MemorySchemaProvider::new());
+            for spec in &manifest.tables {
+                let table = PluginTable::new(library.clone(), spec, bound.clone());
+                schema.register_table(spec.name.clone(), Arc::new(table))?;
+            }
+            catalog.register_schema(name, schema)?;
+            mappings.extend(
+                manifest
+                    .mappings
+                    .iter()
+                    .map(|m| (m.view.clone(), m.sql.clone())),
+            );
+        }
+        views::register_harmonized(&ctx, &mappings).await?;
+        Ok(Self {
+            ctx,
+            project: Arc::new(project),
+            host: Arc::new(host),
+        })
+    }
+
+    pub fn project(&self) -> &Project {
+        &self.project
+    }
+
+    pub fn plugins(&self) -> &PluginHost {
+        &self.host
+    }
+
+    /// Plans a SQL statement (query or DDL).
+    pub async fn sql(&self, sql: &str) -> Result<DataFrame> {
+        let _span = tracing::info_span!("query", sql = %sql).entered();
+        Ok(self.ctx.sql(sql).await?)
+    }
+
+    /// Runs a query and streams its batches.
+    pub async fn stream(&self, sql: &str) -> Result<SendableRecordBatchStream> {
+        Ok(self.sql(sql).await?.execute_stream().await?)
+    }
+
+    /// The raw DataFusion context, for in-crate front ends and tests.
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+}
+
+/// Checks a source's options against its connector's declared options, fills defaults, resolves
+/// path and glob options against the project folder, and serializes them for the ABI.
+fn bind_source(project: &Project, source: &Source, specs: &[OptionSpec]) -> Result<BoundSource> {
+    let err = |message: String| EngineError::Source {
+        location: source.location.clone(),
+        source_name: source.name.clone(),
+        message,
+    };
+    let allowed = || {
+        specs
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut options = serde_json::Map::new();
+    for (key, value) in &source.options {
+        let spec = specs.iter().find(|s| &s.name == key).ok_or_else(|| {
+            err(format!(
+                "connector `{}` has no option `{key}`; allowed: {}",
+                source.connector,
+                allowed()
+            ))
+        })?;
+        let ok = match spec.kind {
+            OptionKind::String | OptionKind::Path | OptionKind::Glob => value.is_string(),
+            OptionKind::Bool => value.is_boolean(),
+            OptionKind::Integer => value.is_i64() || value.is_u64(),
+            OptionKind::Number => value.is_number(),
+        };
+        if !ok {
+            return Err(err(format!(
+                "option `{key}`: expected {}, found {value}",
+                spec.kind.describe()
+            )));
+        }
+        let value = match (spec.kind, value.as_str()) {
+            (OptionKind::Path | OptionKind::Glob, Some(p)) => {
+                serde_json::Value::String(project.base_dir.join(p).to_string_lossy().into_owned())
+            }
+            _ => value.clone(),
+        };
+        options.insert(key.clone(), value);
+    }
+    for spec in specs {
+        if options.contains_key(&spec.name) {
+            continue;
+        }
+        if spec.required {
+            return Err(err(format!(
+                "connector `{}` needs option `{}` ({}: {})",
+                source.connector,
+                spec.name,
+                spec.kind.describe(),
+                spec.description
+            )));
+        }
+        if let Some(default) = &spec.default {
+            options.insert(spec.name.clone(), default.clone());
+        }
+    }
+    Ok(BoundSource {
+        name: source.name.clone(),
+        client_id: source.client_id.clone(),
+        options_json: serde_json::Value::Object(options).to_string(),
+    })
+}

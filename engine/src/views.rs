@@ -1,0 +1,132 @@
+//! The shipped SQL views, embedded from `sql/` so the binary is self-contained.
+//!
+//! A harmonized view file holds the canonical contract (column names, types, order) and selects
+//! `FROM {sources}`; the engine replaces `{sources}` with the `UNION ALL` of the mappings that
+//! the project's connectors declare for that view, so adding a connector never edits the engine.
+
+use crate::error::{EngineError, Result};
+use datafusion::prelude::SessionContext;
+
+/// A shipped view: its name and the SQL text of its file.
+#[derive(Debug, Clone, Copy)]
+pub struct ViewFile {
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+pub const HARMONIZED: &[ViewFile] = &[ViewFile {
+    name: "ad_performance",
+    sql: include_str!("../../sql/harmonized/ad_performance.sql"),
+}];
+
+/// Names connectors may map onto.
+pub const HARMONIZED_VIEWS: &[&str] = &["ad_performance"];
+
+impl ViewFile {
+    /// The `-- columns:` list of the header (it may continue on `--` lines that follow).
+    pub fn columns(&self) -> Vec<String> {
+        let mut text = String::new();
+        let mut inside = false;
+        for line in self.sql.lines() {
+            let Some(comment) = line.trim().strip_prefix("--") else {
+                break;
+            };
+            let comment = comment.trim();
+            if let Some(rest) = comment.strip_prefix("columns:") {
+                inside = true;
+                text.push_str(rest);
+            } else if inside && !comment.contains(':') {
+                text.push(',');
+                text.push_str(comment);
+            } else {
+                inside = false;
+            }
+        }
+        text.split(',')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The header comment as one paragraph (for `\d NAME` and docs).
+    pub fn description(&self) -> String {
+        self.sql
+            .lines()
+            .map_while(|l| l.trim().strip_prefix("--"))
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// The view's SQL over the given mapping queries.
+    pub fn expand(&self, mappings: &[String]) -> String {
+        let sources = if mappings.is_empty() {
+            let nulls: Vec<String> = self
+                .columns()
+                .iter()
+                .map(|c| format!("NULL AS {c}"))
+                .collect();
+            format!("(SELECT {} WHERE false) AS sources", nulls.join(", "))
+        } else {
+            let parts: Vec<String> = mappings
+                .iter()
+                .map(|m| format!("SELECT * FROM ({m})"))
+                .collect();
+            format!("({}) AS sources", parts.join("\nUNION ALL\n"))
+        };
+        self.sql.replace("{sources}", &sources)
+    }
+}
+
+/// Creates each harmonized view over the mappings given for it.
+pub async fn register_harmonized(
+    ctx: &SessionContext,
+    mappings: &[(String, String)],
+) -> Result<()> {
+    for view in HARMONIZED {
+        let sqls: Vec<String> = mappings
+            .iter()
+            .filter(|(name, _)| name == view.name)
+            .map(|(_, sql)| sql.clone())
+            .collect();
+        let body = view.expand(&sqls);
+        let statement = format!("CREATE VIEW {} AS {body}", view.name);
+        ctx.sql(&statement).await.map_err(|e| EngineError::View {
+            view: view.name.to_string(),
+            message: e.to_string(),
+        })?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_harmonized_view_declares_its_columns_in_select_order() {
+        for view in HARMONIZED {
+            let cols = view.columns();
+            assert!(!cols.is_empty(), "{} has no columns header", view.name);
+            let mut last = 0;
+            for c in &cols {
+                let at = view
+                    .sql
+                    .find(&format!(" AS {c},"))
+                    .or_else(|| view.sql.find(&format!(" AS {c}\n")));
+                let at = at.unwrap_or_else(|| panic!("{}: column {c} not selected", view.name));
+                assert!(at > last, "{}: column {c} out of order", view.name);
+                last = at;
+            }
+            assert!(HARMONIZED_VIEWS.contains(&view.name));
+        }
+    }
+
+    #[test]
+    fn empty_sources_expand_to_a_typed_empty_relation() {
+        let sql = HARMONIZED[0].expand(&[]);
+        assert!(sql.contains("NULL AS date, NULL AS client_id"), "{sql}");
+        assert!(sql.contains("WHERE false) AS sources"));
+    }
+}
