@@ -110,8 +110,9 @@ impl Engine {
 
     /// Plans a SQL statement (query or DDL).
     pub async fn sql(&self, sql: &str) -> Result<DataFrame> {
-        let _span = tracing::info_span!("query", sql = %sql).entered();
-        Ok(self.ctx.sql(sql).await?)
+        use tracing::Instrument;
+        let span = tracing::info_span!("query", sql = %sql);
+        Ok(self.ctx.sql(sql).instrument(span).await?)
     }
 
     /// Runs a query and streams its batches.
