@@ -1,6 +1,8 @@
 //! The `loopql` binary end to end: pushdown across the plugin ABI, errors on bad input, the demo's
 //! ground truth, every output format read back, and `connectors list|check`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{library, repo_root};
@@ -9,7 +11,9 @@ use std::process::{Command, Output};
 
 fn loopql(args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_loopql"));
-    cmd.args(args).env_remove("LOOPQL_PROJECT").env_remove("RUST_LOG");
+    cmd.args(args)
+        .env_remove("LOOPQL_PROJECT")
+        .env_remove("RUST_LOG");
     cmd
 }
 
@@ -44,28 +48,75 @@ fn projection_limit_and_date_range_reach_the_connector() {
     let trace = dir.path().join("trace.jsonl");
     let sql = "SELECT campaign_name, metrics_clicks FROM google_ads.campaign_stats \
                WHERE segments_date >= DATE '2024-01-02' AND segments_date < DATE '2024-02-01' ORDER BY metrics_clicks DESC";
-    let (out, stdout, stderr) = run(loopql(&["query", "-p", project.to_str().unwrap(), "--format", "csv", sql])
-        .env("LOOPQL_CONNECTOR_TRACE", &trace));
+    let (out, stdout, stderr) = run(loopql(&[
+        "query",
+        "-p",
+        project.to_str().unwrap(),
+        "--format",
+        "csv",
+        sql,
+    ])
+    .env("LOOPQL_CONNECTOR_TRACE", &trace));
     assert!(out.status.success(), "{stderr}");
     // The file's rows for January 2nd, and nothing else.
-    assert_eq!(stdout, "campaign_name,metrics_clicks\nBrand,120\nGeneric,0\n");
-    let seen: serde_json::Value = serde_json::from_str(std::fs::read_to_string(&trace).unwrap().lines().next().unwrap()).unwrap();
+    assert_eq!(
+        stdout,
+        "campaign_name,metrics_clicks\nBrand,120\nGeneric,0\n"
+    );
+    let seen: serde_json::Value = serde_json::from_str(
+        std::fs::read_to_string(&trace)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
     assert_eq!(seen["table"], "campaign_stats");
-    let mut projection: Vec<u64> = seen["projection"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    let mut projection: Vec<u64> = seen["projection"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
     projection.sort();
-    assert_eq!(projection, [4, 7], "campaign_name and metrics_clicks only: {seen}");
+    assert_eq!(
+        projection,
+        [4, 7],
+        "campaign_name and metrics_clicks only: {seen}"
+    );
     let filters = seen["filters"].to_string();
-    assert!(filters.contains(r#"{"column":"segments_date","op":"gt_eq","value":{"date":"2024-01-02"}}"#), "{filters}");
-    assert!(filters.contains(r#"{"column":"segments_date","op":"lt","value":{"date":"2024-02-01"}}"#), "{filters}");
+    assert!(
+        filters
+            .contains(r#"{"column":"segments_date","op":"gt_eq","value":{"date":"2024-01-02"}}"#),
+        "{filters}"
+    );
+    assert!(
+        filters.contains(r#"{"column":"segments_date","op":"lt","value":{"date":"2024-02-01"}}"#),
+        "{filters}"
+    );
 
     // With every filter exact, LIMIT reaches the connector too.
     std::fs::remove_file(&trace).unwrap();
     let sql = "SELECT campaign_id FROM google_ads.campaign_stats WHERE segments_date >= DATE '2024-01-02' LIMIT 2";
-    let (out, stdout, stderr) = run(loopql(&["query", "-p", project.to_str().unwrap(), "--format", "csv", sql])
-        .env("LOOPQL_CONNECTOR_TRACE", &trace));
+    let (out, stdout, stderr) = run(loopql(&[
+        "query",
+        "-p",
+        project.to_str().unwrap(),
+        "--format",
+        "csv",
+        sql,
+    ])
+    .env("LOOPQL_CONNECTOR_TRACE", &trace));
     assert!(out.status.success(), "{stderr}");
     assert_eq!(stdout.lines().count(), 3, "{stdout}");
-    let seen: serde_json::Value = serde_json::from_str(std::fs::read_to_string(&trace).unwrap().lines().next().unwrap()).unwrap();
+    let seen: serde_json::Value = serde_json::from_str(
+        std::fs::read_to_string(&trace)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
     assert_eq!(seen["limit"], 2, "{seen}");
 }
 
@@ -73,12 +124,23 @@ fn projection_limit_and_date_range_reach_the_connector() {
 fn malformed_export_names_file_line_column_value_and_type() {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("bad.csv");
-    let text = std::fs::read_to_string(fixture_csv()).unwrap().replace("2024-01-02,111,USD,11,Brand,SEARCH,1200,120,", "2024-01-02,111,USD,11,Brand,SEARCH,1200,12O,");
+    let text = std::fs::read_to_string(fixture_csv()).unwrap().replace(
+        "2024-01-02,111,USD,11,Brand,SEARCH,1200,120,",
+        "2024-01-02,111,USD,11,Brand,SEARCH,1200,12O,",
+    );
     std::fs::write(&csv, text).unwrap();
     let project = google_ads_project(dir.path(), &csv, &[]);
-    let (out, _, stderr) = run(&mut loopql(&["query", "-p", project.to_str().unwrap(), "SELECT sum(metrics_clicks) FROM google_ads.campaign_stats"]));
+    let (out, _, stderr) = run(&mut loopql(&[
+        "query",
+        "-p",
+        project.to_str().unwrap(),
+        "SELECT sum(metrics_clicks) FROM google_ads.campaign_stats",
+    ]));
     assert!(!out.status.success());
-    let expected = format!("{}:4:8: column `metrics.clicks`: expected an integer, found `12O`", csv.display());
+    let expected = format!(
+        "{}:4:8: column `metrics.clicks`: expected an integer, found `12O`",
+        csv.display()
+    );
     assert!(stderr.contains(&expected), "{stderr}");
     assert!(stderr.contains("connector `google_ads` failed to read `google_ads.campaign_stats` for source `acme_google_ads`"), "{stderr}");
 }
@@ -88,48 +150,102 @@ fn bad_project_file_names_file_line_and_key() {
     let dir = tempfile::tempdir().unwrap();
     let project = dir.path().join("loopql.toml");
     std::fs::write(&project, "[[clients]]\nid = \"acme\"\nzone = \"UTC\"\n").unwrap();
-    let (out, _, stderr) = run(&mut loopql(&["query", "-p", project.to_str().unwrap(), "SELECT 1"]));
+    let (out, _, stderr) = run(&mut loopql(&[
+        "query",
+        "-p",
+        project.to_str().unwrap(),
+        "SELECT 1",
+    ]));
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr.contains(&format!("{}:3:1: unknown field `zone`, expected one of", project.display())), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{}:3:1: unknown field `zone`, expected one of",
+            project.display()
+        )),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn demo_totals_equal_its_ground_truth() {
     let dir = tempfile::tempdir().unwrap();
     let demo = dir.path().join("demo");
-    let (out, stdout, stderr) = run(&mut loopql(&["demo", "--dir", demo.to_str().unwrap(), "--seed", "11"]));
+    let (out, stdout, stderr) = run(&mut loopql(&[
+        "demo",
+        "--dir",
+        demo.to_str().unwrap(),
+        "--seed",
+        "11",
+    ]));
     assert!(out.status.success(), "{stderr}");
     assert!(stdout.contains("Try next:"), "{stdout}");
     let project = demo.join("loopql.toml");
     let sql = "SELECT client_id, to_char(date, '%Y-%m') AS month, sum(impressions) AS impressions, sum(clicks) AS clicks, \
                sum(spend) AS spend, sum(conversions) AS conversions, sum(conversion_value) AS value \
                FROM ad_performance GROUP BY 1, 2 ORDER BY 1, 2";
-    let (out, stdout, stderr) = run(&mut loopql(&["query", "-p", project.to_str().unwrap(), "--format", "csv", sql]));
+    let (out, stdout, stderr) = run(&mut loopql(&[
+        "query",
+        "-p",
+        project.to_str().unwrap(),
+        "--format",
+        "csv",
+        sql,
+    ]));
     assert!(out.status.success(), "{stderr}");
-    let ours: Vec<csv::StringRecord> = csv::Reader::from_reader(stdout.as_bytes()).records().map(Result::unwrap).collect();
-    let truth: Vec<csv::StringRecord> = csv::Reader::from_path(demo.join("ground_truth/google_ads_by_client_month.csv"))
-        .unwrap()
+    let ours: Vec<csv::StringRecord> = csv::Reader::from_reader(stdout.as_bytes())
         .records()
         .map(Result::unwrap)
         .collect();
+    let truth: Vec<csv::StringRecord> =
+        csv::Reader::from_path(demo.join("ground_truth/google_ads_by_client_month.csv"))
+            .unwrap()
+            .records()
+            .map(Result::unwrap)
+            .collect();
     assert_eq!(ours.len(), 9);
     assert_eq!(ours.len(), truth.len());
     for (o, t) in ours.iter().zip(&truth) {
         assert_eq!((&o[0], &o[1]), (&t[0], &t[1]));
         assert_eq!(&o[2], &t[3], "impressions {o:?} {t:?}");
         assert_eq!(&o[3], &t[4], "clicks {o:?} {t:?}");
-        for (ours, theirs) in [(5, 5), (6, 6), (7, 7)].map(|(a, b)| (o[a - 1].parse::<f64>().unwrap(), t[b].parse::<f64>().unwrap())) {
-            assert!((ours - theirs).abs() < 1e-6 * theirs.abs().max(1.0), "{o:?} vs {t:?}");
+        for (ours, theirs) in [(5, 5), (6, 6), (7, 7)].map(|(a, b)| {
+            (
+                o[a - 1].parse::<f64>().unwrap(),
+                t[b].parse::<f64>().unwrap(),
+            )
+        }) {
+            assert!(
+                (ours - theirs).abs() < 1e-6 * theirs.abs().max(1.0),
+                "{o:?} vs {t:?}"
+            );
         }
     }
     // The same seed writes the same data; another seed does not.
     let again = dir.path().join("again");
-    run(&mut loopql(&["demo", "--dir", again.to_str().unwrap(), "--seed", "11"]));
+    run(&mut loopql(&[
+        "demo",
+        "--dir",
+        again.to_str().unwrap(),
+        "--seed",
+        "11",
+    ]));
     let a = std::fs::read(demo.join("ground_truth/google_ads_by_client_month.csv")).unwrap();
-    assert_eq!(a, std::fs::read(again.join("ground_truth/google_ads_by_client_month.csv")).unwrap());
+    assert_eq!(
+        a,
+        std::fs::read(again.join("ground_truth/google_ads_by_client_month.csv")).unwrap()
+    );
     let other = dir.path().join("other");
-    run(&mut loopql(&["demo", "--dir", other.to_str().unwrap(), "--seed", "12"]));
-    assert_ne!(a, std::fs::read(other.join("ground_truth/google_ads_by_client_month.csv")).unwrap());
+    run(&mut loopql(&[
+        "demo",
+        "--dir",
+        other.to_str().unwrap(),
+        "--seed",
+        "12",
+    ]));
+    assert_ne!(
+        a,
+        std::fs::read(other.join("ground_truth/google_ads_by_client_month.csv")).unwrap()
+    );
 }
 
 #[test]
@@ -147,13 +263,31 @@ fn every_output_format_reads_back_to_the_same_rows() {
     ];
     let write = |format: &str| {
         let path = dir.path().join(format!("out.{format}"));
-        let (out, _, stderr) = run(&mut loopql(&["query", "-p", project.to_str().unwrap(), "--format", format, "--out", path.to_str().unwrap(), sql]));
+        let (out, _, stderr) = run(&mut loopql(&[
+            "query",
+            "-p",
+            project.to_str().unwrap(),
+            "--format",
+            format,
+            "--out",
+            path.to_str().unwrap(),
+            sql,
+        ]));
         assert!(out.status.success(), "{stderr}");
         assert!(stderr.contains("wrote 5 rows"), "{stderr}");
         path
     };
-    let from_json = |v: &serde_json::Value| (v["day"].as_str().unwrap().to_string(), v["campaign_name"].as_str().unwrap().to_string(), v["micros"].as_i64().unwrap());
-    let want: Vec<(String, String, i64)> = expected.iter().map(|(a, b, c)| (a.to_string(), b.to_string(), *c)).collect();
+    let from_json = |v: &serde_json::Value| {
+        (
+            v["day"].as_str().unwrap().to_string(),
+            v["campaign_name"].as_str().unwrap().to_string(),
+            v["micros"].as_i64().unwrap(),
+        )
+    };
+    let want: Vec<(String, String, i64)> = expected
+        .iter()
+        .map(|(a, b, c)| (a.to_string(), b.to_string(), *c))
+        .collect();
 
     let csv_rows: Vec<(String, String, i64)> = csv::Reader::from_path(write("csv"))
         .unwrap()
@@ -165,27 +299,52 @@ fn every_output_format_reads_back_to_the_same_rows() {
         .collect();
     assert_eq!(csv_rows, want);
 
-    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(write("json")).unwrap()).unwrap();
-    assert_eq!(json.as_array().unwrap().iter().map(from_json).collect::<Vec<_>>(), want);
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(write("json")).unwrap()).unwrap();
+    assert_eq!(
+        json.as_array()
+            .unwrap()
+            .iter()
+            .map(from_json)
+            .collect::<Vec<_>>(),
+        want
+    );
 
     let ndjson = std::fs::read_to_string(write("ndjson")).unwrap();
-    let rows: Vec<_> = ndjson.lines().map(|l| from_json(&serde_json::from_str(l).unwrap())).collect();
+    let rows: Vec<_> = ndjson
+        .lines()
+        .map(|l| from_json(&serde_json::from_str(l).unwrap()))
+        .collect();
     assert_eq!(rows, want);
 
     let file = std::fs::File::open(write("parquet")).unwrap();
-    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
     let mut rows = Vec::new();
     for batch in reader {
         let batch = batch.unwrap();
-        let text = |i: usize, r: usize| datafusion::arrow::util::display::array_value_to_string(batch.column(i), r).unwrap();
+        let text = |i: usize, r: usize| {
+            datafusion::arrow::util::display::array_value_to_string(batch.column(i), r).unwrap()
+        };
         for r in 0..batch.num_rows() {
             rows.push((text(0, r), text(1, r), text(2, r).parse().unwrap()));
         }
     }
     assert_eq!(rows, want);
 
-    let table = run(&mut loopql(&["query", "-p", project.to_str().unwrap(), sql])).1;
-    assert!(table.contains("| 2024-01-02 | Brand         | 60000000 |"), "{table}");
+    let table = run(&mut loopql(&[
+        "query",
+        "-p",
+        project.to_str().unwrap(),
+        sql,
+    ]))
+    .1;
+    assert!(
+        table.contains("| 2024-01-02 | Brand         | 60000000 |"),
+        "{table}"
+    );
     assert!(table.ends_with("(5 rows)\n"), "{table}");
 }
 
@@ -195,26 +354,67 @@ fn failed_query_leaves_no_output_file() {
     let project = google_ads_project(dir.path(), &fixture_csv(), &[]);
     let out_file = dir.path().join("result.csv");
     std::fs::write(&out_file, "previous result\n").unwrap();
-    let (out, _, _) = run(&mut loopql(&["query", "-p", project.to_str().unwrap(), "--format", "csv", "--out", out_file.to_str().unwrap(), "SELECT 1/0 FROM google_ads.campaign_stats"]));
+    let (out, _, _) = run(&mut loopql(&[
+        "query",
+        "-p",
+        project.to_str().unwrap(),
+        "--format",
+        "csv",
+        "--out",
+        out_file.to_str().unwrap(),
+        "SELECT 1/0 FROM google_ads.campaign_stats",
+    ]));
     assert!(!out.status.success());
-    assert_eq!(std::fs::read_to_string(&out_file).unwrap(), "previous result\n");
+    assert_eq!(
+        std::fs::read_to_string(&out_file).unwrap(),
+        "previous result\n"
+    );
 }
 
 #[test]
 fn connectors_list_and_check_report_loaded_refused_and_rows() {
     let dir = tempfile::tempdir().unwrap();
     let project = google_ads_project(dir.path(), &fixture_csv(), &[]);
-    let (out, stdout, stderr) = run(&mut loopql(&["connectors", "check", "-p", project.to_str().unwrap()]));
+    let (out, stdout, stderr) = run(&mut loopql(&[
+        "connectors",
+        "check",
+        "-p",
+        project.to_str().unwrap(),
+    ]));
     assert!(out.status.success(), "{stdout}{stderr}");
     assert!(stdout.contains("google_ads 0.1.0"), "{stdout}");
-    assert!(stdout.contains("table google_ads.campaign_stats: segments_date Date32"), "{stdout}");
-    assert!(stdout.contains("option path (required) (a file glob)"), "{stdout}");
-    assert!(stdout.contains("acme_google_ads (acme): google_ads.campaign_stats 5 rows"), "{stdout}");
+    assert!(
+        stdout.contains("table google_ads.campaign_stats: segments_date Date32"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("option path (required) (a file glob)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("acme_google_ads (acme): google_ads.campaign_stats 5 rows"),
+        "{stdout}"
+    );
 
-    let project = google_ads_project(dir.path(), &fixture_csv(), &[library("loopqltest_wrong_abi")]);
-    let (out, stdout, _) = run(&mut loopql(&["connectors", "list", "-p", project.to_str().unwrap()]));
+    let project = google_ads_project(
+        dir.path(),
+        &fixture_csv(),
+        &[library("loopqltest_wrong_abi")],
+    );
+    let (out, stdout, _) = run(&mut loopql(&[
+        "connectors",
+        "list",
+        "-p",
+        project.to_str().unwrap(),
+    ]));
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout.contains("Refused libraries:"), "{stdout}");
-    assert!(stdout.contains("speaks connector ABI v2, this loopql speaks v1"), "{stdout}");
-    assert!(stdout.contains("google_ads 0.1.0"), "a refusal must not hide the good connectors: {stdout}");
+    assert!(
+        stdout.contains("speaks connector ABI v2, this loopql speaks v1"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("google_ads 0.1.0"),
+        "a refusal must not hide the good connectors: {stdout}"
+    );
 }

@@ -1,6 +1,8 @@
 //! The plugin host against real connector libraries loaded from disk: good ones are queried,
 //! broken ones are refused with a clear message, and the process keeps working.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{library, probe_project};
@@ -29,14 +31,22 @@ async fn int_column(engine: &Engine, sql: &str) -> Vec<i64> {
 async fn query_error(engine: &Engine, sql: &str) -> String {
     match engine.sql(sql).await {
         Err(e) => e.to_string(),
-        Ok(df) => df.collect().await.expect_err("query should fail").to_string(),
+        Ok(df) => df
+            .collect()
+            .await
+            .expect_err("query should fail")
+            .to_string(),
     }
 }
 
 #[tokio::test]
 async fn probe_rows_per_source_with_client_id() {
     let (_d, engine) = engine().await;
-    let counts = int_column(&engine, "SELECT count(*) FROM probe.events GROUP BY client_id ORDER BY client_id").await;
+    let counts = int_column(
+        &engine,
+        "SELECT count(*) FROM probe.events GROUP BY client_id ORDER BY client_id",
+    )
+    .await;
     assert_eq!(counts, [40, 10]);
     let batches = engine
         .sql("SELECT sum(value) FROM probe.events WHERE client_id = 'globex'")
@@ -45,7 +55,12 @@ async fn probe_rows_per_source_with_client_id() {
         .collect()
         .await
         .unwrap();
-    let sum = batches[0].column(0).as_any().downcast_ref::<Float64Array>().unwrap().value(0);
+    let sum = batches[0]
+        .column(0)
+        .as_any()
+        .downcast_ref::<Float64Array>()
+        .unwrap()
+        .value(0);
     assert_eq!(sum, (0..10).map(|i| i as f64 * 1.5).sum::<f64>());
 }
 
@@ -53,7 +68,11 @@ async fn probe_rows_per_source_with_client_id() {
 async fn inexact_filter_is_rechecked_by_the_host() {
     let (_d, engine) = engine().await;
     // `id` is declared inexact: the probe ignores it, so the host must apply it.
-    let ids = int_column(&engine, "SELECT id FROM probe.events WHERE client_id = 'acme' AND id > 35 ORDER BY id").await;
+    let ids = int_column(
+        &engine,
+        "SELECT id FROM probe.events WHERE client_id = 'acme' AND id > 35 ORDER BY id",
+    )
+    .await;
     assert_eq!(ids, [36, 37, 38, 39]);
 }
 
@@ -62,18 +81,37 @@ async fn broken_libraries_are_refused_and_the_host_keeps_working() {
     let dir = tempfile::tempdir().unwrap();
     let mut host = PluginHost::new();
 
-    let fake = dir.path().join(format!("{}loopql_fake{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX));
+    let fake = dir.path().join(format!(
+        "{}loopql_fake{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    ));
     std::fs::write(&fake, "this is not a shared library").unwrap();
     let err = host.load(&fake).unwrap_err().to_string();
     assert!(err.contains("not a loadable shared library"), "{err}");
 
-    let err = host.load(&library("loopqltest_no_symbols")).unwrap_err().to_string();
-    assert!(err.contains("not a loopql connector: it does not export `loopql_connector_abi_version`"), "{err}");
+    let err = host
+        .load(&library("loopqltest_no_symbols"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("not a loopql connector: it does not export `loopql_connector_abi_version`"),
+        "{err}"
+    );
 
-    let err = host.load(&library("loopqltest_wrong_abi")).unwrap_err().to_string();
-    assert!(err.contains("speaks connector ABI v2, this loopql speaks v1"), "{err}");
+    let err = host
+        .load(&library("loopqltest_wrong_abi"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("speaks connector ABI v2, this loopql speaks v1"),
+        "{err}"
+    );
 
-    let err = host.load(&library("loopqltest_bad_manifest")).unwrap_err().to_string();
+    let err = host
+        .load(&library("loopqltest_bad_manifest"))
+        .unwrap_err()
+        .to_string();
     for problem in [
         "invalid manifest",
         "table `Bad Table`: expected a lowercase SQL identifier",
@@ -89,13 +127,20 @@ async fn broken_libraries_are_refused_and_the_host_keeps_working() {
     host.load(&library("loopqltest_probe")).unwrap();
     let project = Project::load(&probe_project(dir.path())).unwrap();
     let engine = Engine::with_host(project, host).await.unwrap();
-    assert_eq!(int_column(&engine, "SELECT count(*) FROM probe.events").await, [50]);
+    assert_eq!(
+        int_column(&engine, "SELECT count(*) FROM probe.events").await,
+        [50]
+    );
 }
 
 #[tokio::test]
 async fn discovery_records_refusals_without_failing() {
     let dir = tempfile::tempdir().unwrap();
-    let bad = dir.path().join(format!("{}loopql_broken{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX));
+    let bad = dir.path().join(format!(
+        "{}loopql_broken{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    ));
     std::fs::write(&bad, [0u8; 64]).unwrap();
     let host = PluginHost::discover(&[dir.path().to_path_buf()], &[library("loopqltest_probe")]);
     assert_eq!(host.refused().len(), 1);
@@ -107,23 +152,47 @@ async fn discovery_records_refusals_without_failing() {
 async fn panicking_scan_fails_the_query_not_the_process() {
     let (_d, engine) = engine().await;
     let err = query_error(&engine, "SELECT * FROM probe.panics_on_scan").await;
-    assert!(err.contains("connector `probe` failed to open `probe.panics_on_scan`"), "{err}");
-    assert!(err.contains("connector panicked: probe was told to panic on scan"), "{err}");
-    assert_eq!(int_column(&engine, "SELECT count(*) FROM probe.events").await, [50]);
+    assert!(
+        err.contains("connector `probe` failed to open `probe.panics_on_scan`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("connector panicked: probe was told to panic on scan"),
+        "{err}"
+    );
+    assert_eq!(
+        int_column(&engine, "SELECT count(*) FROM probe.events").await,
+        [50]
+    );
 }
 
 #[tokio::test]
 async fn stream_failing_midway_fails_the_query_with_the_connectors_message() {
     let (_d, engine) = engine().await;
     let err = query_error(&engine, "SELECT * FROM probe.fails_midway").await;
-    assert!(err.contains("connector `probe` failed to read `probe.fails_midway`"), "{err}");
-    assert!(err.contains("probe lost its connection after 5 rows"), "{err}");
-    assert!(!err.contains("External error"), "arrow's prefixes should be stripped: {err}");
+    assert!(
+        err.contains("connector `probe` failed to read `probe.fails_midway`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("probe lost its connection after 5 rows"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("External error"),
+        "arrow's prefixes should be stripped: {err}"
+    );
 
     let err = query_error(&engine, "SELECT * FROM probe.panics_midway").await;
-    assert!(err.contains("connector panicked while reading: probe panicked midway"), "{err}");
+    assert!(
+        err.contains("connector panicked while reading: probe panicked midway"),
+        "{err}"
+    );
 
-    assert_eq!(int_column(&engine, "SELECT count(*) FROM probe.events").await, [50]);
+    assert_eq!(
+        int_column(&engine, "SELECT count(*) FROM probe.events").await,
+        [50]
+    );
 }
 
 #[tokio::test]
@@ -135,35 +204,67 @@ async fn unknown_connector_in_project_is_explained() {
         "[plugins]\nsearch_default_dirs = false\n[[clients]]\nid = \"acme\"\n[[sources]]\nconnector = \"meta_ads\"\nclient_id = \"acme\"\n",
     )
     .unwrap();
-    let err = Engine::open(Project::load(&path).unwrap()).await.unwrap_err().to_string();
-    assert!(err.contains("loopql.toml:6:13: source `acme_meta_ads`: no connector named `meta_ads` is loaded"), "{err}");
+    let err = Engine::open(Project::load(&path).unwrap())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(
+            "loopql.toml:6:13: source `acme_meta_ads`: no connector named `meta_ads` is loaded"
+        ),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn option_errors_name_the_source_and_what_is_allowed() {
     let dir = tempfile::tempdir().unwrap();
     let path = probe_project(dir.path());
-    let text = std::fs::read_to_string(&path).unwrap().replace("rows = 10", "rowz = 10");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("rows = 10", "rowz = 10");
     std::fs::write(&path, text).unwrap();
-    let err = Engine::open(Project::load(&path).unwrap()).await.unwrap_err().to_string();
-    assert!(err.contains("source `globex_probe`: connector `probe` has no option `rowz`; allowed: rows"), "{err}");
+    let err = Engine::open(Project::load(&path).unwrap())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(
+            "source `globex_probe`: connector `probe` has no option `rowz`; allowed: rows"
+        ),
+        "{err}"
+    );
 
-    let text = std::fs::read_to_string(&path).unwrap().replace("rowz = 10", "rows = \"ten\"");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("rowz = 10", "rows = \"ten\"");
     std::fs::write(&path, text).unwrap();
-    let err = Engine::open(Project::load(&path).unwrap()).await.unwrap_err().to_string();
-    assert!(err.contains("option `rows`: expected an integer, found \"ten\""), "{err}");
+    let err = Engine::open(Project::load(&path).unwrap())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("option `rows`: expected an integer, found \"ten\""),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn google_ads_rows_equal_the_files_read_by_datafusion_itself() {
     // The fixture CSV read by DataFusion's own CSV reader is the independent reference.
-    let engine = Engine::open(Project::load(&common::repo_root().join("tests/fixtures/project/loopql.toml")).unwrap())
-        .await
-        .unwrap();
+    let engine = Engine::open(
+        Project::load(&common::repo_root().join("tests/fixtures/project/loopql.toml")).unwrap(),
+    )
+    .await
+    .unwrap();
     let csv = common::repo_root().join("tests/fixtures/project/exports/acme_google_ads.csv");
     let reference = datafusion::prelude::SessionContext::new();
     reference
-        .register_csv("ref", csv.to_str().unwrap(), datafusion::prelude::CsvReadOptions::new())
+        .register_csv(
+            "ref",
+            csv.to_str().unwrap(),
+            datafusion::prelude::CsvReadOptions::new(),
+        )
         .await
         .unwrap();
     let ours = engine
@@ -181,7 +282,12 @@ async fn google_ads_rows_equal_the_files_read_by_datafusion_itself() {
         .await
         .unwrap();
     let fmt = |b: &[datafusion::arrow::array::RecordBatch]| {
-        datafusion::arrow::util::pretty::pretty_format_batches(b).unwrap().to_string().lines().collect::<Vec<_>>().join("\n")
+        datafusion::arrow::util::pretty::pretty_format_batches(b)
+            .unwrap()
+            .to_string()
+            .lines()
+            .collect::<Vec<_>>()
+            .join("\n")
     };
     assert_eq!(fmt(&ours), fmt(&theirs));
     assert!(ours.iter().map(|b| b.num_rows()).sum::<usize>() == 5);

@@ -5,6 +5,8 @@
 //! found next to the test binary's target folder, so build the workspace first
 //! (`cargo xtask test` does). An optional argument filters files by path substring.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use async_trait::async_trait;
 use datafusion::arrow::array::{Array, ArrayRef, Float32Array, Float64Array};
 use datafusion::arrow::datatypes::DataType;
@@ -35,7 +37,9 @@ impl AsyncDB for Db {
             .iter()
             .map(|f| match f.data_type() {
                 t if t.is_integer() => DefaultColumnType::Integer,
-                t if t.is_floating() || matches!(t, DataType::Decimal128(..) | DataType::Decimal256(..)) => {
+                t if t.is_floating()
+                    || matches!(t, DataType::Decimal128(..) | DataType::Decimal256(..)) =>
+                {
                     DefaultColumnType::FloatingPoint
                 }
                 _ => DefaultColumnType::Text,
@@ -43,7 +47,11 @@ impl AsyncDB for Db {
             .collect();
         let mut rows = Vec::new();
         for batch in &batches {
-            let columns: Vec<Vec<String>> = batch.columns().iter().map(cells).collect::<Result<_, _>>()?;
+            let columns: Vec<Vec<String>> = batch
+                .columns()
+                .iter()
+                .map(cells)
+                .collect::<Result<_, _>>()?;
             for r in 0..batch.num_rows() {
                 rows.push(columns.iter().map(|c| c[r].clone()).collect());
             }
@@ -63,26 +71,42 @@ fn cells(array: &ArrayRef) -> Result<Vec<String>, EngineError> {
     let float = |v: f64| {
         let s = format!("{:.6}", v);
         let s = s.trim_end_matches('0').trim_end_matches('.');
-        if s == "-0" { "0".to_string() } else { s.to_string() }
+        if s == "-0" {
+            "0".to_string()
+        } else {
+            s.to_string()
+        }
     };
     if let Some(a) = array.as_any().downcast_ref::<Float64Array>() {
-        return Ok(a.iter().map(|v| v.map(float).unwrap_or_else(|| "NULL".into())).collect());
+        return Ok(a
+            .iter()
+            .map(|v| v.map(float).unwrap_or_else(|| "NULL".into()))
+            .collect());
     }
     if let Some(a) = array.as_any().downcast_ref::<Float32Array>() {
-        return Ok(a.iter().map(|v| v.map(|x| float(x.into())).unwrap_or_else(|| "NULL".into())).collect());
+        return Ok(a
+            .iter()
+            .map(|v| v.map(|x| float(x.into())).unwrap_or_else(|| "NULL".into()))
+            .collect());
     }
     let options = FormatOptions::default().with_null("NULL");
     let formatter = ArrayFormatter::try_new(array.as_ref(), &options)?;
     Ok((0..array.len())
         .map(|i| {
             let s = formatter.value(i).to_string();
-            if s.is_empty() { "(empty)".to_string() } else { s }
+            if s.is_empty() {
+                "(empty)".to_string()
+            } else {
+                s
+            }
         })
         .collect())
 }
 
 fn slt_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let p = e.path();
         if p.is_dir() {
@@ -95,7 +119,11 @@ fn slt_files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 fn project_of(root: &Path, file: &Path) -> PathBuf {
     let text = std::fs::read_to_string(file).unwrap_or_default();
-    let named = text.lines().next().and_then(|l| l.strip_prefix("# project:")).map(str::trim);
+    let named = text
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("# project:"))
+        .map(str::trim);
     root.join(named.unwrap_or("tests/fixtures/project/loopql.toml"))
 }
 
@@ -105,7 +133,11 @@ fn main() -> ExitCode {
     let mut files = Vec::new();
     slt_files(&root.join("tests/slt"), &mut files);
     files.sort();
-    files.retain(|f| filter.as_ref().is_none_or(|q| f.to_string_lossy().contains(q.as_str())));
+    files.retain(|f| {
+        filter
+            .as_ref()
+            .is_none_or(|q| f.to_string_lossy().contains(q.as_str()))
+    });
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -123,7 +155,11 @@ fn main() -> ExitCode {
                 Ok(Db { engine })
             }
         });
-        let name = file.strip_prefix(&root).unwrap_or(file).display().to_string();
+        let name = file
+            .strip_prefix(&root)
+            .unwrap_or(file)
+            .display()
+            .to_string();
         match runtime.block_on(runner.run_file_async(file)) {
             Ok(()) => {
                 passed += 1;
@@ -140,5 +176,9 @@ fn main() -> ExitCode {
         eprintln!("no .slt files found under tests/slt");
         return ExitCode::FAILURE;
     }
-    if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+    if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }

@@ -13,7 +13,11 @@ pub fn target_dir() -> PathBuf {
 /// A connector library built by this workspace, by its crate's lib name; fails loudly when it
 /// was not built (the tests never skip).
 pub fn library(lib_name: &str) -> PathBuf {
-    let file = format!("{}{lib_name}{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX);
+    let file = format!(
+        "{}{lib_name}{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    );
     let path = target_dir().join(file);
     assert!(
         path.exists(),

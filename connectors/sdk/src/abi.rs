@@ -44,7 +44,7 @@ pub struct LoopqlBytes {
 }
 
 impl LoopqlBytes {
-    pub fn from_str(s: &str) -> Self {
+    pub fn borrow(s: &str) -> Self {
         Self {
             ptr: s.as_ptr(),
             len: s.len(),

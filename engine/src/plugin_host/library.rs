@@ -107,7 +107,7 @@ impl ConnectorLibrary {
             let mut err = LoopqlOwnedBytes::empty();
             // SAFETY: valid pointers; the name outlives the call.
             let status =
-                unsafe { table_schema(LoopqlBytes::from_str(&table.name), &mut ffi, &mut err) };
+                unsafe { table_schema(LoopqlBytes::borrow(&table.name), &mut ffi, &mut err) };
             if status != abi::STATUS_OK {
                 return Err(describe_err(format!(
                     "schema of table `{}`: {}",
@@ -166,11 +166,11 @@ impl ConnectorLibrary {
         // is never unloaded and reported ABI v1.
         let status = unsafe {
             (self.open_scan)(
-                LoopqlBytes::from_str(table),
-                LoopqlBytes::from_str(options_json),
+                LoopqlBytes::borrow(table),
+                LoopqlBytes::borrow(options_json),
                 indices.as_ptr(),
                 projection_len,
-                LoopqlBytes::from_str(&filters_json),
+                LoopqlBytes::borrow(&filters_json),
                 limit,
                 &mut stream,
                 &mut err,

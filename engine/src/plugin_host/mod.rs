@@ -181,10 +181,10 @@ pub fn default_dirs() -> Vec<PathBuf> {
         .ok()
         .and_then(|e| e.parent().map(Path::to_path_buf))
     {
-        if dir.file_name().is_some_and(|n| n == "deps") {
-            if let Some(parent) = dir.parent() {
-                dirs.push(parent.to_path_buf());
-            }
+        if dir.file_name().is_some_and(|n| n == "deps")
+            && let Some(parent) = dir.parent()
+        {
+            dirs.push(parent.to_path_buf());
         }
         dirs.push(dir);
     }
