@@ -79,10 +79,54 @@ fn test(filters: &[String]) -> Result<()> {
             "warnings",
         ]),
     )?;
-    step(
-        "tests",
+    tests(
         cargo()
             .args(["test", "--workspace", "--no-fail-fast"])
             .args(filters),
     )
+}
+
+/// Runs the test command, echoing its output, and closes with one total over every test binary
+/// (cargo prints one `test result:` line per binary, the last often a doc-test run of zero).
+fn tests(cmd: &mut Command) -> Result<()> {
+    use std::io::{BufRead, BufReader};
+    eprintln!("==> tests");
+    let started = Instant::now();
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .context("cannot start cargo test")?;
+    let (mut passed, mut failed) = (0u64, 0u64);
+    if let Some(out) = child.stdout.take() {
+        for line in BufReader::new(out).lines() {
+            let line = line?;
+            println!("{line}");
+            let counts = line
+                .strip_prefix("test result: ")
+                .and_then(|r| r.split_once(". "))
+                .map(|(_, r)| r)
+                .or_else(|| line.strip_prefix("slt: "));
+            for part in counts.into_iter().flat_map(|c| c.split([';', ','])) {
+                let mut words = part.split_whitespace();
+                if let (Some(n), Some(what)) = (words.next(), words.next()) {
+                    let n: u64 = n.parse().unwrap_or(0);
+                    match what {
+                        "passed" => passed += n,
+                        "failed" => failed += n,
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    let status = child.wait()?;
+    eprintln!("    (tests: {:.0?})", started.elapsed());
+    println!("all: {passed} passed, {failed} failed");
+    if !status.success() || failed > 0 {
+        bail!("failed: tests ({status})");
+    }
+    if passed == 0 {
+        bail!("no test ran");
+    }
+    Ok(())
 }

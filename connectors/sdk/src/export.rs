@@ -336,7 +336,7 @@ fn strip_arrow_prefix(e: &ArrowError) -> String {
 
 /// Writes the `extern "C"` symbols of ABI v1 for a [`Connector`].
 ///
-/// ```ignore
+/// ```text
 /// loopql_connector_sdk::export_connector!(MyConnector, MyConnector::new());
 /// ```
 #[macro_export]
