@@ -412,3 +412,97 @@ macro_rules! export_connector {
         }
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ScanRequest;
+    use arrow::array::{ArrayRef, Int64Array, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+    use arrow::record_batch::RecordBatchIterator;
+    use std::sync::Arc;
+
+    fn full() -> SchemaRef {
+        Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("name", DataType::Utf8, false),
+        ]))
+    }
+
+    fn batch(ids: &[i64]) -> RecordBatch {
+        let names: Vec<String> = ids.iter().map(|i| format!("n{i}")).collect();
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(Int64Array::from(ids.to_vec())),
+            Arc::new(StringArray::from(names)),
+        ];
+        RecordBatch::try_new(full(), columns).unwrap()
+    }
+
+    fn request(projection: Option<Vec<usize>>, limit: Option<usize>) -> ScanRequest {
+        ScanRequest {
+            table: "t".into(),
+            options: Default::default(),
+            projection,
+            filters: vec![],
+            limit,
+        }
+    }
+
+    fn guard(reader: BatchReader, req: &ScanRequest) -> Result<GuardedReader, String> {
+        let expected = req.projected_schema(&full()).unwrap();
+        GuardedReader::new(reader, req, &full(), expected)
+    }
+
+    #[test]
+    fn full_width_batches_are_narrowed_and_limited() {
+        let req = request(Some(vec![1]), Some(3));
+        let parts = vec![Ok(batch(&[1, 2])), Ok(batch(&[3, 4])), Ok(batch(&[5]))];
+        let reader = Box::new(RecordBatchIterator::new(parts, full()));
+        let out: Vec<RecordBatch> = guard(reader, &req).unwrap().map(Result::unwrap).collect();
+        let rows: usize = out.iter().map(|b| b.num_rows()).sum();
+        assert_eq!(rows, 3);
+        assert_eq!(out[0].schema().field(0).name(), "name");
+        assert_eq!(out[0].num_columns(), 1);
+    }
+
+    #[test]
+    fn a_panic_inside_next_becomes_an_error_then_the_end() {
+        let req = request(None, None);
+        let mut first = Some(Ok(batch(&[1])));
+        let iter = std::iter::from_fn(move || match first.take() {
+            Some(b) => Some(b),
+            None => panic!("boom"),
+        });
+        let reader = Box::new(RecordBatchIterator::new(iter, full()));
+        let mut g = guard(reader, &req).unwrap();
+        assert!(g.next().unwrap().is_ok());
+        let err = g.next().unwrap().unwrap_err().to_string();
+        assert!(
+            err.contains("connector panicked while reading: boom"),
+            "{err}"
+        );
+        assert!(g.next().is_none());
+    }
+
+    #[test]
+    fn a_reader_with_other_columns_is_a_connector_bug() {
+        let req = request(None, None);
+        let other = Arc::new(Schema::new(vec![Field::new("x", DataType::Utf8, true)]));
+        let reader = Box::new(RecordBatchIterator::new(Vec::new(), other));
+        let err = guard(reader, &req).err().unwrap();
+        assert!(
+            err.contains("returned columns [x Utf8], expected [id Int64, name Utf8]"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn owned_bytes_round_trip() {
+        let b = LoopqlOwnedBytes::from_string("héllo".into());
+        // SAFETY: made just above, freed once.
+        unsafe {
+            assert_eq!(b.to_string_lossy(), "héllo");
+            b.free();
+        }
+    }
+}

@@ -95,3 +95,95 @@ pub fn manifest(m: &Manifest, known_views: &[&str]) -> Vec<String> {
     }
     problems
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use loopql_connector_sdk::{FilterSpec, Mapping, OptionKind, OptionSpec, TableSpec};
+    use std::sync::Arc;
+
+    fn good() -> Manifest {
+        Manifest {
+            name: "ads".into(),
+            version: "1.2.3".into(),
+            description: String::new(),
+            options: vec![OptionSpec {
+                name: "path".into(),
+                kind: OptionKind::Glob,
+                required: true,
+                default: None,
+                description: String::new(),
+            }],
+            tables: vec![TableSpec {
+                name: "stats".into(),
+                description: String::new(),
+                filters: vec![FilterSpec {
+                    column: "day".into(),
+                    exact: true,
+                }],
+                schema: Arc::new(Schema::new(vec![Field::new(
+                    "day",
+                    DataType::Date32,
+                    false,
+                )])),
+            }],
+            mappings: vec![Mapping {
+                view: "ad_performance".into(),
+                sql: "SELECT 1".into(),
+            }],
+        }
+    }
+
+    type Edit = Box<dyn FnOnce(&mut Manifest)>;
+
+    fn problems(edit: impl FnOnce(&mut Manifest)) -> Vec<String> {
+        let mut m = good();
+        edit(&mut m);
+        manifest(&m, &["ad_performance"])
+    }
+
+    #[test]
+    fn a_coherent_manifest_has_no_problems() {
+        assert_eq!(problems(|_| {}), Vec::<String>::new());
+    }
+
+    #[test]
+    fn each_broken_promise_is_named() {
+        let cases: Vec<(Edit, &str)> = vec![
+            (Box::new(|m| m.name = "Ads".into()), "name `Ads`"),
+            (Box::new(|m| m.version = "1.2".into()), "version `1.2`"),
+            (Box::new(|m| m.tables.clear()), "declares no tables"),
+            (
+                Box::new(|m| m.options.push(m.options[0].clone())),
+                "option `path` is declared twice",
+            ),
+            (
+                Box::new(|m| m.tables[0].filters[0].column = "x".into()),
+                "filter on `x`",
+            ),
+            (
+                Box::new(|m| {
+                    m.tables[0].schema = Arc::new(Schema::new(vec![Field::new(
+                        "client_id",
+                        DataType::Utf8,
+                        false,
+                    )]))
+                }),
+                "`client_id` is reserved",
+            ),
+            (
+                Box::new(|m| m.mappings[0].view = "nope".into()),
+                "mapping onto `nope`",
+            ),
+            (Box::new(|m| m.mappings[0].sql = " ".into()), "has no SQL"),
+        ];
+        for (edit, expected) in cases {
+            let found = problems(edit);
+            assert!(
+                found.iter().any(|p| p.contains(expected)),
+                "{expected}: {found:?}"
+            );
+        }
+    }
+}
