@@ -40,25 +40,34 @@ fn step(name: &str, cmd: &mut Command) -> Result<()> {
 }
 
 fn demo(args: &[String]) -> Result<()> {
+    // The same build as `cargo xtask test` (all targets, so dev-dependency features unify the
+    // same way): running one after the other compiles DataFusion once.
     step(
         "build loopql and its connector libraries",
-        cargo().args(["build", "--workspace"]),
+        cargo().args(["build", "--workspace", "--all-targets"]),
     )?;
-    step(
-        "loopql demo",
-        cargo()
-            .args([
-                "run",
-                "--quiet",
-                "--package",
-                "loopql-engine",
-                "--bin",
-                "loopql",
-                "--",
-                "demo",
-            ])
-            .args(args),
-    )
+    let exe = target_dir()?
+        .join("debug")
+        .join(format!("loopql{}", std::env::consts::EXE_SUFFIX));
+    step("loopql demo", Command::new(exe).arg("demo").args(args))
+}
+
+/// The cargo target folder (honors `CARGO_TARGET_DIR` and config), from `cargo metadata`.
+fn target_dir() -> Result<std::path::PathBuf> {
+    let out = cargo()
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .output()
+        .context("cannot run cargo metadata")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let key = "\"target_directory\":\"";
+    let start = text
+        .find(key)
+        .context("cargo metadata: no target_directory")?
+        + key.len();
+    let end = text[start..]
+        .find('"')
+        .context("cargo metadata: bad target_directory")?;
+    Ok(text[start..start + end].replace("\\\\", "\\").into())
 }
 
 fn test(filters: &[String]) -> Result<()> {

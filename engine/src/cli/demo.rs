@@ -29,8 +29,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut stdout = std::io::stdout();
     output::write(stream, Format::Table, &mut stdout).await?;
     let p = written.project_file.display();
+    let exe = std::env::current_exe().unwrap_or_else(|_| "loopql".into());
+    let loopql = exe.display();
     println!(
-        "\nTry next:\n  loopql query --project {p} \"SELECT * FROM ad_performance WHERE client_id = 'acme' LIMIT 5\"\n  loopql query --project {p} --format csv \"SELECT * FROM google_ads.campaign_stats\" --out stats.csv\n  loopql connectors list --project {p}\n  compare with {}/ground_truth/google_ads_by_client_month.csv",
+        "\nTry next:\n  {loopql} query --project {p} \"SELECT * FROM ad_performance WHERE client_id = 'acme' LIMIT 5\"\n  {loopql} query --project {p} --format csv --out stats.csv \"SELECT * FROM google_ads.campaign_stats\"\n  {loopql} connectors list --project {p}\n  compare with {}/ground_truth/google_ads_by_client_month.csv",
         written.dir.display()
     );
     Ok(ExitCode::SUCCESS)
