@@ -8,15 +8,18 @@
 
 pub mod abi;
 mod connector;
+pub mod csv_table;
 mod error;
 #[doc(hidden)]
 pub mod export;
 pub mod files;
+mod filtering;
 mod manifest;
 mod scan;
 
 pub use arrow;
 pub use connector::{BatchReader, Connector};
 pub use error::ConnectorError;
+pub use filtering::filter_batch;
 pub use manifest::{FilterSpec, Manifest, Mapping, OptionKind, OptionSpec, TableSpec};
 pub use scan::{Filter, FilterOp, Scalar, ScanRequest};

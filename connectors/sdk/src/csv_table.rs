@@ -1,0 +1,489 @@
+//! Typed reading of CSV/TSV exports for file connectors: headers matched case-insensitively
+//! (several accepted names per column), report preambles and footers skipped, every value parsed
+//! to its Arrow type, and every bad value reported as `file:line:column` with what was expected.
+
+use crate::{ConnectorError, files};
+use arrow::array::{
+    ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, StringBuilder,
+    TimestampMicrosecondBuilder,
+};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow::record_batch::RecordBatch;
+use std::path::Path;
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Utf8,
+    Int64,
+    Float64,
+    Bool,
+    /// `YYYY-MM-DD`, `YYYYMMDD` or US `M/D/YYYY`.
+    Date,
+    /// RFC 3339 / ISO 8601 (offset or `Z`; naive means UTC) or epoch milliseconds; stored UTC µs.
+    Timestamp,
+}
+
+impl Kind {
+    fn expected(self) -> &'static str {
+        match self {
+            Kind::Utf8 => "text",
+            Kind::Int64 => "an integer",
+            Kind::Float64 => "a number",
+            Kind::Bool => "true or false",
+            Kind::Date => "a date (YYYY-MM-DD)",
+            Kind::Timestamp => "a timestamp (ISO 8601, e.g. 2024-01-05T10:00:00Z)",
+        }
+    }
+
+    pub fn data_type(self) -> DataType {
+        match self {
+            Kind::Utf8 => DataType::Utf8,
+            Kind::Int64 => DataType::Int64,
+            Kind::Float64 => DataType::Float64,
+            Kind::Bool => DataType::Boolean,
+            Kind::Date => DataType::Date32,
+            Kind::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+        }
+    }
+}
+
+/// What an empty cell means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Empty {
+    Null,
+    Zero,
+    Error,
+}
+
+#[derive(Debug, Clone)]
+pub struct Column {
+    /// The raw table's column name.
+    pub name: &'static str,
+    /// Header names accepted for it (compared case-insensitively, trimmed).
+    pub headers: &'static [&'static str],
+    pub kind: Kind,
+    /// A missing header is an error (else the column is all NULL).
+    pub required: bool,
+    pub empty: Empty,
+}
+
+impl Column {
+    pub const fn new(name: &'static str, headers: &'static [&'static str], kind: Kind) -> Self {
+        Self {
+            name,
+            headers,
+            kind,
+            required: true,
+            empty: Empty::Null,
+        }
+    }
+
+    pub const fn optional(mut self) -> Self {
+        self.required = false;
+        self
+    }
+
+    pub const fn empty(mut self, empty: Empty) -> Self {
+        self.empty = empty;
+        self
+    }
+
+    fn nullable(&self) -> bool {
+        !self.required || self.empty == Empty::Null
+    }
+}
+
+/// The raw table schema for these columns.
+pub fn schema(columns: &[Column]) -> SchemaRef {
+    Arc::new(Schema::new(
+        columns
+            .iter()
+            .map(|c| Field::new(c.name, c.kind.data_type(), c.nullable()))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+#[derive(Debug, Clone)]
+pub struct Dialect {
+    pub delimiter: u8,
+    /// Skip lines before the header (report title, date range...): the header is the first line
+    /// naming every required column.
+    pub preamble: bool,
+    /// Stop at a line whose first cell starts with one of these (report footers).
+    pub footer_prefixes: &'static [&'static str],
+    /// Numbers may carry `,` thousands separators (`"1,234.50"`).
+    pub thousands_separator: bool,
+}
+
+impl Default for Dialect {
+    fn default() -> Self {
+        Self {
+            delimiter: b',',
+            preamble: false,
+            footer_prefixes: &[],
+            thousands_separator: false,
+        }
+    }
+}
+
+enum Builder {
+    Utf8(StringBuilder),
+    Int64(Int64Builder),
+    Float64(Float64Builder),
+    Bool(BooleanBuilder),
+    Date(Date32Builder),
+    Timestamp(TimestampMicrosecondBuilder),
+}
+
+impl Builder {
+    fn new(kind: Kind) -> Self {
+        match kind {
+            Kind::Utf8 => Builder::Utf8(StringBuilder::new()),
+            Kind::Int64 => Builder::Int64(Int64Builder::new()),
+            Kind::Float64 => Builder::Float64(Float64Builder::new()),
+            Kind::Bool => Builder::Bool(BooleanBuilder::new()),
+            Kind::Date => Builder::Date(Date32Builder::new()),
+            Kind::Timestamp => {
+                Builder::Timestamp(TimestampMicrosecondBuilder::new().with_timezone("UTC"))
+            }
+        }
+    }
+
+    fn null(&mut self) {
+        match self {
+            Builder::Utf8(b) => b.append_null(),
+            Builder::Int64(b) => b.append_null(),
+            Builder::Float64(b) => b.append_null(),
+            Builder::Bool(b) => b.append_null(),
+            Builder::Date(b) => b.append_null(),
+            Builder::Timestamp(b) => b.append_null(),
+        }
+    }
+
+    fn zero(&mut self) {
+        match self {
+            Builder::Utf8(b) => b.append_value(""),
+            Builder::Int64(b) => b.append_value(0),
+            Builder::Float64(b) => b.append_value(0.0),
+            Builder::Bool(b) => b.append_value(false),
+            Builder::Date(_) | Builder::Timestamp(_) => self.null(),
+        }
+    }
+
+    /// Parses and appends; `false` when the text does not parse.
+    fn push(&mut self, text: &str, thousands: bool) -> bool {
+        let number = |t: &str| {
+            if thousands {
+                t.replace(',', "")
+            } else {
+                t.to_string()
+            }
+        };
+        match self {
+            Builder::Utf8(b) => b.append_value(text),
+            Builder::Int64(b) => match number(text).parse::<i64>() {
+                Ok(v) => b.append_value(v),
+                Err(_) => return false,
+            },
+            Builder::Float64(b) => match number(text).trim_end_matches('%').parse::<f64>() {
+                Ok(v) if v.is_finite() => b.append_value(v),
+                _ => return false,
+            },
+            Builder::Bool(b) => match text.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "y" | "t" => b.append_value(true),
+                "false" | "0" | "no" | "n" | "f" => b.append_value(false),
+                _ => return false,
+            },
+            Builder::Date(b) => match parse_date(text) {
+                Some(d) => b.append_value(d),
+                None => return false,
+            },
+            Builder::Timestamp(b) => match parse_timestamp(text) {
+                Some(t) => b.append_value(t),
+                None => return false,
+            },
+        }
+        true
+    }
+
+    fn finish(self) -> ArrayRef {
+        match self {
+            Builder::Utf8(mut b) => Arc::new(b.finish()),
+            Builder::Int64(mut b) => Arc::new(b.finish()),
+            Builder::Float64(mut b) => Arc::new(b.finish()),
+            Builder::Bool(mut b) => Arc::new(b.finish()),
+            Builder::Date(mut b) => Arc::new(b.finish()),
+            Builder::Timestamp(mut b) => Arc::new(b.finish()),
+        }
+    }
+}
+
+/// Days since the epoch.
+pub fn parse_date(text: &str) -> Option<i32> {
+    let t = text.trim();
+    let date = chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
+        .or_else(|_| chrono::NaiveDate::parse_from_str(t, "%m/%d/%Y"))
+        .or_else(|_| chrono::NaiveDate::parse_from_str(t, "%Y%m%d"))
+        .ok()?;
+    i32::try_from(
+        date.signed_duration_since(chrono::NaiveDate::default())
+            .num_days(),
+    )
+    .ok()
+}
+
+/// Microseconds since the epoch, UTC.
+pub fn parse_timestamp(text: &str) -> Option<i64> {
+    let t = text.trim();
+    if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(t) {
+        return Some(dt.timestamp_micros());
+    }
+    for format in ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z"] {
+        if let Ok(dt) = chrono::DateTime::parse_from_str(t, format) {
+            return Some(dt.timestamp_micros());
+        }
+    }
+    for format in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+    ] {
+        if let Ok(dt) = chrono::NaiveDateTime::parse_from_str(t, format) {
+            return Some(dt.and_utc().timestamp_micros());
+        }
+    }
+    if t.len() == 13 && t.bytes().all(|b| b.is_ascii_digit()) {
+        return t.parse::<i64>().ok().map(|ms| ms * 1000);
+    }
+    if let Some(d) = parse_date(t) {
+        return Some(i64::from(d) * 86_400_000_000);
+    }
+    None
+}
+
+fn normalize(header: &str) -> String {
+    header
+        .trim()
+        .trim_start_matches('\u{feff}')
+        .to_ascii_lowercase()
+}
+
+/// Reads one (possibly gzipped) file into a batch of the columns' schema.
+pub fn read(
+    path: &Path,
+    columns: &[Column],
+    dialect: &Dialect,
+) -> Result<RecordBatch, ConnectorError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(dialect.delimiter)
+        .from_reader(files::open(path)?);
+    let malformed = |line: u64, message: String| ConnectorError::Malformed {
+        path: path.to_path_buf(),
+        line,
+        column: 1,
+        message,
+    };
+    let csv_err = |e: csv::Error| {
+        let line = e.position().map(|p| p.line()).unwrap_or(0);
+        malformed(line, e.to_string())
+    };
+
+    let mut record = csv::StringRecord::new();
+    let mut index: Option<Vec<Option<usize>>> = None;
+    let mut first_line: Option<(u64, Vec<String>)> = None;
+    let mut builders: Vec<Builder> = columns.iter().map(|c| Builder::new(c.kind)).collect();
+    while reader.read_record(&mut record).map_err(csv_err)? {
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        if record.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        let Some(idx) = &index else {
+            let found: Vec<String> = record.iter().map(normalize).collect();
+            let position: Vec<Option<usize>> = columns
+                .iter()
+                .map(|c| {
+                    found
+                        .iter()
+                        .position(|h| c.headers.iter().any(|a| a.eq_ignore_ascii_case(h)))
+                })
+                .collect();
+            let missing: Vec<&Column> = columns
+                .iter()
+                .zip(&position)
+                .filter(|(c, p)| c.required && p.is_none())
+                .map(|(c, _)| c)
+                .collect();
+            if missing.is_empty() {
+                index = Some(position);
+                continue;
+            }
+            if first_line.is_none() {
+                first_line = Some((line, record.iter().map(str::to_string).collect()));
+            }
+            if dialect.preamble {
+                continue;
+            }
+            return Err(malformed(
+                line,
+                format!(
+                    "missing column `{}`; found [{}]",
+                    missing[0].headers[0],
+                    record.iter().collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        };
+        let first = record.get(0).unwrap_or("").trim();
+        if dialect.footer_prefixes.iter().any(|p| first.starts_with(p)) {
+            break;
+        }
+        for ((column, builder), at) in columns.iter().zip(builders.iter_mut()).zip(idx) {
+            let Some(at) = *at else {
+                builder.null();
+                continue;
+            };
+            let text = record.get(at).unwrap_or("").trim();
+            if text.is_empty() {
+                match column.empty {
+                    Empty::Null => builder.null(),
+                    Empty::Zero => builder.zero(),
+                    Empty::Error => {
+                        return Err(ConnectorError::BadValue {
+                            path: path.to_path_buf(),
+                            line,
+                            column: at as u64 + 1,
+                            column_name: column.headers[0].to_string(),
+                            expected: column.kind.expected().to_string(),
+                            found: String::new(),
+                        });
+                    }
+                }
+            } else if !builder.push(text, dialect.thousands_separator) {
+                return Err(ConnectorError::BadValue {
+                    path: path.to_path_buf(),
+                    line,
+                    column: at as u64 + 1,
+                    column_name: column.headers[0].to_string(),
+                    expected: column.kind.expected().to_string(),
+                    found: text.to_string(),
+                });
+            }
+        }
+    }
+    if index.is_none() {
+        let (line, found) = first_line.unwrap_or((1, Vec::new()));
+        let required: Vec<&str> = columns
+            .iter()
+            .filter(|c| c.required)
+            .map(|c| c.headers[0])
+            .collect();
+        return Err(malformed(
+            line,
+            format!(
+                "no header row with the columns [{}]; first line found: [{}]",
+                required.join(", "),
+                found.join(", ")
+            ),
+        ));
+    }
+    let arrays: Vec<ArrayRef> = builders.into_iter().map(Builder::finish).collect();
+    RecordBatch::try_new(schema(columns), arrays).map_err(|e| ConnectorError::Other(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const COLUMNS: &[Column] = &[
+        Column::new("day", &["TimePeriod", "Date"], Kind::Date),
+        Column::new("clicks", &["Clicks"], Kind::Int64).empty(Empty::Zero),
+        Column::new("spend", &["Spend"], Kind::Float64).empty(Empty::Zero),
+        Column::new("name", &["CampaignName"], Kind::Utf8).optional(),
+        Column::new("seen", &["Seen"], Kind::Timestamp).optional(),
+    ];
+
+    fn write(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn preamble_footer_thousands_and_us_dates() {
+        let (_d, path) = write(
+            "\"Report Name: Campaign\"\n\"Report Time: 1/1/2024\"\n\n\"TimePeriod\",\"Clicks\",\"Spend\",\"Seen\"\n\"1/2/2024\",\"1,200\",\"1,234.50\",\"2024-01-02T10:00:00.000+0000\"\n\"2024-01-03\",\"\",\"\",\"\"\n\"©2024 Microsoft Corporation. All rights reserved. \"\n",
+        );
+        let dialect = Dialect {
+            preamble: true,
+            footer_prefixes: &["©"],
+            thousands_separator: true,
+            ..Default::default()
+        };
+        let b = read(&path, COLUMNS, &dialect).unwrap();
+        assert_eq!(b.num_rows(), 2);
+        let clicks = b
+            .column(1)
+            .as_any()
+            .downcast_ref::<arrow::array::Int64Array>()
+            .unwrap();
+        assert_eq!(clicks.values().as_ref(), [1200, 0]);
+        let spend = b
+            .column(2)
+            .as_any()
+            .downcast_ref::<arrow::array::Float64Array>()
+            .unwrap();
+        assert_eq!(spend.value(0), 1234.5);
+        let days = b
+            .column(0)
+            .as_any()
+            .downcast_ref::<arrow::array::Date32Array>()
+            .unwrap();
+        assert_eq!(days.value(0), parse_date("2024-01-02").unwrap());
+        assert!(b.column(3).is_null(0), "absent optional column is NULL");
+        let seen = b
+            .column(4)
+            .as_any()
+            .downcast_ref::<arrow::array::TimestampMicrosecondArray>()
+            .unwrap();
+        assert_eq!(seen.value(0), 1_704_189_600_000_000);
+    }
+
+    #[test]
+    fn bad_value_is_located() {
+        let (_d, path) = write("Date,Clicks,Spend\n2024-01-01,3,1.5\n2024-01-02,three,1\n");
+        let err = read(&path, COLUMNS, &Dialect::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.ends_with(":3:2: column `Clicks`: expected an integer, found `three`; fix the export or re-download it"), "{err}");
+    }
+
+    #[test]
+    fn missing_header_without_preamble_is_an_error() {
+        let (_d, path) = write("Date,Clickz,Spend\n2024-01-01,3,1.5\n");
+        let err = read(&path, COLUMNS, &Dialect::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(":1:1: missing column `Clicks`; found [Date, Clickz, Spend]"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn timestamps_in_the_shapes_crms_export() {
+        let want = 1_704_449_400_000_000; // 2024-01-05T10:10:00Z
+        for t in [
+            "2024-01-05T10:10:00Z",
+            "2024-01-05T10:10:00.000+0000",
+            "2024-01-05 10:10:00",
+            "1704449400000",
+            "2024-01-05T11:10:00+01:00",
+        ] {
+            assert_eq!(parse_timestamp(t), Some(want), "{t}");
+        }
+        assert_eq!(parse_timestamp("soon"), None);
+    }
+}
