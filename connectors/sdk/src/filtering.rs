@@ -8,7 +8,7 @@ use arrow::array::{
 };
 use arrow::compute::kernels::cmp;
 use arrow::compute::{and_kleene, cast, filter_record_batch};
-use arrow::datatypes::{DataType, SchemaRef, TimeUnit};
+use arrow::datatypes::{DataType, SchemaRef};
 use arrow::error::ArrowError;
 use arrow::record_batch::{RecordBatch, RecordBatchReader};
 use std::sync::Arc;
@@ -141,7 +141,7 @@ impl ScanRequest {
 mod tests {
     use super::*;
     use arrow::array::Date32Array;
-    use arrow::datatypes::{Field, Schema};
+    use arrow::datatypes::{Field, Schema, TimeUnit};
 
     fn batch() -> RecordBatch {
         let schema = Arc::new(Schema::new(vec![
