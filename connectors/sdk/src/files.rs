@@ -1,6 +1,8 @@
 //! Helpers for file-based connectors: expand a glob option into files, open plain or `.gz`.
 
 use crate::ConnectorError;
+use arrow::error::ArrowError;
+use arrow::record_batch::RecordBatch;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
@@ -58,6 +60,26 @@ pub fn read_to_string(path: &Path) -> Result<String, ConnectorError> {
             source,
         })?;
     Ok(text)
+}
+
+/// Reads `paths` one at a time with `read`, as a stream of batches for
+/// [`ScanRequest::finish`](crate::ScanRequest::finish); the first error ends the stream.
+pub fn batches<F>(
+    paths: Vec<PathBuf>,
+    read: F,
+) -> impl Iterator<Item = Result<RecordBatch, ArrowError>> + Send + 'static
+where
+    F: Fn(&Path) -> Result<RecordBatch, ConnectorError> + Send + 'static,
+{
+    let mut failed = false;
+    paths.into_iter().map_while(move |path| {
+        if failed {
+            return None;
+        }
+        let result = read(&path).map_err(|e| ArrowError::ExternalError(Box::new(e)));
+        failed = result.is_err();
+        Some(result)
+    })
 }
 
 pub fn is_gzip(path: &Path) -> bool {

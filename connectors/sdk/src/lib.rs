@@ -18,6 +18,10 @@ mod manifest;
 mod scan;
 
 pub use arrow;
+pub use serde_json;
+
+/// The options of a source, as JSON.
+pub type OptionsMap = serde_json::Map<String, serde_json::Value>;
 pub use connector::{BatchReader, Connector};
 pub use error::ConnectorError;
 pub use filtering::filter_batch;
