@@ -14,6 +14,7 @@ mod error;
 pub mod export;
 pub mod files;
 mod filtering;
+pub mod json;
 mod manifest;
 mod scan;
 

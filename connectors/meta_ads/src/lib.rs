@@ -1,0 +1,135 @@
+//! loopql connector for Meta Ads Insights: files holding pages of the `/act_<id>/insights` API
+//! response (`time_increment=1`), as saved from the API or by a pipeline. Every number arrives as
+//! a string; conversions are in `actions[]` / `action_values[]`, where one purchase appears under
+//! several action types, so a priority list picks one type per row.
+
+mod insights;
+
+use insights::{ACTIONS_SCHEMA, INSIGHTS_SCHEMA};
+use loopql_connector_sdk::{
+    BatchReader, Connector, ConnectorError, FilterSpec, Manifest, Mapping, OptionKind, OptionSpec,
+    ScanRequest, TableSpec, files,
+};
+
+/// Purchase action types, most deduplicated first (`omni_purchase` counts each purchase once
+/// across web, app and offline).
+pub const DEFAULT_PURCHASE_TYPES: &str = "omni_purchase,purchase,offsite_conversion.fb_pixel_purchase,onsite_web_purchase,app_custom_event.fb_mobile_purchase";
+pub const DEFAULT_LEAD_TYPES: &str =
+    "lead,onsite_conversion.lead_grouped,offsite_conversion.fb_pixel_lead";
+
+const MAPPING_AD_PERFORMANCE: &str = "SELECT
+    date_start AS date,
+    client_id,
+    'meta_ads' AS platform,
+    account_id,
+    campaign_id,
+    max(campaign_name) AS campaign_name,
+    sum(impressions) AS impressions,
+    sum(coalesce(inline_link_clicks, clicks)) AS clicks,
+    sum(spend) AS spend,
+    max(account_currency) AS currency,
+    sum(purchases) AS conversions,
+    sum(purchase_value) AS conversion_value
+FROM meta_ads.insights
+GROUP BY date_start, client_id, account_id, campaign_id";
+
+#[derive(Debug, Default)]
+pub struct MetaAds;
+
+fn exact(columns: &[&str]) -> Vec<FilterSpec> {
+    columns
+        .iter()
+        .map(|c| FilterSpec {
+            column: (*c).into(),
+            exact: true,
+        })
+        .collect()
+}
+
+impl Connector for MetaAds {
+    fn manifest(&self) -> Manifest {
+        let option =
+            |name: &str, kind, required, default: Option<&str>, description: &str| OptionSpec {
+                name: name.into(),
+                kind,
+                required,
+                default: default.map(Into::into),
+                description: description.into(),
+            };
+        Manifest {
+            name: "meta_ads".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            description: "Meta Ads Insights API pages (JSON, one page, an array of pages, or NDJSON)".into(),
+            options: vec![
+                option("path", OptionKind::Glob, true, None, "files of Insights API response pages (.json, .ndjson, optionally .gz)"),
+                option("purchase_action_types", OptionKind::String, false, Some(DEFAULT_PURCHASE_TYPES), "action types counted as a purchase, in priority order (the first present counts)"),
+                option("lead_action_types", OptionKind::String, false, Some(DEFAULT_LEAD_TYPES), "action types counted as a lead, in priority order"),
+            ],
+            tables: vec![
+                TableSpec {
+                    name: "insights".into(),
+                    description: "one row per Insights row (account/campaign/ad set/ad x day)".into(),
+                    filters: exact(&["date_start", "account_id", "campaign_id"]),
+                    schema: INSIGHTS_SCHEMA.clone(),
+                },
+                TableSpec {
+                    name: "insights_actions".into(),
+                    description: "actions[] and action_values[] unnested: one row per Insights row x kind x action type".into(),
+                    filters: exact(&["date_start", "account_id", "campaign_id", "kind", "action_type"]),
+                    schema: ACTIONS_SCHEMA.clone(),
+                },
+            ],
+            mappings: vec![Mapping { view: "ad_performance".into(), sql: MAPPING_AD_PERFORMANCE.into() }],
+        }
+    }
+
+    fn scan(&self, request: ScanRequest) -> Result<BatchReader, ConnectorError> {
+        let pattern = request
+            .option_str("path")
+            .ok_or_else(|| ConnectorError::InvalidOption {
+                name: "path".into(),
+                message:
+                    "required; set it to the Insights response files, e.g. `exports/meta/*.json`"
+                        .into(),
+            })?;
+        let priorities = |name: &str, default: &str| -> Vec<String> {
+            request
+                .option_str(name)
+                .unwrap_or(default)
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        };
+        let purchase = priorities("purchase_action_types", DEFAULT_PURCHASE_TYPES);
+        let lead = priorities("lead_action_types", DEFAULT_LEAD_TYPES);
+        let paths = files::expand(pattern)?;
+        let (schema, batches): (_, Box<dyn Iterator<Item = _> + Send>) =
+            match request.table.as_str() {
+                "insights" => (
+                    INSIGHTS_SCHEMA.clone(),
+                    Box::new(files::batches(paths, move |p| {
+                        insights::read(p)
+                            .and_then(|rows| insights::insights_batch(&rows, &purchase, &lead))
+                    })),
+                ),
+                "insights_actions" => (
+                    ACTIONS_SCHEMA.clone(),
+                    Box::new(files::batches(paths, |p| {
+                        insights::read(p).and_then(|rows| insights::actions_batch(&rows))
+                    })),
+                ),
+                other => {
+                    return Err(ConnectorError::UnknownTable {
+                        table: other.into(),
+                        available: "insights, insights_actions".into(),
+                    });
+                }
+            };
+        request
+            .finish(&schema, batches)
+            .map_err(|e| ConnectorError::Other(e.to_string()))
+    }
+}
+
+loopql_connector_sdk::export_connector!(MetaAds, MetaAds);
