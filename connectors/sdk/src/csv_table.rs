@@ -269,11 +269,26 @@ fn normalize(header: &str) -> String {
         .to_ascii_lowercase()
 }
 
+/// Checks (and may rewrite) a text cell: `Ok(None)` keeps it, `Ok(Some(v))` replaces it,
+/// `Err(expected)` rejects it, saying what was expected.
+pub type TextCheck<'a> = &'a dyn Fn(&Column, &str) -> Result<Option<String>, String>;
+
 /// Reads one (possibly gzipped) file into a batch of the columns' schema.
 pub fn read(
     path: &Path,
     columns: &[Column],
     dialect: &Dialect,
+) -> Result<RecordBatch, ConnectorError> {
+    read_checked(path, columns, dialect, &|_, _| Ok(None))
+}
+
+/// Like [`read`], with every non-empty text cell passed through `check` (enumerations, label
+/// normalization).
+pub fn read_checked(
+    path: &Path,
+    columns: &[Column],
+    dialect: &Dialect,
+    check: TextCheck<'_>,
 ) -> Result<RecordBatch, ConnectorError> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -360,6 +375,25 @@ pub fn read(
                         });
                     }
                 }
+            } else if column.kind == Kind::Utf8 {
+                match check(column, text) {
+                    Ok(None) => {
+                        builder.push(text, false);
+                    }
+                    Ok(Some(v)) => {
+                        builder.push(&v, false);
+                    }
+                    Err(expected) => {
+                        return Err(ConnectorError::BadValue {
+                            path: path.to_path_buf(),
+                            line,
+                            column: at as u64 + 1,
+                            column_name: column.headers[0].to_string(),
+                            expected,
+                            found: text.to_string(),
+                        });
+                    }
+                }
             } else if !builder.push(text, dialect.thousands_separator) {
                 return Err(ConnectorError::BadValue {
                     path: path.to_path_buf(),
@@ -390,6 +424,25 @@ pub fn read(
     }
     let arrays: Vec<ArrayRef> = builders.into_iter().map(Builder::finish).collect();
     RecordBatch::try_new(schema(columns), arrays).map_err(|e| ConnectorError::Other(e.to_string()))
+}
+
+/// Scans one CSV-backed raw table: the files of option `path_option` (no option set: an empty
+/// table), read with `columns` and `check`, then filtered, projected and limited per `request`.
+pub fn scan(
+    request: &crate::ScanRequest,
+    path_option: &str,
+    columns: &'static [Column],
+    dialect: Dialect,
+    check: fn(&Column, &str) -> Result<Option<String>, String>,
+) -> Result<crate::BatchReader, ConnectorError> {
+    let paths = match request.option_str(path_option) {
+        Some(pattern) => files::expand(pattern)?,
+        None => Vec::new(),
+    };
+    let batches = files::batches(paths, move |p| read_checked(p, columns, &dialect, &check));
+    request
+        .finish(&schema(columns), batches)
+        .map_err(|e| ConnectorError::Other(e.to_string()))
 }
 
 #[cfg(test)]

@@ -1,0 +1,232 @@
+//! loopql connector for HubSpot CRM exports: contacts (with lifecycle stage dates), deals, and
+//! deal-to-contact associations, as CSV with the API's property names as headers (the UI's labels
+//! are accepted too). Lifecycle stages are checked: an unknown stage is an error, not a silent
+//! new funnel step.
+
+mod tables;
+
+use loopql_connector_sdk::csv_table::{self, Column, Dialect};
+use loopql_connector_sdk::{
+    BatchReader, Connector, ConnectorError, FilterSpec, Manifest, OptionKind, OptionSpec,
+    ScanRequest, TableSpec,
+};
+use tables::{ASSOCIATIONS, CONTACTS, DEALS, LIFECYCLE_STAGES};
+
+#[derive(Debug, Default)]
+pub struct HubSpot;
+
+/// (table, path option, columns, description, filterable columns)
+type Table = (
+    &'static str,
+    &'static str,
+    &'static [Column],
+    &'static str,
+    &'static [&'static str],
+);
+
+const TABLES: [Table; 3] = [
+    (
+        "contacts",
+        "contacts_path",
+        CONTACTS,
+        "one row per contact",
+        &["hs_object_id", "createdate", "lifecyclestage"],
+    ),
+    (
+        "deals",
+        "deals_path",
+        DEALS,
+        "one row per deal",
+        &[
+            "hs_object_id",
+            "createdate",
+            "closedate",
+            "dealstage",
+            "pipeline",
+        ],
+    ),
+    (
+        "deal_contacts",
+        "associations_path",
+        ASSOCIATIONS,
+        "one row per deal-contact association",
+        &["deal_id", "contact_id"],
+    ),
+];
+
+/// Normalizes a lifecycle stage (API name or UI label) or says what is allowed.
+fn lifecycle(column: &Column, value: &str) -> Result<Option<String>, String> {
+    if column.name != "lifecyclestage" {
+        return Ok(None);
+    }
+    let key: String = value
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect::<String>()
+        .to_ascii_lowercase();
+    if LIFECYCLE_STAGES.contains(&key.as_str()) {
+        Ok(Some(key))
+    } else {
+        Err(format!(
+            "a lifecycle stage ({})",
+            LIFECYCLE_STAGES.join(", ")
+        ))
+    }
+}
+
+impl Connector for HubSpot {
+    fn manifest(&self) -> Manifest {
+        Manifest {
+            name: "hubspot".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            description: "HubSpot CRM exports: contacts, deals, deal-contact associations (CSV)"
+                .into(),
+            options: TABLES
+                .iter()
+                .map(|(table, option, ..)| OptionSpec {
+                    name: (*option).into(),
+                    kind: OptionKind::Glob,
+                    required: false,
+                    default: None,
+                    description: format!("CSV export files of {table} (none: the table is empty)"),
+                })
+                .collect(),
+            tables: TABLES
+                .iter()
+                .map(|(name, _, columns, description, filters)| TableSpec {
+                    name: (*name).into(),
+                    description: (*description).into(),
+                    filters: filters
+                        .iter()
+                        .map(|c| FilterSpec {
+                            column: (*c).into(),
+                            exact: true,
+                        })
+                        .collect(),
+                    schema: csv_table::schema(columns),
+                })
+                .collect(),
+            mappings: vec![],
+        }
+    }
+
+    fn scan(&self, request: ScanRequest) -> Result<BatchReader, ConnectorError> {
+        let (_, option, columns, ..) =
+            TABLES
+                .iter()
+                .find(|t| t.0 == request.table)
+                .ok_or_else(|| ConnectorError::UnknownTable {
+                    table: request.table.clone(),
+                    available: "contacts, deals, deal_contacts".into(),
+                })?;
+        csv_table::scan(&request, option, columns, Dialect::default(), lifecycle)
+    }
+}
+
+loopql_connector_sdk::export_connector!(HubSpot, HubSpot);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use loopql_connector_sdk::OptionsMap;
+    use loopql_connector_sdk::arrow::array::{Array, StringArray, TimestampMicrosecondArray};
+
+    fn scan(
+        table: &str,
+        option: &str,
+        file: &str,
+        text: &str,
+    ) -> Result<Vec<loopql_connector_sdk::arrow::record_batch::RecordBatch>, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(file);
+        std::fs::write(&path, text).unwrap();
+        let mut options = OptionsMap::new();
+        options.insert(option.into(), path.to_string_lossy().into_owned().into());
+        let request = ScanRequest {
+            table: table.into(),
+            options,
+            projection: None,
+            filters: vec![],
+            limit: None,
+        };
+        let reader = HubSpot.scan(request).map_err(|e| e.to_string())?;
+        reader
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn contacts_with_stage_labels_and_dates() {
+        let batches = scan(
+            "contacts",
+            "contacts_path",
+            "c.csv",
+            "Record ID,Email,Create Date,Lifecycle Stage,Became a Lead Date,Became a Customer Date\n1,a@x.com,2024-01-05 10:00,Marketing Qualified Lead,2024-01-05T10:00:00Z,\n2,b@x.com,2024-01-06 09:30,customer,2024-01-06T09:30:00Z,2024-02-01T12:00:00Z\n",
+        )
+        .unwrap();
+        let b = &batches[0];
+        let stage = b
+            .column(b.schema().index_of("lifecyclestage").unwrap())
+            .clone();
+        let stage = stage.as_any().downcast_ref::<StringArray>().unwrap();
+        assert_eq!(
+            (stage.value(0), stage.value(1)),
+            ("marketingqualifiedlead", "customer")
+        );
+        let customer = b
+            .column(
+                b.schema()
+                    .index_of("hs_lifecyclestage_customer_date")
+                    .unwrap(),
+            )
+            .clone();
+        let customer = customer
+            .as_any()
+            .downcast_ref::<TimestampMicrosecondArray>()
+            .unwrap();
+        assert!(customer.is_null(0));
+        assert_eq!(customer.value(1), 1_706_788_800_000_000);
+    }
+
+    #[test]
+    fn unknown_lifecycle_stage_is_located() {
+        let err = scan("contacts", "contacts_path", "c.csv", "hs_object_id,createdate,lifecyclestage\n1,2024-01-05T10:00:00Z,lead\n2,2024-01-05T10:00:00Z,prospect\n").unwrap_err();
+        assert!(err.contains("c.csv:3:3: column `lifecyclestage`"), "{err}");
+        assert!(
+            err.contains("expected a lifecycle stage (subscriber, lead,"),
+            "{err}"
+        );
+        assert!(err.contains("found `prospect`"), "{err}");
+    }
+
+    #[test]
+    fn deals_and_associations() {
+        let deals = scan(
+            "deals",
+            "deals_path",
+            "d.csv",
+            "hs_object_id,dealname,amount,deal_currency_code,dealstage,pipeline,createdate,closedate,hs_is_closed_won\n9,Big,1200.50,EUR,closedwon,default,2024-01-10T00:00:00Z,2024-02-10T00:00:00Z,true\n",
+        )
+        .unwrap();
+        assert_eq!(deals[0].num_rows(), 1);
+        let assoc = scan(
+            "deal_contacts",
+            "associations_path",
+            "a.csv",
+            "deal_id,contact_id\n9,1\n9,2\n",
+        )
+        .unwrap();
+        assert_eq!(assoc[0].num_rows(), 2);
+        let empty = HubSpot
+            .scan(ScanRequest {
+                table: "deals".into(),
+                options: OptionsMap::new(),
+                projection: None,
+                filters: vec![],
+                limit: None,
+            })
+            .unwrap()
+            .count();
+        assert_eq!(empty, 0, "no path option: an empty table");
+    }
+}
