@@ -17,8 +17,11 @@ fn ts() -> DataType {
     DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
 }
 
-/// (column, type) of `events`, in order.
-const EVENT_COLUMNS: &[(&str, fn() -> DataType)] = &[
+/// A column of `events`: its name and how to make its type.
+type ColumnDef = (&'static str, fn() -> DataType);
+
+/// The columns of `events`, in order.
+const EVENT_COLUMNS: &[ColumnDef] = &[
     ("event_date", || DataType::Date32),
     ("event_timestamp", ts),
     ("event_name", || DataType::Utf8),
