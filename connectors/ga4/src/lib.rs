@@ -28,7 +28,8 @@ impl Connector for Ga4 {
         Manifest {
             name: "ga4".into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            description: "GA4 BigQuery export events (NDJSON or Parquet, as BigQuery exports them)".into(),
+            description: "GA4 BigQuery export events (NDJSON or Parquet, as BigQuery exports them)"
+                .into(),
             options: vec![OptionSpec {
                 name: "path".into(),
                 kind: OptionKind::Glob,

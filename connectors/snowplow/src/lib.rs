@@ -1,0 +1,194 @@
+//! loopql connector for Snowplow atomic events exported with a header row (`atomic.events`
+//! unloaded from the warehouse as CSV or TSV). One raw table, `events`, with the fields loopql
+//! uses for sessions, touchpoints and transactions.
+
+use loopql_connector_sdk::csv_table::{self, Column, Dialect, Empty, Kind};
+use loopql_connector_sdk::{
+    BatchReader, Connector, ConnectorError, FilterSpec, Manifest, OptionKind, OptionSpec,
+    ScanRequest, TableSpec, files,
+};
+
+const fn text(name: &'static str, headers: &'static [&'static str]) -> Column {
+    Column::new(name, headers, Kind::Utf8).optional()
+}
+
+pub const COLUMNS: &[Column] = &[
+    Column::new("event_id", &["event_id"], Kind::Utf8).empty(Empty::Error),
+    text("app_id", &["app_id"]),
+    Column::new("collector_tstamp", &["collector_tstamp"], Kind::Timestamp).optional(),
+    Column::new("derived_tstamp", &["derived_tstamp"], Kind::Timestamp).empty(Empty::Error),
+    Column::new("event_name", &["event_name"], Kind::Utf8),
+    text("user_id", &["user_id"]),
+    text("domain_userid", &["domain_userid"]),
+    text("domain_sessionid", &["domain_sessionid"]),
+    Column::new("domain_sessionidx", &["domain_sessionidx"], Kind::Int64).optional(),
+    text("page_url", &["page_url"]),
+    text("page_referrer", &["page_referrer"]),
+    text("refr_medium", &["refr_medium"]),
+    text("refr_source", &["refr_source"]),
+    text("mkt_medium", &["mkt_medium"]),
+    text("mkt_source", &["mkt_source"]),
+    text("mkt_campaign", &["mkt_campaign"]),
+    text("mkt_term", &["mkt_term"]),
+    text("mkt_content", &["mkt_content"]),
+    text("mkt_clickid", &["mkt_clickid"]),
+    text("mkt_network", &["mkt_network"]),
+    text("tr_orderid", &["tr_orderid"]),
+    Column::new("tr_total", &["tr_total"], Kind::Float64).optional(),
+    text("tr_currency", &["tr_currency"]),
+];
+
+#[derive(Debug, Default)]
+pub struct Snowplow;
+
+fn dialect(path: &std::path::Path, format: &str) -> Dialect {
+    let tab = match format {
+        "tsv" => true,
+        "csv" => false,
+        _ => files::format_extension(path).is_some_and(|e| e == "tsv"),
+    };
+    Dialect {
+        delimiter: if tab { b'\t' } else { b',' },
+        ..Dialect::default()
+    }
+}
+
+impl Connector for Snowplow {
+    fn manifest(&self) -> Manifest {
+        Manifest {
+            name: "snowplow".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            description: "Snowplow atomic events with a header row (CSV or TSV)".into(),
+            options: vec![
+                OptionSpec {
+                    name: "path".into(),
+                    kind: OptionKind::Glob,
+                    required: true,
+                    default: None,
+                    description: "event files (.csv, .tsv, optionally .gz)".into(),
+                },
+                OptionSpec {
+                    name: "format".into(),
+                    kind: OptionKind::String,
+                    required: false,
+                    default: Some("auto".into()),
+                    description: "auto (.tsv is tab-separated), csv or tsv".into(),
+                },
+            ],
+            tables: vec![TableSpec {
+                name: "events".into(),
+                description: "one row per event".into(),
+                filters: [
+                    "derived_tstamp",
+                    "event_name",
+                    "domain_userid",
+                    "domain_sessionid",
+                ]
+                .iter()
+                .map(|c| FilterSpec {
+                    column: (*c).into(),
+                    exact: true,
+                })
+                .collect(),
+                schema: csv_table::schema(COLUMNS),
+            }],
+            mappings: vec![],
+        }
+    }
+
+    fn scan(&self, request: ScanRequest) -> Result<BatchReader, ConnectorError> {
+        if request.table != "events" {
+            return Err(ConnectorError::UnknownTable {
+                table: request.table,
+                available: "events".into(),
+            });
+        }
+        let format = request.option_str("format").unwrap_or("auto").to_string();
+        if !matches!(format.as_str(), "auto" | "csv" | "tsv") {
+            return Err(ConnectorError::InvalidOption {
+                name: "format".into(),
+                message: format!("expected auto, csv or tsv, found `{format}`"),
+            });
+        }
+        let pattern = request
+            .option_str("path")
+            .ok_or_else(|| ConnectorError::InvalidOption {
+                name: "path".into(),
+                message: "required; set it to the event files".into(),
+            })?;
+        let paths = files::expand(pattern)?;
+        let batches = files::batches(paths, move |p| {
+            csv_table::read(p, COLUMNS, &dialect(p, &format))
+        });
+        request
+            .finish(&csv_table::schema(COLUMNS), batches)
+            .map_err(|e| ConnectorError::Other(e.to_string()))
+    }
+}
+
+loopql_connector_sdk::export_connector!(Snowplow, Snowplow);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use loopql_connector_sdk::arrow::array::{Array, Float64Array, StringArray};
+    use loopql_connector_sdk::{Filter, FilterOp, OptionsMap, Scalar};
+
+    const TSV: &str = "event_id\tderived_tstamp\tevent_name\tdomain_userid\tdomain_sessionid\tmkt_source\tmkt_medium\tmkt_clickid\ttr_orderid\ttr_total\n\
+e1\t2024-01-01 10:00:00.000\tpage_view\td1\ts1\tgoogle\tcpc\tgclid-1\t\t\n\
+e2\t2024-01-01 10:05:00.000\ttransaction\td1\ts1\t\t\t\to-1\t99.5\n";
+
+    fn scan(
+        filters: Vec<Filter>,
+    ) -> Result<Vec<loopql_connector_sdk::arrow::record_batch::RecordBatch>, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.tsv");
+        std::fs::write(&path, TSV).unwrap();
+        let mut options = OptionsMap::new();
+        options.insert("path".into(), path.to_string_lossy().into_owned().into());
+        let request = ScanRequest {
+            table: "events".into(),
+            options,
+            projection: None,
+            filters,
+            limit: None,
+        };
+        Snowplow
+            .scan(request)
+            .map_err(|e| e.to_string())?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn tab_separated_by_extension_with_missing_columns_null() {
+        let b = &scan(vec![]).unwrap()[0];
+        assert_eq!(b.num_rows(), 2);
+        let col = |n: &str| b.column(b.schema().index_of(n).unwrap()).clone();
+        let total = col("tr_total");
+        let total = total.as_any().downcast_ref::<Float64Array>().unwrap();
+        assert!(total.is_null(0));
+        assert_eq!(total.value(1), 99.5);
+        assert!(col("user_id").is_null(0), "absent column is NULL");
+        let click = col("mkt_clickid");
+        assert_eq!(
+            click
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .unwrap()
+                .value(0),
+            "gclid-1"
+        );
+    }
+
+    #[test]
+    fn exact_filter_on_event_name() {
+        let filters = vec![Filter {
+            column: "event_name".into(),
+            op: FilterOp::Eq,
+            value: Scalar::Utf8("transaction".into()),
+        }];
+        let rows: usize = scan(filters).unwrap().iter().map(|b| b.num_rows()).sum();
+        assert_eq!(rows, 1);
+    }
+}
