@@ -5,6 +5,8 @@
 //! - `cargo xtask test`: set up what the tests need, build everything (the tests load the
 //!   connector libraries from disk), check formatting and lints, and run the whole suite.
 
+mod postgres;
+
 use anyhow::{Context, Result, bail};
 use std::process::Command;
 use std::time::Instant;
@@ -88,11 +90,13 @@ fn test(filters: &[String]) -> Result<()> {
             "warnings",
         ]),
     )?;
-    tests(
-        cargo()
-            .args(["test", "--workspace", "--no-fail-fast"])
-            .args(filters),
-    )
+    // Services the tests use, started here and stopped when this function returns.
+    let pg = postgres::Server::start().context("starting the test PostgreSQL server")?;
+    let mut cmd = cargo();
+    cmd.args(["test", "--workspace", "--no-fail-fast"])
+        .args(filters)
+        .envs(pg.env());
+    tests(&mut cmd)
 }
 
 /// Runs the test command, echoing its output, and closes with one total over every test binary

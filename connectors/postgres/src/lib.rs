@@ -1,0 +1,126 @@
+//! loopql connector for a company's own CRM in PostgreSQL. It exposes loopql's CRM raw tables
+//! (`contacts`, `deals`, `deal_contacts`) and reads each from a configurable PostgreSQL table,
+//! pushing the projection, the filters and the limit into the SQL it sends. The password comes
+//! from an environment variable, never from the project file.
+
+mod query;
+mod tables;
+
+use loopql_connector_sdk::{
+    BatchReader, Connector, ConnectorError, FilterSpec, Manifest, OptionKind, OptionSpec,
+    ScanRequest, TableSpec,
+};
+use tables::TABLES;
+
+#[derive(Debug, Default)]
+pub struct Postgres;
+
+fn option(
+    name: &str,
+    kind: OptionKind,
+    default: Option<loopql_connector_sdk::serde_json::Value>,
+    description: &str,
+) -> OptionSpec {
+    OptionSpec {
+        name: name.into(),
+        kind,
+        required: false,
+        default,
+        description: description.into(),
+    }
+}
+
+impl Connector for Postgres {
+    fn manifest(&self) -> Manifest {
+        let mut options = vec![
+            option(
+                "host",
+                OptionKind::String,
+                Some("127.0.0.1".into()),
+                "server host name or address",
+            ),
+            option(
+                "port",
+                OptionKind::Integer,
+                Some(5432.into()),
+                "server port",
+            ),
+            option(
+                "user",
+                OptionKind::String,
+                Some("postgres".into()),
+                "user name",
+            ),
+            option(
+                "database",
+                OptionKind::String,
+                Some("postgres".into()),
+                "database name",
+            ),
+            option(
+                "password_env",
+                OptionKind::String,
+                Some("PGPASSWORD".into()),
+                "environment variable holding the password (unset variable: no password)",
+            ),
+            option(
+                "schema",
+                OptionKind::String,
+                Some("public".into()),
+                "schema of the CRM tables",
+            ),
+            option(
+                "connect_timeout_seconds",
+                OptionKind::Integer,
+                Some(10.into()),
+                "give up connecting after this long",
+            ),
+        ];
+        options.extend(TABLES.iter().map(|t| {
+            option(
+                t.table_option,
+                OptionKind::String,
+                Some(t.name.into()),
+                &format!("PostgreSQL table read as `{}`", t.name),
+            )
+        }));
+        Manifest {
+            name: "postgres".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            description:
+                "CRM tables in PostgreSQL (contacts, deals, deal_contacts); pushdown into SQL"
+                    .into(),
+            options,
+            tables: TABLES
+                .iter()
+                .map(|t| TableSpec {
+                    name: t.name.into(),
+                    description: t.description.into(),
+                    filters: t
+                        .columns
+                        .iter()
+                        .map(|c| FilterSpec {
+                            column: c.name.into(),
+                            exact: true,
+                        })
+                        .collect(),
+                    schema: t.schema(),
+                })
+                .collect(),
+            mappings: vec![],
+        }
+    }
+
+    fn scan(&self, request: ScanRequest) -> Result<BatchReader, ConnectorError> {
+        let table = TABLES
+            .iter()
+            .find(|t| t.name == request.table)
+            .ok_or_else(|| ConnectorError::UnknownTable {
+                table: request.table.clone(),
+                available: TABLES.iter().map(|t| t.name).collect::<Vec<_>>().join(", "),
+            })?;
+        query::scan(table, &request)
+    }
+}
+
+loopql_connector_sdk::export_connector!(Postgres, Postgres);
