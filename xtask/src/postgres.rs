@@ -86,6 +86,24 @@ impl Server {
         };
         // PostgreSQL refuses to run as root: run it as the `postgres` account the package makes.
         let as_user = is_root().then(|| "postgres".to_string());
+        if as_user.is_some()
+            && !Command::new("id")
+                .arg("postgres")
+                .output()?
+                .status
+                .success()
+        {
+            run(
+                Command::new("useradd").args([
+                    "--system",
+                    "--no-create-home",
+                    "--shell",
+                    "/usr/sbin/nologin",
+                    "postgres",
+                ]),
+                "useradd postgres",
+            )?;
+        }
         let root = std::env::temp_dir().join(format!("loopql-test-pg-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir_all(&root)?;

@@ -47,10 +47,22 @@ pub static ACTIONS_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
     ]))
 });
 
+/// One response page of the Insights API.
 #[derive(Deserialize)]
-struct Page {
-    data: Vec<Row>,
+pub struct Page {
+    pub data: Vec<Row>,
+    #[serde(default)]
+    pub paging: Option<Paging>,
 }
+
+#[derive(Deserialize)]
+pub struct Paging {
+    #[serde(default)]
+    pub next: Option<String>,
+}
+
+pub const PAGE_CONTEXT: &str =
+    "reading Meta Insights response pages: {\"data\": [...], \"paging\": {...}}";
 
 #[derive(Deserialize)]
 pub struct Row {
@@ -105,11 +117,7 @@ impl<'de> Deserialize<'de> for Date {
 
 pub fn read(path: &Path) -> Result<Vec<Row>, ConnectorError> {
     let text = files::read_to_string(path)?;
-    let pages: Vec<Page> = documents(
-        path,
-        &text,
-        "reading Meta Insights response pages: {\"data\": [...], \"paging\": {...}}",
-    )?;
+    let pages: Vec<Page> = documents(path, &text, PAGE_CONTEXT)?;
     Ok(pages.into_iter().flat_map(|p| p.data).collect())
 }
 

@@ -2,10 +2,16 @@
 //! response (`time_increment=1`), as saved from the API or by a pipeline. Every number arrives as
 //! a string; conversions are in `actions[]` / `action_values[]`, where one purchase appears under
 //! several action types, so a priority list picks one type per row.
+//!
+//! Two ways in: saved response files (`path`), or the live API (`account_ids`, token from an
+//! environment variable), where a `date_start` range in the query becomes the API's `time_range`.
 
+mod api;
 mod insights;
+mod live;
 
 use insights::{ACTIONS_SCHEMA, INSIGHTS_SCHEMA};
+use loopql_connector_sdk::arrow::error::ArrowError;
 use loopql_connector_sdk::{
     BatchReader, Connector, ConnectorError, FilterSpec, Manifest, Mapping, OptionKind, OptionSpec,
     ScanRequest, TableSpec, files,
@@ -14,6 +20,7 @@ use loopql_connector_sdk::{
 /// Purchase action types, most deduplicated first (`omni_purchase` counts each purchase once
 /// across web, app and offline).
 pub const DEFAULT_PURCHASE_TYPES: &str = "omni_purchase,purchase,offsite_conversion.fb_pixel_purchase,onsite_web_purchase,app_custom_event.fb_mobile_purchase";
+pub const DEFAULT_BASE_URL: &str = "https://graph.facebook.com/v19.0";
 pub const DEFAULT_LEAD_TYPES: &str =
     "lead,onsite_conversion.lead_grouped,offsite_conversion.fb_pixel_lead";
 
@@ -61,7 +68,13 @@ impl Connector for MetaAds {
             version: env!("CARGO_PKG_VERSION").into(),
             description: "Meta Ads Insights API pages (JSON, one page, an array of pages, or NDJSON)".into(),
             options: vec![
-                option("path", OptionKind::Glob, true, None, "files of Insights API response pages (.json, .ndjson, optionally .gz)"),
+                option("path", OptionKind::Glob, false, None, "files of Insights API response pages (.json, .ndjson, optionally .gz); or use account_ids"),
+                option("account_ids", OptionKind::String, false, None, "read the live API for these ad accounts (comma-separated, `act_` optional)"),
+                option("api_base_url", OptionKind::String, false, Some(DEFAULT_BASE_URL), "Graph API base URL (with version)"),
+                option("token_env", OptionKind::String, false, Some("META_ACCESS_TOKEN"), "environment variable holding the access token"),
+                option("level", OptionKind::String, false, Some("ad"), "Insights level: account, campaign, adset or ad"),
+                option("since", OptionKind::String, false, None, "first day to read (YYYY-MM-DD) when the query gives no date_start range; default 30 days ago"),
+                option("until", OptionKind::String, false, None, "last day to read (YYYY-MM-DD); default today"),
                 option("purchase_action_types", OptionKind::String, false, Some(DEFAULT_PURCHASE_TYPES), "action types counted as a purchase, in priority order (the first present counts)"),
                 option("lead_action_types", OptionKind::String, false, Some(DEFAULT_LEAD_TYPES), "action types counted as a lead, in priority order"),
             ],
@@ -84,14 +97,6 @@ impl Connector for MetaAds {
     }
 
     fn scan(&self, request: ScanRequest) -> Result<BatchReader, ConnectorError> {
-        let pattern = request
-            .option_str("path")
-            .ok_or_else(|| ConnectorError::InvalidOption {
-                name: "path".into(),
-                message:
-                    "required; set it to the Insights response files, e.g. `exports/meta/*.json`"
-                        .into(),
-            })?;
         let priorities = |name: &str, default: &str| -> Vec<String> {
             request
                 .option_str(name)
@@ -103,29 +108,45 @@ impl Connector for MetaAds {
         };
         let purchase = priorities("purchase_action_types", DEFAULT_PURCHASE_TYPES);
         let lead = priorities("lead_action_types", DEFAULT_LEAD_TYPES);
-        let paths = files::expand(pattern)?;
-        let (schema, batches): (_, Box<dyn Iterator<Item = _> + Send>) =
-            match request.table.as_str() {
-                "insights" => (
-                    INSIGHTS_SCHEMA.clone(),
-                    Box::new(files::batches(paths, move |p| {
-                        insights::read(p)
-                            .and_then(|rows| insights::insights_batch(&rows, &purchase, &lead))
-                    })),
-                ),
-                "insights_actions" => (
-                    ACTIONS_SCHEMA.clone(),
-                    Box::new(files::batches(paths, |p| {
-                        insights::read(p).and_then(|rows| insights::actions_batch(&rows))
-                    })),
-                ),
-                other => {
-                    return Err(ConnectorError::UnknownTable {
-                        table: other.into(),
-                        available: "insights, insights_actions".into(),
+        let schema = match request.table.as_str() {
+            "insights" => INSIGHTS_SCHEMA.clone(),
+            "insights_actions" => ACTIONS_SCHEMA.clone(),
+            other => {
+                return Err(ConnectorError::UnknownTable {
+                    table: other.into(),
+                    available: "insights, insights_actions".into(),
+                });
+            }
+        };
+        let table = request.table.clone();
+        let build = move |rows: &[insights::Row]| match table.as_str() {
+            "insights" => insights::insights_batch(rows, &purchase, &lead),
+            _ => insights::actions_batch(rows),
+        };
+        let batches: Box<dyn Iterator<Item = _> + Send> = match (
+            request.option_str("path"),
+            request.option_str("account_ids"),
+        ) {
+            (Some(pattern), None) => {
+                let paths = files::expand(pattern)?;
+                Box::new(files::batches(paths, move |p| {
+                    insights::read(p).and_then(|rows| build(&rows))
+                }))
+            }
+            (None, Some(_)) => {
+                let config = live::config(&request)?;
+                let batch = api::fetch(&config)
+                    .and_then(|rows| build(&rows))
+                    .map_err(|e| ArrowError::ExternalError(Box::new(e)));
+                Box::new(std::iter::once(batch))
+            }
+            _ => {
+                return Err(ConnectorError::InvalidOption {
+                        name: "path".into(),
+                        message: "set either `path` (saved responses) or `account_ids` (the live API), not both or neither".into(),
                     });
-                }
-            };
+            }
+        };
         request
             .finish(&schema, batches)
             .map_err(|e| ConnectorError::Other(e.to_string()))

@@ -2,7 +2,8 @@
 //! on the host-added `client_id` column into source pruning.
 
 use super::validate::CLIENT_COLUMN;
-use datafusion::logical_expr::{Between, BinaryExpr, Expr, Operator};
+use datafusion::arrow::datatypes::{DataType, Schema};
+use datafusion::logical_expr::{Between, BinaryExpr, Cast, Expr, Operator, TryCast};
 use datafusion::scalar::ScalarValue;
 use loopql_connector_sdk::{Filter, FilterOp, Scalar};
 use std::collections::HashMap;
@@ -31,13 +32,36 @@ impl ClientFilter {
     }
 }
 
-/// `pushable`: column name -> whether the connector applies filters on it exactly.
-pub fn translate(expr: &Expr, pushable: &HashMap<String, bool>) -> Option<Pushed> {
+fn is_string(t: &DataType) -> bool {
+    matches!(t, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8)
+}
+
+/// The column an expression reads, seeing through casts that do not change comparisons: to the
+/// column's own type (views cast to their canonical types) or between string types.
+fn column<'a>(e: &'a Expr, schema: &Schema) -> Option<&'a str> {
+    match e {
+        Expr::Column(c) => Some(c.name.as_str()),
+        Expr::Cast(Cast { expr, field }) | Expr::TryCast(TryCast { expr, field }) => {
+            let Expr::Column(c) = expr.as_ref() else {
+                return None;
+            };
+            let data_type = field.data_type();
+            let own = schema.field_with_name(&c.name).ok()?.data_type();
+            (own == data_type || (is_string(own) && is_string(data_type)))
+                .then_some(c.name.as_str())
+        }
+        _ => None,
+    }
+}
+
+/// `pushable`: column name -> whether the connector applies filters on it exactly; `schema`: the
+/// table's columns, to see through harmless casts.
+pub fn translate(expr: &Expr, pushable: &HashMap<String, bool>, schema: &Schema) -> Option<Pushed> {
     match expr {
         Expr::BinaryExpr(BinaryExpr { left, op, right }) => {
             let (column, op, value) = match (left.as_ref(), right.as_ref()) {
-                (Expr::Column(c), Expr::Literal(v, _)) => (c.name.as_str(), *op, v),
-                (Expr::Literal(v, _), Expr::Column(c)) => (c.name.as_str(), op.swap()?, v),
+                (l, Expr::Literal(v, _)) => (column(l, schema)?, *op, v),
+                (Expr::Literal(v, _), r) => (column(r, schema)?, op.swap()?, v),
                 _ => return None,
             };
             if column == CLIENT_COLUMN {
@@ -65,20 +89,19 @@ pub fn translate(expr: &Expr, pushable: &HashMap<String, bool>) -> Option<Pushed
             low,
             high,
         }) => {
-            let (Expr::Column(c), Expr::Literal(lo, _), Expr::Literal(hi, _)) =
-                (expr.as_ref(), low.as_ref(), high.as_ref())
-            else {
+            let (Expr::Literal(lo, _), Expr::Literal(hi, _)) = (low.as_ref(), high.as_ref()) else {
                 return None;
             };
-            let exact = *pushable.get(c.name.as_str())?;
+            let c = column(expr, schema)?;
+            let exact = *pushable.get(c)?;
             let filters = vec![
                 Filter {
-                    column: c.name.clone(),
+                    column: c.to_string(),
                     op: FilterOp::GtEq,
                     value: scalar(lo)?,
                 },
                 Filter {
-                    column: c.name.clone(),
+                    column: c.to_string(),
                     op: FilterOp::LtEq,
                     value: scalar(hi)?,
                 },
@@ -86,10 +109,7 @@ pub fn translate(expr: &Expr, pushable: &HashMap<String, bool>) -> Option<Pushed
             Some(Pushed::Plugin { filters, exact })
         }
         Expr::InList(list) => {
-            let Expr::Column(c) = list.expr.as_ref() else {
-                return None;
-            };
-            if c.name != CLIENT_COLUMN {
+            if column(&list.expr, schema)? != CLIENT_COLUMN {
                 return None;
             }
             let ids = list
@@ -163,13 +183,53 @@ mod tests {
     use super::*;
     use datafusion::prelude::{col, lit};
 
+    fn schema() -> Schema {
+        Schema::new(vec![
+            datafusion::arrow::datatypes::Field::new("id", DataType::Int64, false),
+            datafusion::arrow::datatypes::Field::new("day", DataType::Date32, false),
+            datafusion::arrow::datatypes::Field::new("value", DataType::Float64, false),
+            datafusion::arrow::datatypes::Field::new("client_id", DataType::Utf8, false),
+        ])
+    }
+
+    #[test]
+    fn casts_that_keep_comparisons_are_seen_through() {
+        use datafusion::logical_expr::cast;
+        let day = ScalarValue::Date32(Some(19723));
+        let p = translate(
+            &cast(col("day"), DataType::Date32).gt_eq(lit(day)),
+            &pushable(),
+            &schema(),
+        );
+        assert!(
+            matches!(p, Some(Pushed::Plugin { exact: true, .. })),
+            "{p:?}"
+        );
+        let p = translate(
+            &cast(col("client_id"), DataType::Utf8View).eq(lit("acme")),
+            &pushable(),
+            &schema(),
+        );
+        assert_eq!(
+            p,
+            Some(Pushed::Client(ClientFilter::In(vec!["acme".into()])))
+        );
+        // Int -> Float changes what a comparison means: not pushed.
+        let p = translate(
+            &cast(col("id"), DataType::Float64).gt(lit(1.5)),
+            &pushable(),
+            &schema(),
+        );
+        assert_eq!(p, None);
+    }
+
     fn pushable() -> HashMap<String, bool> {
         HashMap::from([("day".to_string(), true), ("id".to_string(), false)])
     }
 
     #[test]
     fn comparison_with_literal_on_either_side() {
-        let p = translate(&lit(5i64).lt(col("id")), &pushable()).unwrap();
+        let p = translate(&lit(5i64).lt(col("id")), &pushable(), &schema()).unwrap();
         assert_eq!(
             p,
             Pushed::Plugin {
@@ -187,7 +247,12 @@ mod tests {
     fn date_between_becomes_two_inclusive_bounds() {
         let lo = ScalarValue::Date32(Some(19723));
         let hi = ScalarValue::Date32(Some(19725));
-        let p = translate(&col("day").between(lit(lo), lit(hi)), &pushable()).unwrap();
+        let p = translate(
+            &col("day").between(lit(lo), lit(hi)),
+            &pushable(),
+            &schema(),
+        )
+        .unwrap();
         let Pushed::Plugin { filters, exact } = p else {
             panic!("{p:?}")
         };
@@ -199,21 +264,32 @@ mod tests {
 
     #[test]
     fn undeclared_columns_and_other_shapes_are_not_pushed() {
-        assert_eq!(translate(&col("value").eq(lit(1.0)), &pushable()), None);
         assert_eq!(
-            translate(&(col("id") + lit(1i64)).eq(lit(2i64)), &pushable()),
+            translate(&col("value").eq(lit(1.0)), &pushable(), &schema()),
             None
         );
-        assert_eq!(translate(&col("day").like(lit("x")), &pushable()), None);
+        assert_eq!(
+            translate(
+                &(col("id") + lit(1i64)).eq(lit(2i64)),
+                &pushable(),
+                &schema()
+            ),
+            None
+        );
+        assert_eq!(
+            translate(&col("day").like(lit("x")), &pushable(), &schema()),
+            None
+        );
     }
 
     #[test]
     fn client_filters_prune_sources() {
-        let p = translate(&col("client_id").eq(lit("acme")), &pushable()).unwrap();
+        let p = translate(&col("client_id").eq(lit("acme")), &pushable(), &schema()).unwrap();
         assert_eq!(p, Pushed::Client(ClientFilter::In(vec!["acme".into()])));
         let p = translate(
             &col("client_id").in_list(vec![lit("a"), lit("b")], true),
             &pushable(),
+            &schema(),
         )
         .unwrap();
         let Pushed::Client(f) = p else { panic!() };

@@ -82,7 +82,7 @@ impl TableProvider for PluginTable {
     ) -> Result<Vec<TableProviderFilterPushDown>> {
         Ok(filters
             .iter()
-            .map(|f| match translate(f, &self.pushable) {
+            .map(|f| match translate(f, &self.pushable, &self.schema) {
                 Some(Pushed::Client(_)) => TableProviderFilterPushDown::Exact,
                 Some(Pushed::Plugin { exact: true, .. }) => TableProviderFilterPushDown::Exact,
                 Some(Pushed::Plugin { exact: false, .. }) => TableProviderFilterPushDown::Inexact,
@@ -101,7 +101,7 @@ impl TableProvider for PluginTable {
         let mut client_filters: Vec<ClientFilter> = Vec::new();
         let mut plugin_filters = Vec::new();
         for f in filters {
-            match translate(f, &self.pushable) {
+            match translate(f, &self.pushable, &self.schema) {
                 Some(Pushed::Client(c)) => client_filters.push(c),
                 Some(Pushed::Plugin { filters, .. }) => plugin_filters.extend(filters),
                 None => {}

@@ -1,0 +1,307 @@
+//! The live Insights API: `GET {base}/{account}/insights` with the token in an `Authorization`
+//! header, `time_increment=1`, cursor paging through `paging.next`, retries with exponential
+//! backoff on 429 and 5xx (honoring `Retry-After`), and a clear error on 401/403.
+
+use crate::insights::{PAGE_CONTEXT, Page, Row};
+use loopql_connector_sdk::ConnectorError;
+use loopql_connector_sdk::json::located;
+use loopql_connector_sdk::serde_json;
+use std::path::Path;
+use std::time::Duration;
+
+/// The Insights fields the raw tables need.
+pub const FIELDS: &str = "account_id,account_currency,campaign_id,campaign_name,adset_id,ad_id,date_start,date_stop,impressions,clicks,inline_link_clicks,spend,actions,action_values";
+
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    pub base_url: String,
+    pub account_ids: Vec<String>,
+    pub token: String,
+    pub token_env: String,
+    pub level: String,
+    pub since: String,
+    pub until: String,
+    pub page_size: u32,
+    pub max_attempts: u32,
+    pub retry_base: Duration,
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(120)))
+        .build()
+        .into()
+}
+
+/// The `error.message` of a Graph API error body, or the body itself.
+fn api_message(body: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.pointer("/error/message")
+                .and_then(|m| m.as_str())
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| body.chars().take(300).collect())
+}
+
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// GET with retries; returns the body of a 2xx answer.
+fn get(agent: &ureq::Agent, url: &str, config: &ApiConfig) -> Result<String, ConnectorError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let response = agent
+            .get(url)
+            .header("Authorization", &format!("Bearer {}", config.token))
+            .call();
+        let (retry, message, wait) = match response {
+            Ok(mut r) => {
+                let status = r.status().as_u16();
+                let retry_after = r
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(Duration::from_secs);
+                let body = r.body_mut().read_to_string().map_err(|e| {
+                    ConnectorError::Other(format!(
+                        "Meta API: reading the answer to {}: {e}",
+                        redact(url)
+                    ))
+                })?;
+                match status {
+                    200..=299 => return Ok(body),
+                    401 | 403 => {
+                        return Err(ConnectorError::Other(format!(
+                            "Meta API refused the access token (HTTP {status}): {}; check ${} (a token with ads_read for these accounts)",
+                            api_message(&body),
+                            config.token_env
+                        )));
+                    }
+                    429 | 500..=599 => (
+                        true,
+                        format!("HTTP {status}: {}", api_message(&body)),
+                        retry_after,
+                    ),
+                    _ => (
+                        false,
+                        format!("HTTP {status}: {}", api_message(&body)),
+                        None,
+                    ),
+                }
+            }
+            Err(e) => (true, e.to_string(), None),
+        };
+        if !retry || attempt >= config.max_attempts {
+            let tries = if retry {
+                format!(" after {attempt} attempts")
+            } else {
+                String::new()
+            };
+            return Err(ConnectorError::Other(format!(
+                "Meta API request {} failed{tries}: {message}",
+                redact(url)
+            )));
+        }
+        let backoff = config.retry_base.saturating_mul(1 << (attempt - 1).min(10));
+        std::thread::sleep(wait.unwrap_or(backoff).min(Duration::from_secs(60)));
+    }
+}
+
+/// The URL without any `access_token` query value, for messages.
+fn redact(url: &str) -> String {
+    match url.find("access_token=") {
+        Some(i) => {
+            let end = url[i..].find('&').map(|j| i + j).unwrap_or(url.len());
+            format!("{}access_token=REDACTED{}", &url[..i], &url[end..])
+        }
+        None => url.to_string(),
+    }
+}
+
+/// Every Insights row of every account for the date range, following the cursors.
+pub fn fetch(config: &ApiConfig) -> Result<Vec<Row>, ConnectorError> {
+    let agent = agent();
+    let time_range = format!(
+        "{{\"since\":\"{}\",\"until\":\"{}\"}}",
+        config.since, config.until
+    );
+    let mut rows = Vec::new();
+    for account in &config.account_ids {
+        let account = if account.starts_with("act_") {
+            account.clone()
+        } else {
+            format!("act_{account}")
+        };
+        let mut url = Some(format!(
+            "{}/{account}/insights?level={}&time_increment=1&limit={}&fields={}&time_range={}",
+            config.base_url.trim_end_matches('/'),
+            percent_encode(&config.level),
+            config.page_size,
+            percent_encode(FIELDS),
+            percent_encode(&time_range)
+        ));
+        while let Some(u) = url.take() {
+            let body = get(&agent, &u, config)?;
+            let page: Page = serde_json::from_str(&body)
+                .map_err(|e| located(Path::new(&redact(&u)), &e, 0, PAGE_CONTEXT))?;
+            rows.extend(page.data);
+            url = page.paging.and_then(|p| p.next);
+        }
+    }
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// A stand-in for graph.facebook.com serving the documented Insights shapes.
+    struct StandIn {
+        base: String,
+        seen: Arc<Mutex<Vec<String>>>,
+    }
+
+    fn page(rows: &str, next: Option<&str>) -> String {
+        let paging = match next {
+            Some(n) => format!(r#"{{"cursors":{{"before":"B","after":"A"}},"next":"{n}"}}"#),
+            None => r#"{"cursors":{"before":"B","after":"A"}}"#.to_string(),
+        };
+        format!(r#"{{"data":[{rows}],"paging":{paging}}}"#)
+    }
+
+    const ROW1: &str = r#"{"account_id":"1","account_currency":"USD","campaign_id":"10","date_start":"2024-01-01","date_stop":"2024-01-01","impressions":"100","clicks":"5","spend":"7.5","actions":[{"action_type":"omni_purchase","value":"1"}]}"#;
+    const ROW2: &str = r#"{"account_id":"1","account_currency":"USD","campaign_id":"10","date_start":"2024-01-02","date_stop":"2024-01-02","impressions":"50","clicks":"1","spend":"2.5"}"#;
+
+    fn serve() -> StandIn {
+        let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+        let base = format!("http://{}/v19.0", server.server_addr().to_ip().unwrap());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let next = format!("{base}/act_1/insights?after=A");
+        std::thread::spawn(move || {
+            let mut throttled = false;
+            for request in server.incoming_requests() {
+                let url = request.url().to_string();
+                log.lock().unwrap().push(url.clone());
+                let auth = request
+                    .headers()
+                    .iter()
+                    .find(|h| h.field.equiv("Authorization"))
+                    .map(|h| h.value.as_str().to_string())
+                    .unwrap_or_default();
+                let (status, body) = if auth != "Bearer good" {
+                    (401, r#"{"error":{"message":"Invalid OAuth access token - Cannot parse access token","type":"OAuthException","code":190,"fbtrace_id":"x"}}"#.to_string())
+                } else if url.starts_with("/v19.0/act_500/") {
+                    (500, r#"{"error":{"message":"An unknown error occurred","type":"OAuthException","code":1}}"#.to_string())
+                } else if url.contains("after=A") {
+                    (200, page(ROW2, None))
+                } else if !throttled {
+                    throttled = true;
+                    (429, r#"{"error":{"message":"(#80004) There have been too many calls to this ad-account.","code":80004}}"#.to_string())
+                } else {
+                    (200, page(ROW1, Some(&next)))
+                };
+                let response = tiny_http::Response::from_string(body)
+                    .with_status_code(status)
+                    .with_header(
+                        tiny_http::Header::from_bytes("Content-Type", "application/json").unwrap(),
+                    );
+                let _ = request.respond(response);
+            }
+        });
+        StandIn { base, seen }
+    }
+
+    fn config(base: &str, accounts: &[&str], token: &str) -> ApiConfig {
+        ApiConfig {
+            base_url: base.into(),
+            account_ids: accounts.iter().map(|a| a.to_string()).collect(),
+            token: token.into(),
+            token_env: "META_ACCESS_TOKEN".into(),
+            level: "ad".into(),
+            since: "2024-01-01".into(),
+            until: "2024-01-31".into(),
+            page_size: 500,
+            max_attempts: 3,
+            retry_base: Duration::from_millis(5),
+        }
+    }
+
+    #[test]
+    fn pages_are_followed_and_a_429_is_retried() {
+        let s = serve();
+        let rows = fetch(&config(&s.base, &["1"], "good")).unwrap();
+        assert_eq!(rows.len(), 2);
+        let seen = s.seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 3, "429, retry, next page: {seen:?}");
+        assert_eq!(seen[0], seen[1], "the retry repeats the request");
+        assert!(
+            seen[0].starts_with(
+                "/v19.0/act_1/insights?level=ad&time_increment=1&limit=500&fields=account_id%2C"
+            ),
+            "{}",
+            seen[0]
+        );
+        assert!(
+            seen[0].contains(
+                "time_range=%7B%22since%22%3A%222024-01-01%22%2C%22until%22%3A%222024-01-31%22%7D"
+            ),
+            "{}",
+            seen[0]
+        );
+        assert_eq!(seen[2], "/v19.0/act_1/insights?after=A");
+    }
+
+    #[test]
+    fn a_refused_token_is_a_clear_error_without_retries() {
+        let s = serve();
+        let err = fetch(&config(&s.base, &["1"], "bad"))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains(
+                "Meta API refused the access token (HTTP 401): Invalid OAuth access token"
+            ),
+            "{err}"
+        );
+        assert!(err.contains("check $META_ACCESS_TOKEN"), "{err}");
+        assert_eq!(s.seen.lock().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_persistent_500_fails_after_the_attempts() {
+        let s = serve();
+        let err = fetch(&config(&s.base, &["act_500"], "good"))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("failed after 3 attempts: HTTP 500: An unknown error occurred"),
+            "{err}"
+        );
+        assert_eq!(s.seen.lock().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn tokens_never_reach_messages() {
+        assert_eq!(
+            redact("http://x/a?access_token=SECRET&after=1"),
+            "http://x/a?access_token=REDACTED&after=1"
+        );
+    }
+}
