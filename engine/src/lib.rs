@@ -5,9 +5,11 @@
 
 pub mod demo;
 pub mod error;
+pub mod fx;
 pub mod output;
 pub mod plugin_host;
 pub mod project;
+pub mod reference;
 pub mod session;
 pub mod views;
 

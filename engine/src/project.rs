@@ -21,6 +21,25 @@ struct ProjectFile {
     /// The data sources, each read by one connector for one client. Default: none.
     #[serde(default)]
     sources: Vec<SourceFile>,
+    /// Exchange rates for converting to each client's reporting currency. Default: none (only
+    /// amounts already in the reporting currency convert).
+    #[serde(default)]
+    fx: Option<FxFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FxFile {
+    /// Rates file: the ECB's `eurofxref-hist.csv` (Date,USD,JPY,...) or a long CSV with columns
+    /// `date,currency,per_eur`. Required.
+    path: String,
+    /// Days a published rate stays usable after its date (weekends, holidays). Default: 7.
+    #[serde(default = "default_fx_days")]
+    fill_days: u32,
+}
+
+fn default_fx_days() -> u32 {
+    7
 }
 
 fn default_warehouse() -> String {
@@ -116,6 +135,14 @@ pub struct Project {
     pub search_default_plugin_dirs: bool,
     pub clients: Vec<Client>,
     pub sources: Vec<Source>,
+    pub fx: Option<FxConfig>,
+}
+
+/// Where exchange rates come from (see `crate::fx`).
+#[derive(Debug, Clone)]
+pub struct FxConfig {
+    pub path: PathBuf,
+    pub fill_days: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -147,6 +174,7 @@ impl Project {
             search_default_plugin_dirs: true,
             clients: Vec::new(),
             sources: Vec::new(),
+            fx: None,
         }
     }
 
@@ -296,6 +324,10 @@ impl Project {
             plugin_dirs: file.plugins.dirs.iter().map(|d| resolve(d)).collect(),
             plugin_paths: file.plugins.paths.iter().map(|d| resolve(d)).collect(),
             search_default_plugin_dirs: file.plugins.search_default_dirs,
+            fx: file.fx.as_ref().map(|f| FxConfig {
+                path: resolve(&f.path),
+                fill_days: f.fill_days,
+            }),
             base_dir,
             clients,
             sources,

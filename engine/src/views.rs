@@ -23,8 +23,23 @@ pub const HARMONIZED: &[ViewFile] = &[ViewFile {
 pub const HARMONIZED_VIEWS: &[&str] = &["ad_performance"];
 
 impl ViewFile {
-    /// The `-- columns:` list of the header (it may continue on `--` lines that follow).
+    /// The view's output columns (`-- columns:` in the header).
     pub fn columns(&self) -> Vec<String> {
+        self.header_list("columns:")
+    }
+
+    /// The columns each connector mapping must produce (`-- sources:`; default: the columns).
+    pub fn source_columns(&self) -> Vec<String> {
+        let list = self.header_list("sources:");
+        if list.is_empty() {
+            self.columns()
+        } else {
+            list
+        }
+    }
+
+    /// A comma-separated header list (it may continue on `--` lines that follow).
+    fn header_list(&self, key: &str) -> Vec<String> {
         let mut text = String::new();
         let mut inside = false;
         for line in self.sql.lines() {
@@ -32,7 +47,7 @@ impl ViewFile {
                 break;
             };
             let comment = comment.trim();
-            if let Some(rest) = comment.strip_prefix("columns:") {
+            if let Some(rest) = comment.strip_prefix(key) {
                 inside = true;
                 text.push_str(rest);
             } else if inside && !comment.contains(':') {
@@ -63,7 +78,7 @@ impl ViewFile {
     pub fn expand(&self, mappings: &[String]) -> String {
         let sources = if mappings.is_empty() {
             let nulls: Vec<String> = self
-                .columns()
+                .source_columns()
                 .iter()
                 .map(|c| format!("NULL AS {c}"))
                 .collect();
