@@ -5,6 +5,7 @@
 
 pub mod demo;
 pub mod error;
+pub mod functions;
 pub mod fx;
 pub mod output;
 pub mod plugin_host;

@@ -14,13 +14,23 @@ pub struct ViewFile {
     pub sql: &'static str,
 }
 
-pub const HARMONIZED: &[ViewFile] = &[ViewFile {
-    name: "ad_performance",
-    sql: include_str!("../../sql/harmonized/ad_performance.sql"),
-}];
+pub const HARMONIZED: &[ViewFile] = &[
+    ViewFile {
+        name: "ad_performance",
+        sql: include_str!("../../sql/harmonized/ad_performance.sql"),
+    },
+    ViewFile {
+        name: "contacts",
+        sql: include_str!("../../sql/harmonized/contacts.sql"),
+    },
+    ViewFile {
+        name: "deals",
+        sql: include_str!("../../sql/harmonized/deals.sql"),
+    },
+];
 
 /// Names connectors may map onto.
-pub const HARMONIZED_VIEWS: &[&str] = &["ad_performance"];
+pub const HARMONIZED_VIEWS: &[&str] = &["ad_performance", "contacts", "deals"];
 
 impl ViewFile {
     /// The view's output columns (`-- columns:` in the header).

@@ -7,9 +7,46 @@ mod tables;
 
 use loopql_connector_sdk::csv_table::{self, Column, Dialect};
 use loopql_connector_sdk::{
-    BatchReader, Connector, ConnectorError, FilterSpec, Manifest, OptionKind, OptionSpec,
+    BatchReader, Connector, ConnectorError, FilterSpec, Manifest, Mapping, OptionKind, OptionSpec,
     ScanRequest, TableSpec,
 };
+
+const MAPPING_CONTACTS: &str = "SELECT
+    client_id,
+    'hubspot' AS source_system,
+    CAST(hs_object_id AS VARCHAR) AS contact_id,
+    email,
+    createdate AS created_at,
+    CASE lifecyclestage
+        WHEN 'marketingqualifiedlead' THEN 'mql'
+        WHEN 'salesqualifiedlead' THEN 'sql'
+        ELSE lifecyclestage
+    END AS lifecycle_stage,
+    hs_lifecyclestage_lead_date AS lead_at,
+    hs_lifecyclestage_marketingqualifiedlead_date AS mql_at,
+    hs_lifecyclestage_salesqualifiedlead_date AS sql_at,
+    hs_lifecyclestage_opportunity_date AS opportunity_at,
+    hs_lifecyclestage_customer_date AS customer_at,
+    hs_analytics_source AS original_source
+FROM hubspot.contacts";
+
+const MAPPING_DEALS: &str = "SELECT
+    d.client_id,
+    'hubspot' AS source_system,
+    CAST(d.hs_object_id AS VARCHAR) AS deal_id,
+    CAST(a.contact_id AS VARCHAR) AS contact_id,
+    d.dealname AS name,
+    d.amount,
+    d.deal_currency_code AS currency,
+    d.dealstage AS stage,
+    d.createdate AS created_at,
+    d.closedate AS closed_at,
+    COALESCE(d.hs_is_closed, d.dealstage IN ('closedwon', 'closedlost')) AS is_closed,
+    COALESCE(d.hs_is_closed_won, d.dealstage = 'closedwon') AS is_won
+FROM hubspot.deals d
+LEFT JOIN (
+    SELECT client_id, deal_id, min(contact_id) AS contact_id FROM hubspot.deal_contacts GROUP BY client_id, deal_id
+) a ON a.client_id = d.client_id AND a.deal_id = d.hs_object_id";
 use tables::{ASSOCIATIONS, CONTACTS, DEALS, LIFECYCLE_STAGES};
 
 #[derive(Debug, Default)]
@@ -106,7 +143,16 @@ impl Connector for HubSpot {
                     schema: csv_table::schema(columns),
                 })
                 .collect(),
-            mappings: vec![],
+            mappings: vec![
+                Mapping {
+                    view: "contacts".into(),
+                    sql: MAPPING_CONTACTS.into(),
+                },
+                Mapping {
+                    view: "deals".into(),
+                    sql: MAPPING_DEALS.into(),
+                },
+            ],
         }
     }
 

@@ -7,9 +7,23 @@ mod query;
 mod tables;
 
 use loopql_connector_sdk::{
-    BatchReader, Connector, ConnectorError, FilterSpec, Manifest, OptionKind, OptionSpec,
+    BatchReader, Connector, ConnectorError, FilterSpec, Manifest, Mapping, OptionKind, OptionSpec,
     ScanRequest, TableSpec,
 };
+
+const MAPPING_CONTACTS: &str = "SELECT client_id, 'postgres' AS source_system, contact_id, email, created_at,
+    lower(lifecycle_stage) AS lifecycle_stage, lead_at, mql_at, sql_at, opportunity_at, customer_at, original_source
+FROM postgres.contacts";
+
+const MAPPING_DEALS: &str =
+    "SELECT d.client_id, 'postgres' AS source_system, d.deal_id, a.contact_id, d.name, d.amount,
+    d.currency, d.stage, d.created_at, d.closed_at, d.is_closed, d.is_won
+FROM postgres.deals d
+LEFT JOIN (
+    SELECT client_id, deal_id,
+           COALESCE(min(CASE WHEN is_primary THEN contact_id END), min(contact_id)) AS contact_id
+    FROM postgres.deal_contacts GROUP BY client_id, deal_id
+) a ON a.client_id = d.client_id AND a.deal_id = d.deal_id";
 use tables::TABLES;
 
 #[derive(Debug, Default)]
@@ -107,7 +121,16 @@ impl Connector for Postgres {
                     schema: t.schema(),
                 })
                 .collect(),
-            mappings: vec![],
+            mappings: vec![
+                Mapping {
+                    view: "contacts".into(),
+                    sql: MAPPING_CONTACTS.into(),
+                },
+                Mapping {
+                    view: "deals".into(),
+                    sql: MAPPING_DEALS.into(),
+                },
+            ],
         }
     }
 

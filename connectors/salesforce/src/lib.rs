@@ -6,9 +6,68 @@ mod objects;
 
 use loopql_connector_sdk::csv_table::{self, Column, Dialect};
 use loopql_connector_sdk::{
-    BatchReader, Connector, ConnectorError, FilterSpec, Manifest, OptionKind, OptionSpec,
+    BatchReader, Connector, ConnectorError, FilterSpec, Manifest, Mapping, OptionKind, OptionSpec,
     ScanRequest, TableSpec,
 };
+
+/// Leads are where people enter the funnel; a converted lead continues as its contact (same
+/// contact_id); contacts that never were leads enter at their creation.
+const MAPPING_CONTACTS: &str = "SELECT
+    l.client_id,
+    'salesforce' AS source_system,
+    COALESCE(l.converted_contact_id, l.id) AS contact_id,
+    l.email,
+    l.created_date AS created_at,
+    CASE WHEN l.converted_opportunity_id IS NOT NULL THEN 'opportunity'
+         WHEN l.is_converted THEN 'sql'
+         ELSE 'lead' END AS lifecycle_stage,
+    l.created_date AS lead_at,
+    arrow_cast(NULL, 'Timestamp(µs, \"UTC\")') AS mql_at,
+    CASE WHEN l.is_converted THEN arrow_cast(l.converted_date, 'Timestamp(µs, \"UTC\")') END AS sql_at,
+    o.created_date AS opportunity_at,
+    CASE WHEN o.is_won THEN arrow_cast(o.close_date, 'Timestamp(µs, \"UTC\")') END AS customer_at,
+    l.lead_source AS original_source
+FROM salesforce.lead l
+LEFT JOIN salesforce.opportunity o ON o.client_id = l.client_id AND o.id = l.converted_opportunity_id
+UNION ALL
+SELECT
+    c.client_id,
+    'salesforce' AS source_system,
+    c.id AS contact_id,
+    c.email,
+    c.created_date AS created_at,
+    'lead' AS lifecycle_stage,
+    c.created_date AS lead_at,
+    arrow_cast(NULL, 'Timestamp(µs, \"UTC\")') AS mql_at,
+    arrow_cast(NULL, 'Timestamp(µs, \"UTC\")') AS sql_at,
+    arrow_cast(NULL, 'Timestamp(µs, \"UTC\")') AS opportunity_at,
+    arrow_cast(NULL, 'Timestamp(µs, \"UTC\")') AS customer_at,
+    c.lead_source AS original_source
+FROM salesforce.contact c
+WHERE NOT EXISTS (
+    SELECT 1 FROM salesforce.lead l2 WHERE l2.client_id = c.client_id AND l2.converted_contact_id = c.id
+)";
+
+/// The primary contact role names the deal's contact, else the first role.
+const MAPPING_DEALS: &str = "SELECT
+    o.client_id,
+    'salesforce' AS source_system,
+    o.id AS deal_id,
+    r.contact_id,
+    o.name,
+    o.amount,
+    o.currency_iso_code AS currency,
+    o.stage_name AS stage,
+    o.created_date AS created_at,
+    CASE WHEN o.is_closed THEN arrow_cast(o.close_date, 'Timestamp(µs, \"UTC\")') END AS closed_at,
+    o.is_closed,
+    o.is_won
+FROM salesforce.opportunity o
+LEFT JOIN (
+    SELECT client_id, opportunity_id,
+           COALESCE(min(CASE WHEN is_primary THEN contact_id END), min(contact_id)) AS contact_id
+    FROM salesforce.opportunity_contact_role GROUP BY client_id, opportunity_id
+) r ON r.client_id = o.client_id AND r.opportunity_id = o.id";
 use objects::TABLES;
 
 #[derive(Debug, Default)]
@@ -51,7 +110,10 @@ impl Connector for Salesforce {
                     schema: csv_table::schema(t.columns),
                 })
                 .collect(),
-            mappings: vec![],
+            mappings: vec![
+                Mapping { view: "contacts".into(), sql: MAPPING_CONTACTS.into() },
+                Mapping { view: "deals".into(), sql: MAPPING_DEALS.into() },
+            ],
         }
     }
 

@@ -1,0 +1,18 @@
+//! loopql's SQL functions, one per file, named after the SQL name, registered in one list.
+
+mod local_date;
+
+use datafusion::logical_expr::ScalarUDF;
+use datafusion::prelude::SessionContext;
+use std::sync::Arc;
+
+/// Every scalar function loopql adds to SQL.
+pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
+    vec![Arc::new(ScalarUDF::from(local_date::LocalDate::new()))]
+}
+
+pub fn register(ctx: &SessionContext) {
+    for f in scalar_functions() {
+        ctx.register_udf(f.as_ref().clone());
+    }
+}
