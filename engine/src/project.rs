@@ -25,6 +25,11 @@ struct ProjectFile {
     /// amounts already in the reporting currency convert).
     #[serde(default)]
     fx: Option<FxFile>,
+    /// Extra or overriding source categories for channel grouping: a CSV `client_id,source,category`
+    /// (empty client_id: every client; category search, social, video or shopping). Default: none
+    /// (loopql's shipped list only).
+    #[serde(default)]
+    source_categories: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -136,6 +141,7 @@ pub struct Project {
     pub clients: Vec<Client>,
     pub sources: Vec<Source>,
     pub fx: Option<FxConfig>,
+    pub source_categories: Option<PathBuf>,
 }
 
 /// Where exchange rates come from (see `crate::fx`).
@@ -175,6 +181,7 @@ impl Project {
             clients: Vec::new(),
             sources: Vec::new(),
             fx: None,
+            source_categories: None,
         }
     }
 
@@ -328,6 +335,7 @@ impl Project {
                 path: resolve(&f.path),
                 fill_days: f.fill_days,
             }),
+            source_categories: file.source_categories.as_deref().map(resolve),
             base_dir,
             clients,
             sources,

@@ -1,5 +1,7 @@
 //! Reference tables every project has, built from the project itself: `clients` (reporting
-//! currency and time zone per client) and `fx_rates` (daily exchange rates, see `fx`).
+//! currency and time zone per client), `fx_rates` (daily exchange rates, see `fx`) and
+//! `source_categories` (which sources are search, social, video or shopping sites, for channel
+//! grouping: loopql's shipped list under client_id `*`, plus the project's own rows).
 
 use crate::error::Result;
 use crate::fx;
@@ -37,7 +39,98 @@ pub fn clients_batch(project: &Project) -> Result<RecordBatch> {
     )?)
 }
 
+const SHIPPED_SOURCE_CATEGORIES: &str = include_str!("../../sql/reference/source_categories.csv");
+const CATEGORIES: [&str; 4] = ["search", "social", "video", "shopping"];
+
+/// Rows (client_id, source, category) of `source_categories`.
+pub fn source_categories(project: &Project) -> Result<RecordBatch> {
+    let mut rows: Vec<(String, String, String)> = Vec::new();
+    let parse = |path: &std::path::Path,
+                 text: &str,
+                 with_client: bool,
+                 rows: &mut Vec<(String, String, String)>|
+     -> Result<()> {
+        let mut reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+        for record in reader.records() {
+            let record = record.map_err(|e| crate::EngineError::Io {
+                path: path.to_path_buf(),
+                source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()),
+            })?;
+            let line = record.position().map(|p| p.line()).unwrap_or(0);
+            let field = |i: usize| record.get(i).unwrap_or("").trim().to_lowercase();
+            let (client, source, category) = if with_client {
+                (field(0), field(1), field(2))
+            } else {
+                (String::new(), field(0), field(1))
+            };
+            if !CATEGORIES.contains(&category.as_str()) {
+                return Err(crate::EngineError::Io {
+                    path: path.to_path_buf(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!(
+                            "line {line}: category `{category}`: expected one of {}",
+                            CATEGORIES.join(", ")
+                        ),
+                    ),
+                });
+            }
+            let client = if client.is_empty() {
+                "*".to_string()
+            } else {
+                client
+            };
+            rows.push((client, source, category));
+        }
+        Ok(())
+    };
+    parse(
+        std::path::Path::new("sql/reference/source_categories.csv"),
+        SHIPPED_SOURCE_CATEGORIES,
+        false,
+        &mut rows,
+    )?;
+    if let Some(path) = &project.source_categories {
+        let text = std::fs::read_to_string(path).map_err(|source| crate::EngineError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let mut extra = Vec::new();
+        parse(path, &text, true, &mut extra)?;
+        // A project row replaces the shipped row for the same (client, source).
+        rows.retain(|(c, s, _)| !extra.iter().any(|(ec, es, _)| ec == c && es == s));
+        rows.extend(extra);
+    }
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("client_id", DataType::Utf8, false),
+        Field::new("source", DataType::Utf8, false),
+        Field::new("category", DataType::Utf8, false),
+    ]));
+    let col = |k: usize| -> ArrayRef {
+        Arc::new(
+            rows.iter()
+                .map(|r| {
+                    Some(match k {
+                        0 => r.0.as_str(),
+                        1 => r.1.as_str(),
+                        _ => r.2.as_str(),
+                    })
+                })
+                .collect::<StringArray>(),
+        )
+    };
+    Ok(RecordBatch::try_new(schema, vec![col(0), col(1), col(2)])?)
+}
+
 pub fn register(ctx: &SessionContext, project: &Project) -> Result<()> {
+    let categories = source_categories(project)?;
+    ctx.register_table(
+        "source_categories",
+        Arc::new(MemTable::try_new(
+            categories.schema(),
+            vec![vec![categories]],
+        )?),
+    )?;
     let clients = clients_batch(project)?;
     ctx.register_table(
         "clients",

@@ -27,10 +27,20 @@ pub const HARMONIZED: &[ViewFile] = &[
         name: "deals",
         sql: include_str!("../../sql/harmonized/deals.sql"),
     },
+    ViewFile {
+        name: "sessions",
+        sql: include_str!("../../sql/harmonized/sessions.sql"),
+    },
 ];
 
 /// Names connectors may map onto.
-pub const HARMONIZED_VIEWS: &[&str] = &["ad_performance", "contacts", "deals"];
+pub const HARMONIZED_VIEWS: &[&str] = &["ad_performance", "contacts", "deals", "sessions"];
+
+/// Views over the harmonized views (no connector maps onto them), created after them in order.
+pub const DERIVED: &[ViewFile] = &[ViewFile {
+    name: "touchpoints",
+    sql: include_str!("../../sql/derived/touchpoints.sql"),
+}];
 
 impl ViewFile {
     /// The view's output columns (`-- columns:` in the header).
@@ -117,6 +127,13 @@ pub async fn register_harmonized(
             .collect();
         let body = view.expand(&sqls);
         let statement = format!("CREATE VIEW {} AS {body}", view.name);
+        ctx.sql(&statement).await.map_err(|e| EngineError::View {
+            view: view.name.to_string(),
+            message: e.to_string(),
+        })?;
+    }
+    for view in DERIVED {
+        let statement = format!("CREATE VIEW {} AS {}", view.name, view.sql);
         ctx.sql(&statement).await.map_err(|e| EngineError::View {
             view: view.name.to_string(),
             message: e.to_string(),

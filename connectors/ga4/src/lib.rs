@@ -8,9 +8,34 @@ mod events;
 
 use events::{EVENTS_SCHEMA, PARAMS_SCHEMA};
 use loopql_connector_sdk::{
-    BatchReader, Connector, ConnectorError, FilterSpec, Manifest, OptionKind, OptionSpec,
+    BatchReader, Connector, ConnectorError, FilterSpec, Manifest, Mapping, OptionKind, OptionSpec,
     ScanRequest, TableSpec, files,
 };
+
+/// A session is user_pseudo_id + ga_session_id; its source is the first collected traffic source
+/// of the session (GA4's session-scoped attribution), its landing page the first page.
+const MAPPING_SESSIONS: &str = "SELECT
+    client_id,
+    'ga4' AS source_system,
+    user_pseudo_id || '.' || CAST(ga_session_id AS VARCHAR) AS session_id,
+    user_pseudo_id AS user_id,
+    max(user_id) AS person_id,
+    min(event_timestamp) AS session_start,
+    max(event_timestamp) AS session_end,
+    first_value(manual_source ORDER BY event_timestamp) FILTER (WHERE manual_source IS NOT NULL) AS source,
+    first_value(manual_medium ORDER BY event_timestamp) FILTER (WHERE manual_medium IS NOT NULL) AS medium,
+    first_value(manual_campaign_name ORDER BY event_timestamp) FILTER (WHERE manual_campaign_name IS NOT NULL) AS campaign,
+    first_value(manual_term ORDER BY event_timestamp) FILTER (WHERE manual_term IS NOT NULL) AS term,
+    first_value(manual_content ORDER BY event_timestamp) FILTER (WHERE manual_content IS NOT NULL) AS content,
+    first_value(gclid ORDER BY event_timestamp) FILTER (WHERE gclid IS NOT NULL) AS click_id,
+    first_value(page_location ORDER BY event_timestamp) FILTER (WHERE page_location IS NOT NULL) AS landing_page,
+    count(*) FILTER (WHERE event_name = 'page_view') AS page_views,
+    COALESCE(bool_or(session_engaged), false) OR COALESCE(sum(engagement_time_msec), 0) > 10000 AS engaged,
+    count(*) FILTER (WHERE event_name = 'purchase') AS conversions,
+    COALESCE(sum(purchase_revenue), 0.0) AS revenue
+FROM ga4.events
+WHERE ga_session_id IS NOT NULL AND user_pseudo_id IS NOT NULL
+GROUP BY client_id, user_pseudo_id, ga_session_id";
 
 #[derive(Debug, Default)]
 pub struct Ga4;
@@ -59,7 +84,10 @@ impl Connector for Ga4 {
                     schema: PARAMS_SCHEMA.clone(),
                 },
             ],
-            mappings: vec![],
+            mappings: vec![Mapping {
+                view: "sessions".into(),
+                sql: MAPPING_SESSIONS.into(),
+            }],
         }
     }
 

@@ -4,9 +4,38 @@
 
 use loopql_connector_sdk::csv_table::{self, Column, Dialect, Empty, Kind};
 use loopql_connector_sdk::{
-    BatchReader, Connector, ConnectorError, FilterSpec, Manifest, OptionKind, OptionSpec,
+    BatchReader, Connector, ConnectorError, FilterSpec, Manifest, Mapping, OptionKind, OptionSpec,
     ScanRequest, TableSpec, files,
 };
+
+/// A session is domain_sessionid; its source is the first marketing (mkt_*) source, else the
+/// first referer classified by Snowplow's referer parser (search -> organic, unknown -> referral);
+/// page pings (the tracker's heartbeat) mark it engaged.
+const MAPPING_SESSIONS: &str = "SELECT
+    client_id,
+    'snowplow' AS source_system,
+    domain_sessionid AS session_id,
+    domain_userid AS user_id,
+    max(user_id) AS person_id,
+    min(derived_tstamp) AS session_start,
+    max(derived_tstamp) AS session_end,
+    first_value(COALESCE(mkt_source, refr_source) ORDER BY derived_tstamp)
+        FILTER (WHERE COALESCE(mkt_source, refr_source) IS NOT NULL AND COALESCE(refr_medium, '') <> 'internal') AS source,
+    first_value(COALESCE(mkt_medium, CASE refr_medium WHEN 'search' THEN 'organic' WHEN 'unknown' THEN 'referral' ELSE refr_medium END)
+        ORDER BY derived_tstamp)
+        FILTER (WHERE COALESCE(mkt_source, refr_source) IS NOT NULL AND COALESCE(refr_medium, '') <> 'internal') AS medium,
+    first_value(mkt_campaign ORDER BY derived_tstamp) FILTER (WHERE mkt_campaign IS NOT NULL) AS campaign,
+    first_value(mkt_term ORDER BY derived_tstamp) FILTER (WHERE mkt_term IS NOT NULL) AS term,
+    first_value(mkt_content ORDER BY derived_tstamp) FILTER (WHERE mkt_content IS NOT NULL) AS content,
+    first_value(mkt_clickid ORDER BY derived_tstamp) FILTER (WHERE mkt_clickid IS NOT NULL) AS click_id,
+    first_value(page_url ORDER BY derived_tstamp) FILTER (WHERE page_url IS NOT NULL) AS landing_page,
+    count(*) FILTER (WHERE event_name = 'page_view') AS page_views,
+    count(*) FILTER (WHERE event_name = 'page_ping') > 0 AS engaged,
+    count(DISTINCT tr_orderid) AS conversions,
+    COALESCE(sum(tr_total), 0.0) AS revenue
+FROM snowplow.events
+WHERE domain_sessionid IS NOT NULL
+GROUP BY client_id, domain_sessionid, domain_userid";
 
 const fn text(name: &'static str, headers: &'static [&'static str]) -> Column {
     Column::new(name, headers, Kind::Utf8).optional()
@@ -92,7 +121,10 @@ impl Connector for Snowplow {
                 .collect(),
                 schema: csv_table::schema(COLUMNS),
             }],
-            mappings: vec![],
+            mappings: vec![Mapping {
+                view: "sessions".into(),
+                sql: MAPPING_SESSIONS.into(),
+            }],
         }
     }
 

@@ -1,5 +1,6 @@
 //! loopql's SQL functions, one per file, named after the SQL name, registered in one list.
 
+mod channel_group;
 mod local_date;
 
 use datafusion::logical_expr::ScalarUDF;
@@ -8,7 +9,10 @@ use std::sync::Arc;
 
 /// Every scalar function loopql adds to SQL.
 pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
-    vec![Arc::new(ScalarUDF::from(local_date::LocalDate::new()))]
+    vec![
+        Arc::new(ScalarUDF::from(channel_group::ChannelGroup::new())),
+        Arc::new(ScalarUDF::from(local_date::LocalDate::new())),
+    ]
 }
 
 pub fn register(ctx: &SessionContext) {
