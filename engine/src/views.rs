@@ -37,10 +37,16 @@ pub const HARMONIZED: &[ViewFile] = &[
 pub const HARMONIZED_VIEWS: &[&str] = &["ad_performance", "contacts", "deals", "sessions"];
 
 /// Views over the harmonized views (no connector maps onto them), created after them in order.
-pub const DERIVED: &[ViewFile] = &[ViewFile {
-    name: "touchpoints",
-    sql: include_str!("../../sql/derived/touchpoints.sql"),
-}];
+pub const DERIVED: &[ViewFile] = &[
+    ViewFile {
+        name: "touchpoints",
+        sql: include_str!("../../sql/derived/touchpoints.sql"),
+    },
+    ViewFile {
+        name: "conversions",
+        sql: include_str!("../../sql/derived/conversions.sql"),
+    },
+];
 
 impl ViewFile {
     /// The view's output columns (`-- columns:` in the header).
