@@ -166,6 +166,36 @@ fn bad_project_file_names_file_line_and_key() {
     );
 }
 
+/// Runs a query as CSV and returns its records (header skipped).
+fn csv_query(project: &Path, sql: &str) -> Vec<csv::StringRecord> {
+    let (out, stdout, stderr) = run(&mut loopql(&[
+        "query",
+        "-p",
+        project.to_str().unwrap(),
+        "--format",
+        "csv",
+        sql,
+    ]));
+    assert!(out.status.success(), "{sql}: {stderr}");
+    csv::Reader::from_reader(stdout.as_bytes())
+        .records()
+        .map(Result::unwrap)
+        .collect()
+}
+
+fn truth(demo: &Path, name: &str) -> Vec<csv::StringRecord> {
+    csv::Reader::from_path(demo.join("ground_truth").join(name))
+        .unwrap()
+        .records()
+        .map(Result::unwrap)
+        .collect()
+}
+
+fn close(ours: &str, theirs: &str) -> bool {
+    let (a, b): (f64, f64) = (ours.parse().unwrap(), theirs.parse().unwrap());
+    (a - b).abs() <= 1e-6 * b.abs().max(1.0)
+}
+
 #[test]
 fn demo_totals_equal_its_ground_truth() {
     let dir = tempfile::tempdir().unwrap();
@@ -180,46 +210,67 @@ fn demo_totals_equal_its_ground_truth() {
     assert!(out.status.success(), "{stderr}");
     assert!(stdout.contains("Try next:"), "{stdout}");
     let project = demo.join("loopql.toml");
-    let sql = "SELECT client_id, to_char(date, '%Y-%m') AS month, sum(impressions) AS impressions, sum(clicks) AS clicks, \
-               sum(spend) AS spend, sum(conversions) AS conversions, sum(conversion_value) AS value \
-               FROM ad_performance GROUP BY 1, 2 ORDER BY 1, 2";
-    let (out, stdout, stderr) = run(&mut loopql(&[
-        "query",
-        "-p",
-        project.to_str().unwrap(),
-        "--format",
-        "csv",
-        sql,
-    ]));
-    assert!(out.status.success(), "{stderr}");
-    let ours: Vec<csv::StringRecord> = csv::Reader::from_reader(stdout.as_bytes())
-        .records()
-        .map(Result::unwrap)
-        .collect();
-    let truth: Vec<csv::StringRecord> =
-        csv::Reader::from_path(demo.join("ground_truth/google_ads_by_client_month.csv"))
-            .unwrap()
-            .records()
-            .map(Result::unwrap)
-            .collect();
+
+    // Ads: spend per client and month, in the account's currency and converted to the reporting one.
+    let ours = csv_query(
+        &project,
+        "SELECT client_id, to_char(date, '%Y-%m') AS month, sum(impressions), sum(clicks), sum(spend_original), \
+         sum(spend), sum(conversions), sum(conversion_value) FROM ad_performance GROUP BY 1, 2 ORDER BY 1, 2",
+    );
+    let expected = truth(&demo, "google_ads_by_client_month.csv");
     assert_eq!(ours.len(), 9);
-    assert_eq!(ours.len(), truth.len());
-    for (o, t) in ours.iter().zip(&truth) {
-        assert_eq!((&o[0], &o[1]), (&t[0], &t[1]));
-        assert_eq!(&o[2], &t[3], "impressions {o:?} {t:?}");
-        assert_eq!(&o[3], &t[4], "clicks {o:?} {t:?}");
-        for (ours, theirs) in [(5, 5), (6, 6), (7, 7)].map(|(a, b)| {
-            (
-                o[a - 1].parse::<f64>().unwrap(),
-                t[b].parse::<f64>().unwrap(),
-            )
-        }) {
-            assert!(
-                (ours - theirs).abs() < 1e-6 * theirs.abs().max(1.0),
-                "{o:?} vs {t:?}"
-            );
+    assert_eq!(ours.len(), expected.len());
+    for (o, t) in ours.iter().zip(&expected) {
+        assert_eq!(
+            (&o[0], &o[1], &o[2], &o[3]),
+            (&t[0], &t[1], &t[3], &t[4]),
+            "{o:?} vs {t:?}"
+        );
+        for (a, b) in [(4, 5), (5, 6), (6, 7), (7, 9)] {
+            assert!(close(&o[a], &t[b]), "column {a}: {o:?} vs {t:?}");
         }
     }
+    // initech's account bills in USD and reports in GBP: the conversion really happened.
+    let initech = expected.iter().find(|t| &t[0] == "initech").unwrap();
+    assert_eq!(&initech[2], "USD");
+    assert!(!close(&initech[5], &initech[6]));
+
+    // CRM: deals won and revenue per client and close month.
+    let ours = csv_query(
+        &project,
+        "SELECT client_id, to_char(closed_date, '%Y-%m') AS month, count(*), sum(amount) FROM deals WHERE is_won \
+         GROUP BY 1, 2 ORDER BY 1, 2",
+    );
+    let expected = truth(&demo, "crm_won_by_client_month.csv");
+    assert!(!expected.is_empty());
+    assert_eq!(ours.len(), expected.len());
+    for (o, t) in ours.iter().zip(&expected) {
+        assert_eq!(
+            (&o[0], &o[1], &o[2]),
+            (&t[0], &t[1], &t[2]),
+            "{o:?} vs {t:?}"
+        );
+        assert!(close(&o[3], &t[3]), "{o:?} vs {t:?}");
+    }
+
+    // Web and funnel: sessions per client (GA4 or Snowplow) and leads (HubSpot or Salesforce).
+    let sessions = csv_query(
+        &project,
+        "SELECT client_id, count(*) FROM sessions GROUP BY 1 ORDER BY 1",
+    );
+    let leads = csv_query(
+        &project,
+        "SELECT client_id, count(*) FROM contacts GROUP BY 1 ORDER BY 1",
+    );
+    let expected = truth(&demo, "web_by_client.csv");
+    for ((s, l), t) in sessions.iter().zip(&leads).zip(&expected) {
+        assert_eq!(
+            (&s[0], &s[1], &l[1]),
+            (&t[0], &t[1], &t[2]),
+            "{s:?} {l:?} vs {t:?}"
+        );
+    }
+
     // The same seed writes the same data; another seed does not.
     let again = dir.path().join("again");
     run(&mut loopql(&[

@@ -13,12 +13,18 @@ pub struct Args {
     /// Seed of the generator: the same seed writes the same data.
     #[arg(long, default_value_t = 7)]
     seed: u64,
+    /// Data volume: 1 is about 100k web sessions across the clients (the default stays quick).
+    #[arg(long, default_value_t = demo::DEFAULT_SCALE)]
+    scale: f64,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let written = demo::write(&args.dir, args.seed)?;
+    if !(args.scale > 0.0 && args.scale <= 1000.0) {
+        anyhow::bail!("--scale must be above 0 and at most 1000");
+    }
+    let written = demo::write(&args.dir, args.seed, args.scale)?;
     println!(
-        "Wrote a demo project to {} ({} files): {} clients, each with Google Ads exports.\n",
+        "Wrote a demo project to {} ({} files): {} clients with Google Ads, web analytics (GA4 or Snowplow) and CRM (HubSpot or Salesforce) exports, and exchange rates.\n",
         written.dir.display(),
         written.files.len(),
         demo::CLIENTS.len()

@@ -22,6 +22,8 @@ pub struct Written {
     pub glob: String,
     pub files: Vec<PathBuf>,
     pub months: Vec<MonthTotals>,
+    /// (day, cost in micros, conversion value) per day, summed over campaigns.
+    pub daily: Vec<(NaiveDate, i64, f64)>,
 }
 
 struct Row {
@@ -136,10 +138,21 @@ pub fn write(dir: &Path, client: &DemoClient, rng: &mut SplitMix64) -> Result<Wr
         t.spend = micros as f64 / 1e6;
         months.push(t);
     }
+    let mut daily: Vec<(NaiveDate, i64, f64)> = Vec::new();
+    for r in &rows {
+        match daily.last_mut() {
+            Some(d) if d.0 == r.date => {
+                d.1 += r.cost_micros;
+                d.2 += r.value;
+            }
+            _ => daily.push((r.date, r.cost_micros, r.value)),
+        }
+    }
     Ok(Written {
         glob: format!("exports/{}/google_ads/{glob}", client.id),
         files,
         months,
+        daily,
     })
 }
 
@@ -152,7 +165,7 @@ fn csv<'a>(client: &DemoClient, rows: impl Iterator<Item = &'a Row>) -> String {
             "{},{},{},{},{},{},{},{},{},{},{}\n",
             r.date,
             client.customer_id,
-            client.currency,
+            client.ads_currency,
             r.campaign_id,
             r.campaign_name,
             r.channel,
@@ -191,7 +204,7 @@ fn search_stream<'a>(client: &DemoClient, rows: impl Iterator<Item = &'a Row>) -
                         "customer": {
                             "resourceName": format!("customers/{}", client.customer_id),
                             "id": client.customer_id.to_string(),
-                            "currencyCode": client.currency,
+                            "currencyCode": client.ads_currency,
                         },
                         "campaign": {
                             "resourceName": format!("customers/{}/campaigns/{}", client.customer_id, r.campaign_id),
@@ -214,7 +227,7 @@ fn search_stream<'a>(client: &DemoClient, rows: impl Iterator<Item = &'a Row>) -
     serde_json::to_string_pretty(&batches).unwrap_or_default()
 }
 
-fn save(path: &Path, bytes: &[u8], gzip: bool) -> Result<()> {
+pub fn save(path: &Path, bytes: &[u8], gzip: bool) -> Result<()> {
     let io = |source| EngineError::Io {
         path: path.to_path_buf(),
         source,
