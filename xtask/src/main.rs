@@ -18,6 +18,7 @@ fn main() -> Result<()> {
     match task.as_str() {
         "demo" => demo(&rest),
         "test" => test(&rest),
+        "bench" => bench(&rest),
         _ => bail!(
             "usage: cargo xtask demo [-- loopql demo flags] | cargo xtask test [-- cargo test filters]"
         ),
@@ -70,6 +71,20 @@ fn target_dir() -> Result<std::path::PathBuf> {
         .find('"')
         .context("cargo metadata: bad target_directory")?;
     Ok(text[start..start + end].replace("\\\\", "\\").into())
+}
+
+/// Side-by-side benchmarks (release build; the plugins are built in the same profile).
+fn bench(args: &[String]) -> Result<()> {
+    step(
+        "build workspace (release)",
+        cargo().args(["build", "--workspace", "--release"]),
+    )?;
+    step(
+        "benchmarks",
+        cargo()
+            .args(["bench", "--package", "loopql-engine"])
+            .args(args),
+    )
 }
 
 fn test(filters: &[String]) -> Result<()> {
