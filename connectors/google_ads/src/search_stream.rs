@@ -4,9 +4,10 @@
 //! (`{"results": [...]}`) is read too.
 
 use crate::rows::{CampaignRow, parse_date};
+use loopql_connector_sdk::json::{FlexI64 as Int64, located};
 use loopql_connector_sdk::{ConnectorError, files};
 use serde::Deserialize;
-use serde::de::{self, Deserializer, Visitor};
+use serde::de::{self, Deserializer};
 use std::path::Path;
 
 #[derive(Deserialize)]
@@ -56,36 +57,6 @@ struct Segments {
     date: Date,
 }
 
-/// An int64 as the REST API writes it: a decimal string (a bare number is accepted too).
-#[derive(Default)]
-struct Int64(i64);
-
-impl<'de> Deserialize<'de> for Int64 {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Int64;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("an int64 as a decimal string")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Int64, E> {
-                v.parse()
-                    .map(Int64)
-                    .map_err(|_| E::invalid_value(de::Unexpected::Str(v), &self))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Int64, E> {
-                Ok(Int64(v))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Int64, E> {
-                i64::try_from(v)
-                    .map(Int64)
-                    .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(v), &self))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
 /// A `YYYY-MM-DD` date, as days since the epoch.
 struct Date(i32);
 
@@ -100,19 +71,7 @@ impl<'de> Deserialize<'de> for Date {
 
 pub fn read(path: &Path) -> Result<Vec<CampaignRow>, ConnectorError> {
     let text = files::read_to_string(path)?;
-    let malformed = |e: serde_json::Error| {
-        let message = e.to_string();
-        let message = match message.rfind(" at line ") {
-            Some(i) => message[..i].to_string(),
-            None => message,
-        };
-        ConnectorError::Malformed {
-            path: path.to_path_buf(),
-            line: e.line() as u64,
-            column: e.column() as u64,
-            message: format!("{message} (reading a searchStream response)"),
-        }
-    };
+    let malformed = |e: serde_json::Error| located(path, &e, 0, "reading a searchStream response");
     let batches: Vec<Batch> = if text.trim_start().starts_with('[') {
         serde_json::from_str(&text).map_err(malformed)?
     } else {
