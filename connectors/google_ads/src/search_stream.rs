@@ -134,7 +134,7 @@ mod tests {
         assert!(err.contains(&format!("{}:3:", path.display())), "{err}");
         assert!(err.contains("\"two\""), "{err}");
         assert!(
-            err.contains("expected an int64 as a decimal string"),
+            err.contains("expected an integer (number or decimal string)"),
             "{err}"
         );
     }
