@@ -469,3 +469,80 @@ fn connectors_list_and_check_report_loaded_refused_and_rows() {
         "a refusal must not hide the good connectors: {stdout}"
     );
 }
+
+#[test]
+fn bad_rows_are_skipped_only_when_asked_and_never_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.csv");
+    let text = std::fs::read_to_string(
+        repo_root().join("tests/fixtures/project/exports/initech_microsoft_ads.csv"),
+    )
+    .unwrap()
+    .replace("\"15.50\"", "\"15,5O\"");
+    std::fs::write(&report, text).unwrap();
+    let project = |skip: bool| {
+        let path = dir
+            .path()
+            .join(if skip { "skip.toml" } else { "fail.toml" });
+        let option = if skip { ", on_bad_row = \"skip\"" } else { "" };
+        std::fs::write(
+            &path,
+            format!(
+                "[plugins]\nsearch_default_dirs = false\npaths = [{:?}]\n\n[[clients]]\nid = \"initech\"\n\n[[sources]]\nconnector = \"microsoft_ads\"\nclient_id = \"initech\"\noptions = {{ path = {:?}{option} }}\n",
+                library("loopql_microsoft_ads"),
+                report
+            ),
+        )
+        .unwrap();
+        path
+    };
+
+    // By default the bad value fails, with its location.
+    let (out, stdout, _) = run(&mut loopql(&[
+        "connectors",
+        "check",
+        "-p",
+        project(false).to_str().unwrap(),
+    ]));
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("FAILED")
+            && stdout.contains("report.csv:7:9: column `Spend`: expected a number, found `15,5O`"),
+        "{stdout}"
+    );
+
+    // Asked to skip: the good row is read, and check reports the skipped one with its location.
+    let skip = project(true);
+    let (out, stdout, _) = run(&mut loopql(&[
+        "connectors",
+        "check",
+        "-p",
+        skip.to_str().unwrap(),
+    ]));
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout
+            .contains("initech_microsoft_ads (initech): microsoft_ads.campaign_performance 1 rows"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("1 bad rows skipped; first ones:"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("report.csv:7:9: column `Spend`"),
+        "{stdout}"
+    );
+    // Queries warn on stderr too.
+    let (out, stdout, stderr) = run(&mut loopql(&[
+        "query",
+        "-p",
+        skip.to_str().unwrap(),
+        "--format",
+        "csv",
+        "SELECT sum(spend) AS s FROM microsoft_ads.campaign_performance",
+    ]));
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(stdout, "s\n20.0\n");
+    assert!(stderr.contains("bad rows skipped"), "{stderr}");
+}

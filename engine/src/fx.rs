@@ -40,6 +40,7 @@ fn parse(path: &Path, text: &str) -> Result<Published> {
             format!("line {line}, column {column}: {message}"),
         ),
     };
+    let lines = loopql_connector_sdk::csv_table::LineIndex::new(text.as_bytes());
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .from_reader(text.as_bytes());
@@ -60,14 +61,8 @@ fn parse(path: &Path, text: &str) -> Result<Published> {
     }
     let mut rates: Published = BTreeMap::new();
     for record in reader.records() {
-        let record = record.map_err(|e| {
-            bad(
-                e.position().map(|p| p.line()).unwrap_or(0),
-                1,
-                e.to_string(),
-            )
-        })?;
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let record = record.map_err(|e| bad(lines.of(e.position()), 1, e.to_string()))?;
+        let line = lines.of(record.position());
         let number = |column: usize, v: &str| -> Result<Option<f64>> {
             let v = v.trim();
             if v.is_empty() || v.eq_ignore_ascii_case("N/A") {

@@ -50,13 +50,14 @@ pub fn source_categories(project: &Project) -> Result<RecordBatch> {
                  with_client: bool,
                  rows: &mut Vec<(String, String, String)>|
      -> Result<()> {
+        let lines = loopql_connector_sdk::csv_table::LineIndex::new(text.as_bytes());
         let mut reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());
         for record in reader.records() {
             let record = record.map_err(|e| crate::EngineError::Io {
                 path: path.to_path_buf(),
                 source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()),
             })?;
-            let line = record.position().map(|p| p.line()).unwrap_or(0);
+            let line = lines.of(record.position());
             let field = |i: usize| record.get(i).unwrap_or("").trim().to_lowercase();
             let (client, source, category) = if with_client {
                 (field(0), field(1), field(2))

@@ -196,7 +196,7 @@ impl Event {
 
 /// Reads one export file: NDJSON (optionally gzipped; errors carry the line) or Parquet (errors
 /// carry the row number as the line).
-pub fn read(path: &Path) -> Result<Vec<Event>, ConnectorError> {
+pub fn read(path: &Path, skip_bad_rows: bool) -> Result<Vec<Event>, ConnectorError> {
     let text = if files::format_extension(path).as_deref() == Some("parquet") {
         parquet_as_ndjson(path)?
     } else {
@@ -207,15 +207,21 @@ pub fn read(path: &Path) -> Result<Vec<Event>, ConnectorError> {
         if line.trim().is_empty() {
             continue;
         }
-        let event: Event = serde_json::from_str(line).map_err(|e| {
-            located(
-                path,
-                &e,
-                i as u64,
-                "reading a GA4 BigQuery export event (one JSON object per line)",
-            )
-        })?;
-        events.push(event);
+        match serde_json::from_str::<Event>(line) {
+            Ok(event) => events.push(event),
+            Err(e) => {
+                let error = located(
+                    path,
+                    &e,
+                    i as u64,
+                    "reading a GA4 BigQuery export event (one JSON object per line)",
+                );
+                if !skip_bad_rows {
+                    return Err(error);
+                }
+                loopql_connector_sdk::diagnostics::skipped(&error);
+            }
+        }
     }
     Ok(events)
 }
@@ -401,7 +407,7 @@ mod tests {
     #[test]
     fn flattens_params_and_nested_records() {
         let (_d, path) = write(EXPORT);
-        let b = events_batch(&read(&path).unwrap()).unwrap();
+        let b = events_batch(&read(&path, false).unwrap()).unwrap();
         let col = |name: &str| b.column(b.schema().index_of(name).unwrap()).clone();
         let session = col("ga_session_id");
         let session = session.as_any().downcast_ref::<Int64Array>().unwrap();
@@ -450,15 +456,15 @@ mod tests {
             writer.write(b).unwrap();
         }
         writer.close().unwrap();
-        let from_json = events_batch(&read(&path).unwrap()).unwrap();
-        let from_parquet = events_batch(&read(&parquet_path).unwrap()).unwrap();
+        let from_json = events_batch(&read(&path, false).unwrap()).unwrap();
+        let from_parquet = events_batch(&read(&parquet_path, false).unwrap()).unwrap();
         assert_eq!(from_json, from_parquet);
     }
 
     #[test]
     fn params_in_long_form() {
         let (_d, path) = write(EXPORT);
-        let b = params_batch(&read(&path).unwrap()).unwrap();
+        let b = params_batch(&read(&path, false).unwrap()).unwrap();
         assert_eq!(b.num_rows(), 5);
         let keys = b.column(4).as_any().downcast_ref::<StringArray>().unwrap();
         assert_eq!(keys.value(1), "page_location");
@@ -470,7 +476,7 @@ mod tests {
             "\"event_timestamp\":\"1704067500000000\"",
             "\"event_timestamp\":\"soon\"",
         ));
-        let err = read(&path).err().unwrap().to_string();
+        let err = read(&path, false).err().unwrap().to_string();
         assert!(err.contains("events_20240101.json:2:"), "{err}");
         assert!(
             err.contains("invalid value: string \"soon\", expected an integer"),

@@ -100,18 +100,19 @@ impl Connector for Ga4 {
                     .into(),
             })?;
         let paths = files::expand(pattern)?;
+        let skip = loopql_connector_sdk::diagnostics::skip_bad_rows(&request);
         let (schema, batches): (_, Box<dyn Iterator<Item = _> + Send>) =
             match request.table.as_str() {
                 "events" => (
                     EVENTS_SCHEMA.clone(),
-                    Box::new(files::batches(paths, |p| {
-                        events::read(p).and_then(|e| events::events_batch(&e))
+                    Box::new(files::batches(paths, move |p| {
+                        events::read(p, skip).and_then(|e| events::events_batch(&e))
                     })),
                 ),
                 "event_params" => (
                     PARAMS_SCHEMA.clone(),
-                    Box::new(files::batches(paths, |p| {
-                        events::read(p).and_then(|e| events::params_batch(&e))
+                    Box::new(files::batches(paths, move |p| {
+                        events::read(p, skip).and_then(|e| events::params_batch(&e))
                     })),
                 ),
                 other => {

@@ -3,6 +3,7 @@
 //! API, where zero metrics are omitted.
 
 use crate::rows::{CampaignRow, parse_date};
+use loopql_connector_sdk::csv_table::LineIndex;
 use loopql_connector_sdk::{ConnectorError, files};
 use std::path::Path;
 
@@ -34,12 +35,14 @@ fn canonical(name: &str) -> String {
 }
 
 pub fn read(path: &Path) -> Result<Vec<CampaignRow>, ConnectorError> {
+    let text = files::read_to_string(path)?;
+    let lines = LineIndex::new(text.as_bytes());
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
-        .from_reader(files::open(path)?);
+        .from_reader(text.as_bytes());
     let csv_err = |e: csv::Error| {
-        let (line, column) = e.position().map(|p| (p.line(), 1)).unwrap_or((0, 0));
+        let (line, column) = (lines.of(e.position()), 1);
         ConnectorError::Malformed {
             path: path.to_path_buf(),
             line,
@@ -77,7 +80,7 @@ pub fn read(path: &Path) -> Result<Vec<CampaignRow>, ConnectorError> {
     let mut rows = Vec::new();
     let mut record = csv::StringRecord::new();
     while reader.read_record(&mut record).map_err(csv_err)? {
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let line = lines.of(record.position());
         let cell = |k: usize| -> Option<(&str, u64)> {
             let i = index[k];
             (i != usize::MAX).then(|| (record.get(i).unwrap_or(""), i as u64 + 1))

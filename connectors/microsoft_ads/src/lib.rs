@@ -45,6 +45,7 @@ const DIALECT: Dialect = Dialect {
     preamble: true,
     footer_prefixes: &["©", "(c)", "Copyright"],
     thousands_separator: true,
+    skip_bad_rows: false,
 };
 
 const MAPPING_AD_PERFORMANCE: &str = "SELECT
@@ -112,7 +113,11 @@ impl Connector for MicrosoftAds {
                     .into(),
             })?;
         let paths = files::expand(pattern)?;
-        let batches = files::batches(paths, |path| csv_table::read(path, COLUMNS, &DIALECT));
+        let dialect = Dialect {
+            skip_bad_rows: loopql_connector_sdk::diagnostics::skip_bad_rows(&request),
+            ..DIALECT
+        };
+        let batches = files::batches(paths, move |path| csv_table::read(path, COLUMNS, &dialect));
         request
             .finish(&csv_table::schema(COLUMNS), batches)
             .map_err(|e| ConnectorError::Other(e.to_string()))

@@ -12,6 +12,8 @@
 //!                                        LoopqlBytes filters_json, int64_t limit,
 //!                                        FFI_ArrowArrayStream *out, LoopqlOwnedBytes *err);
 //! void     loopql_connector_free_bytes_v1(LoopqlOwnedBytes bytes);
+//! // optional: rows the last scan on this thread skipped ({"skipped_rows": n, "examples": [..]})
+//! int32_t  loopql_connector_scan_diagnostics_v1(LoopqlOwnedBytes *json, LoopqlOwnedBytes *err);
 //! ```
 //!
 //! Return codes are [`STATUS_OK`], [`STATUS_ERROR`] and [`STATUS_PANIC`]; on anything but OK the
@@ -30,6 +32,8 @@ pub const SYMBOL_DESCRIBE: &[u8] = b"loopql_connector_describe_v1";
 pub const SYMBOL_TABLE_SCHEMA: &[u8] = b"loopql_connector_table_schema_v1";
 pub const SYMBOL_OPEN_SCAN: &[u8] = b"loopql_connector_open_scan_v1";
 pub const SYMBOL_FREE_BYTES: &[u8] = b"loopql_connector_free_bytes_v1";
+/// Optional: libraries without it simply report no skipped rows.
+pub const SYMBOL_SCAN_DIAGNOSTICS: &[u8] = b"loopql_connector_scan_diagnostics_v1";
 
 pub const STATUS_OK: i32 = 0;
 pub const STATUS_ERROR: i32 = 1;
@@ -136,3 +140,5 @@ pub type OpenScanFn = unsafe extern "C" fn(
     err: *mut LoopqlOwnedBytes,
 ) -> i32;
 pub type FreeBytesFn = unsafe extern "C" fn(bytes: LoopqlOwnedBytes);
+pub type ScanDiagnosticsFn =
+    unsafe extern "C" fn(json: *mut LoopqlOwnedBytes, err: *mut LoopqlOwnedBytes) -> i32;

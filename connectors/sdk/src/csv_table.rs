@@ -114,6 +114,8 @@ pub struct Dialect {
     pub footer_prefixes: &'static [&'static str],
     /// Numbers may carry `,` thousands separators (`"1,234.50"`).
     pub thousands_separator: bool,
+    /// Skip (and count, see `diagnostics`) rows with a bad value instead of failing.
+    pub skip_bad_rows: bool,
 }
 
 impl Default for Dialect {
@@ -123,8 +125,49 @@ impl Default for Dialect {
             preamble: false,
             footer_prefixes: &[],
             thousands_separator: false,
+            skip_bad_rows: false,
         }
     }
+}
+
+/// A cell parsed for its column, before anything is appended (a row is appended whole or not).
+enum Value {
+    Null,
+    Zero,
+    Text(String),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Date(i32),
+    Micros(i64),
+}
+
+fn parse_value(kind: Kind, text: &str, thousands: bool) -> Option<Value> {
+    let number = |t: &str| {
+        if thousands {
+            t.replace(',', "")
+        } else {
+            t.to_string()
+        }
+    };
+    Some(match kind {
+        Kind::Utf8 => Value::Text(text.to_string()),
+        Kind::Int64 => Value::Int(number(text).parse::<i64>().ok()?),
+        Kind::Float64 => Value::Float(
+            number(text)
+                .trim_end_matches('%')
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())?,
+        ),
+        Kind::Bool => Value::Bool(match text.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "y" | "t" => true,
+            "false" | "0" | "no" | "n" | "f" => false,
+            _ => return None,
+        }),
+        Kind::Date => Value::Date(parse_date(text)?),
+        Kind::Timestamp => Value::Micros(parse_timestamp(text)?),
+    })
 }
 
 enum Builder {
@@ -171,40 +214,18 @@ impl Builder {
         }
     }
 
-    /// Parses and appends; `false` when the text does not parse.
-    fn push(&mut self, text: &str, thousands: bool) -> bool {
-        let number = |t: &str| {
-            if thousands {
-                t.replace(',', "")
-            } else {
-                t.to_string()
-            }
-        };
-        match self {
-            Builder::Utf8(b) => b.append_value(text),
-            Builder::Int64(b) => match number(text).parse::<i64>() {
-                Ok(v) => b.append_value(v),
-                Err(_) => return false,
-            },
-            Builder::Float64(b) => match number(text).trim_end_matches('%').parse::<f64>() {
-                Ok(v) if v.is_finite() => b.append_value(v),
-                _ => return false,
-            },
-            Builder::Bool(b) => match text.to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" | "y" | "t" => b.append_value(true),
-                "false" | "0" | "no" | "n" | "f" => b.append_value(false),
-                _ => return false,
-            },
-            Builder::Date(b) => match parse_date(text) {
-                Some(d) => b.append_value(d),
-                None => return false,
-            },
-            Builder::Timestamp(b) => match parse_timestamp(text) {
-                Some(t) => b.append_value(t),
-                None => return false,
-            },
+    fn push(&mut self, value: Value) {
+        match (self, value) {
+            (Builder::Utf8(b), Value::Text(v)) => b.append_value(v),
+            (Builder::Int64(b), Value::Int(v)) => b.append_value(v),
+            (Builder::Float64(b), Value::Float(v)) => b.append_value(v),
+            (Builder::Bool(b), Value::Bool(v)) => b.append_value(v),
+            (Builder::Date(b), Value::Date(v)) => b.append_value(v),
+            (Builder::Timestamp(b), Value::Micros(v)) => b.append_value(v),
+            (b, Value::Null) => b.null(),
+            (b, Value::Zero) => b.zero(),
+            (b, _) => b.null(), // unreachable: values are parsed for their column's kind
         }
-        true
     }
 
     fn finish(self) -> ArrayRef {
@@ -269,6 +290,41 @@ fn normalize(header: &str) -> String {
         .to_ascii_lowercase()
 }
 
+/// Line numbers of byte offsets in a text. The csv crate's own `Position::line` is off after
+/// blank lines and on CRLF files (it counts from where the previous record's terminator ended),
+/// so error locations come from here: the line of the first byte of the record's content.
+pub struct LineIndex<'a> {
+    text: &'a [u8],
+    starts: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    pub fn new(text: &'a [u8]) -> Self {
+        let mut starts = vec![0];
+        starts.extend(
+            text.iter()
+                .enumerate()
+                .filter(|(_, b)| **b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
+        Self { text, starts }
+    }
+
+    /// The 1-based line of the first non-terminator byte at or after `byte`.
+    pub fn line(&self, byte: u64) -> u64 {
+        let mut at = byte as usize;
+        while at < self.text.len() && matches!(self.text[at], b'\r' | b'\n') {
+            at += 1;
+        }
+        self.starts.partition_point(|&s| s <= at) as u64
+    }
+
+    /// The line of a record (or 0 when the reader gave no position).
+    pub fn of(&self, position: Option<&csv::Position>) -> u64 {
+        position.map(|p| self.line(p.byte())).unwrap_or(0)
+    }
+}
+
 /// Checks (and may rewrite) a text cell: `Ok(None)` keeps it, `Ok(Some(v))` replaces it,
 /// `Err(expected)` rejects it, saying what was expected.
 pub type TextCheck<'a> = &'a dyn Fn(&Column, &str) -> Result<Option<String>, String>;
@@ -290,11 +346,13 @@ pub fn read_checked(
     dialect: &Dialect,
     check: TextCheck<'_>,
 ) -> Result<RecordBatch, ConnectorError> {
+    let text = files::read_to_string(path)?;
+    let lines = LineIndex::new(text.as_bytes());
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .delimiter(dialect.delimiter)
-        .from_reader(files::open(path)?);
+        .from_reader(text.as_bytes());
     let malformed = |line: u64, message: String| ConnectorError::Malformed {
         path: path.to_path_buf(),
         line,
@@ -302,7 +360,7 @@ pub fn read_checked(
         message,
     };
     let csv_err = |e: csv::Error| {
-        let line = e.position().map(|p| p.line()).unwrap_or(0);
+        let line = lines.of(e.position());
         malformed(line, e.to_string())
     };
 
@@ -311,7 +369,7 @@ pub fn read_checked(
     let mut first_line: Option<(u64, Vec<String>)> = None;
     let mut builders: Vec<Builder> = columns.iter().map(|c| Builder::new(c.kind)).collect();
     while reader.read_record(&mut record).map_err(csv_err)? {
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let line = lines.of(record.position());
         if record.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
@@ -354,56 +412,56 @@ pub fn read_checked(
         if dialect.footer_prefixes.iter().any(|p| first.starts_with(p)) {
             break;
         }
-        for ((column, builder), at) in columns.iter().zip(builders.iter_mut()).zip(idx) {
+        let bad =
+            |at: usize, column: &Column, expected: String, found: &str| ConnectorError::BadValue {
+                path: path.to_path_buf(),
+                line,
+                column: at as u64 + 1,
+                column_name: column.headers[0].to_string(),
+                expected,
+                found: found.to_string(),
+            };
+        let mut values = Vec::with_capacity(columns.len());
+        let mut problem = None;
+        for (column, at) in columns.iter().zip(idx) {
             let Some(at) = *at else {
-                builder.null();
+                values.push(Value::Null);
                 continue;
             };
             let text = record.get(at).unwrap_or("").trim();
-            if text.is_empty() {
+            let value = if text.is_empty() {
                 match column.empty {
-                    Empty::Null => builder.null(),
-                    Empty::Zero => builder.zero(),
-                    Empty::Error => {
-                        return Err(ConnectorError::BadValue {
-                            path: path.to_path_buf(),
-                            line,
-                            column: at as u64 + 1,
-                            column_name: column.headers[0].to_string(),
-                            expected: column.kind.expected().to_string(),
-                            found: String::new(),
-                        });
-                    }
+                    Empty::Null => Ok(Value::Null),
+                    Empty::Zero => Ok(Value::Zero),
+                    Empty::Error => Err(bad(at, column, column.kind.expected().to_string(), "")),
                 }
             } else if column.kind == Kind::Utf8 {
                 match check(column, text) {
-                    Ok(None) => {
-                        builder.push(text, false);
-                    }
-                    Ok(Some(v)) => {
-                        builder.push(&v, false);
-                    }
-                    Err(expected) => {
-                        return Err(ConnectorError::BadValue {
-                            path: path.to_path_buf(),
-                            line,
-                            column: at as u64 + 1,
-                            column_name: column.headers[0].to_string(),
-                            expected,
-                            found: text.to_string(),
-                        });
-                    }
+                    Ok(None) => Ok(Value::Text(text.to_string())),
+                    Ok(Some(v)) => Ok(Value::Text(v)),
+                    Err(expected) => Err(bad(at, column, expected, text)),
                 }
-            } else if !builder.push(text, dialect.thousands_separator) {
-                return Err(ConnectorError::BadValue {
-                    path: path.to_path_buf(),
-                    line,
-                    column: at as u64 + 1,
-                    column_name: column.headers[0].to_string(),
-                    expected: column.kind.expected().to_string(),
-                    found: text.to_string(),
-                });
+            } else {
+                parse_value(column.kind, text, dialect.thousands_separator)
+                    .ok_or_else(|| bad(at, column, column.kind.expected().to_string(), text))
+            };
+            match value {
+                Ok(v) => values.push(v),
+                Err(e) => {
+                    problem = Some(e);
+                    break;
+                }
             }
+        }
+        if let Some(e) = problem {
+            if dialect.skip_bad_rows {
+                crate::diagnostics::skipped(&e);
+                continue;
+            }
+            return Err(e);
+        }
+        for (builder, value) in builders.iter_mut().zip(values) {
+            builder.push(value);
         }
     }
     if index.is_none() {
@@ -438,6 +496,10 @@ pub fn scan(
     let paths = match request.option_str(path_option) {
         Some(pattern) => files::expand(pattern)?,
         None => Vec::new(),
+    };
+    let dialect = Dialect {
+        skip_bad_rows: crate::diagnostics::skip_bad_rows(request),
+        ..dialect
     };
     let batches = files::batches(paths, move |p| read_checked(p, columns, &dialect, &check));
     request
@@ -505,12 +567,53 @@ mod tests {
     }
 
     #[test]
+    fn lines_are_right_after_blank_lines_and_with_crlf() {
+        for text in [
+            "Date,Clicks,Spend\r\n\r\n2024-01-01,3,1\r\n2024-01-02,x,1\r\n",
+            "Date,Clicks,Spend\n\n2024-01-01,3,1\n2024-01-02,x,1\n",
+        ] {
+            let (_d, path) = write(text);
+            let err = read(&path, COLUMNS, &Dialect::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(":4:2: column `Clicks`"), "{text:?}: {err}");
+        }
+    }
+
+    #[test]
     fn bad_value_is_located() {
         let (_d, path) = write("Date,Clicks,Spend\n2024-01-01,3,1.5\n2024-01-02,three,1\n");
         let err = read(&path, COLUMNS, &Dialect::default())
             .unwrap_err()
             .to_string();
         assert!(err.ends_with(":3:2: column `Clicks`: expected an integer, found `three`; fix the export or re-download it"), "{err}");
+    }
+
+    #[test]
+    fn bad_rows_are_skipped_whole_and_counted_when_asked() {
+        let (_d, path) = write(
+            "Date,Clicks,Spend\n2024-01-01,3,1.5\n2024-01-02,three,1\n2024-01-03,4,oops\n2024-01-04,5,2\n",
+        );
+        let _ = crate::diagnostics::take();
+        let dialect = Dialect {
+            skip_bad_rows: true,
+            ..Dialect::default()
+        };
+        let b = read(&path, COLUMNS, &dialect).unwrap();
+        assert_eq!(b.num_rows(), 2, "two good rows, no half rows");
+        let clicks = b
+            .column(1)
+            .as_any()
+            .downcast_ref::<arrow::array::Int64Array>()
+            .unwrap();
+        assert_eq!(clicks.values().as_ref(), [3, 5]);
+        let skipped = crate::diagnostics::take();
+        assert_eq!(skipped.skipped_rows, 2);
+        assert!(
+            skipped.examples[1].contains(":4:3: column `Spend`: expected a number, found `oops`"),
+            "{:?}",
+            skipped.examples
+        );
     }
 
     #[test]

@@ -59,7 +59,20 @@ pub unsafe fn describe<C: Connector>(
     // SAFETY: forwarded from the caller.
     unsafe {
         guarded(err, || {
-            let manifest = connector().manifest();
+            let mut manifest = connector().manifest();
+            if !manifest
+                .options
+                .iter()
+                .any(|o| o.name == crate::diagnostics::OPTION)
+            {
+                manifest.options.push(crate::OptionSpec {
+                    name: crate::diagnostics::OPTION.into(),
+                    kind: crate::OptionKind::String,
+                    required: false,
+                    default: Some("fail".into()),
+                    description: "fail: a bad row fails the scan; skip: bad rows are skipped and counted (loopql connectors check shows them)".into(),
+                });
+            }
             let json = serde_json::to_string(&manifest).map_err(|e| e.to_string())?;
             if out.is_null() {
                 return Err("null output pointer".into());
@@ -145,6 +158,7 @@ pub unsafe fn open_scan<C: Connector>(
                 limit: usize::try_from(limit).ok(),
             };
             trace_request(&request);
+            let _ = crate::diagnostics::take();
             let manifest = connector.manifest();
             let spec = manifest
                 .tables
@@ -171,6 +185,23 @@ pub unsafe fn open_scan<C: Connector>(
                 return Err("null output pointer".into());
             }
             out.write(FFI_ArrowArrayStream::new(Box::new(guarded)));
+            Ok(())
+        })
+    }
+}
+
+/// # Safety
+/// Pointers as documented in [`crate::abi`].
+pub unsafe fn scan_diagnostics(out: *mut LoopqlOwnedBytes, err: *mut LoopqlOwnedBytes) -> i32 {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        guarded(err, || {
+            let json =
+                serde_json::to_string(&crate::diagnostics::take()).map_err(|e| e.to_string())?;
+            if out.is_null() {
+                return Err("null output pointer".into());
+            }
+            out.write(LoopqlOwnedBytes::from_string(json));
             Ok(())
         })
     }
@@ -400,6 +431,16 @@ macro_rules! export_connector {
                     err,
                 )
             }
+        }
+
+        /// # Safety
+        /// See `loopql_connector_sdk::abi`.
+        #[unsafe(no_mangle)]
+        pub unsafe extern "C" fn loopql_connector_scan_diagnostics_v1(
+            out: *mut $crate::abi::LoopqlOwnedBytes,
+            err: *mut $crate::abi::LoopqlOwnedBytes,
+        ) -> i32 {
+            unsafe { $crate::export::scan_diagnostics(out, err) }
         }
 
         /// # Safety

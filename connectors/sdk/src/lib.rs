@@ -9,6 +9,7 @@
 pub mod abi;
 mod connector;
 pub mod csv_table;
+pub mod diagnostics;
 mod error;
 #[doc(hidden)]
 pub mod export;

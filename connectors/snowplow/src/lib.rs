@@ -70,7 +70,7 @@ pub const COLUMNS: &[Column] = &[
 #[derive(Debug, Default)]
 pub struct Snowplow;
 
-fn dialect(path: &std::path::Path, format: &str) -> Dialect {
+fn dialect(path: &std::path::Path, format: &str, skip_bad_rows: bool) -> Dialect {
     let tab = match format {
         "tsv" => true,
         "csv" => false,
@@ -78,6 +78,7 @@ fn dialect(path: &std::path::Path, format: &str) -> Dialect {
     };
     Dialect {
         delimiter: if tab { b'\t' } else { b',' },
+        skip_bad_rows,
         ..Dialect::default()
     }
 }
@@ -149,8 +150,9 @@ impl Connector for Snowplow {
                 message: "required; set it to the event files".into(),
             })?;
         let paths = files::expand(pattern)?;
+        let skip = loopql_connector_sdk::diagnostics::skip_bad_rows(&request);
         let batches = files::batches(paths, move |p| {
-            csv_table::read(p, COLUMNS, &dialect(p, &format))
+            csv_table::read(p, COLUMNS, &dialect(p, &format, skip))
         });
         request
             .finish(&csv_table::schema(COLUMNS), batches)

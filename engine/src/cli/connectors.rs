@@ -91,10 +91,20 @@ pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
                     s.client_id.replace('\'', "''")
                 );
                 match count(&engine, &sql).await {
-                    Ok(n) => println!(
-                        "  {} ({}): {}.{} {n} rows",
-                        s.name, s.client_id, s.connector, t.name
-                    ),
+                    Ok(n) => {
+                        println!(
+                            "  {} ({}): {}.{} {n} rows",
+                            s.name, s.client_id, s.connector, t.name
+                        );
+                        if let Some(skipped) =
+                            c.skipped(&s.name, &t.name).filter(|k| k.skipped_rows > 0)
+                        {
+                            println!("    {} bad rows skipped; first ones:", skipped.skipped_rows);
+                            for e in &skipped.examples {
+                                println!("      {e}");
+                            }
+                        }
+                    }
                     Err(e) => {
                         ok = false;
                         println!(

@@ -163,8 +163,20 @@ impl ExecutionPlan for PluginScanExec {
                 };
                 let out = assemble(&schema, &columns, &batch, &source.client_id)?;
                 if tx.blocking_send(Ok(out)).is_err() {
-                    break; // the query was cancelled or finished early
+                    return Ok(()); // the query was cancelled or finished early
                 }
+            }
+            if let Some(skipped) = library.finish_scan(&source.name, &table)
+                && skipped.skipped_rows > 0
+            {
+                tracing::warn!(
+                    connector = %connector,
+                    table = %table,
+                    source = %source.name,
+                    skipped = skipped.skipped_rows,
+                    first = %skipped.examples.first().map(String::as_str).unwrap_or(""),
+                    "bad rows skipped (the source's on_bad_row = \"skip\")"
+                );
             }
             Ok(())
         });

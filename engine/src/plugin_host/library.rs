@@ -5,15 +5,21 @@ use datafusion::arrow::datatypes::Schema;
 use datafusion::arrow::ffi::FFI_ArrowSchema;
 use datafusion::arrow::ffi_stream::{ArrowArrayStreamReader, FFI_ArrowArrayStream};
 use loopql_connector_sdk::abi::{self, LoopqlBytes, LoopqlOwnedBytes};
+use loopql_connector_sdk::diagnostics::Skipped;
 use loopql_connector_sdk::{Filter, Manifest};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::Mutex;
 
 pub struct ConnectorLibrary {
     path: PathBuf,
     manifest: Manifest,
     open_scan: abi::OpenScanFn,
     free_bytes: abi::FreeBytesFn,
+    scan_diagnostics: Option<abi::ScanDiagnosticsFn>,
+    /// Rows skipped by the latest complete scan of each (source, table).
+    skipped: Mutex<BTreeMap<(String, String), Skipped>>,
 }
 
 impl std::fmt::Debug for ConnectorLibrary {
@@ -75,6 +81,13 @@ impl ConnectorLibrary {
                     .map_err(|_| symbol(abi::SYMBOL_FREE_BYTES))?,
             )
         };
+        // SAFETY: optional symbol of ABI v1 with this type; absent in libraries that predate it.
+        let scan_diagnostics = unsafe {
+            library
+                .get::<abi::ScanDiagnosticsFn>(abi::SYMBOL_SCAN_DIAGNOSTICS)
+                .ok()
+                .map(|f| *f)
+        };
         let take = |bytes: LoopqlOwnedBytes| {
             // SAFETY: the bytes were written by this library and are freed once, by it.
             unsafe {
@@ -131,6 +144,8 @@ impl ConnectorLibrary {
             manifest,
             open_scan,
             free_bytes,
+            scan_diagnostics,
+            skipped: Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -186,6 +201,43 @@ impl ConnectorLibrary {
             return Err(message);
         }
         ArrowArrayStreamReader::try_new(stream).map_err(|e| clean_arrow_message(&e.to_string()))
+    }
+}
+
+impl ConnectorLibrary {
+    /// After a scan's stream ended, on the thread that read it: what the connector skipped,
+    /// remembered for `loopql connectors check`.
+    pub fn finish_scan(&self, source: &str, table: &str) -> Option<Skipped> {
+        let f = self.scan_diagnostics?;
+        let mut out = LoopqlOwnedBytes::empty();
+        let mut err = LoopqlOwnedBytes::empty();
+        // SAFETY: valid out-pointers; the library reported ABI v1 and is never unloaded.
+        let status = unsafe { f(&mut out, &mut err) };
+        // SAFETY: written by this library; freed once, by it.
+        let (json, _) = unsafe {
+            let pair = (out.to_string_lossy(), err.to_string_lossy());
+            (self.free_bytes)(out);
+            (self.free_bytes)(err);
+            pair
+        };
+        tracing::debug!(status, json = %json, "scan diagnostics");
+        if status != abi::STATUS_OK {
+            return None;
+        }
+        let skipped: Skipped = serde_json::from_str(&json).ok()?;
+        if let Ok(mut map) = self.skipped.lock() {
+            map.insert((source.to_string(), table.to_string()), skipped.clone());
+        }
+        Some(skipped)
+    }
+
+    /// Rows skipped by the latest complete scan of `table` for `source`.
+    pub fn skipped(&self, source: &str, table: &str) -> Option<Skipped> {
+        self.skipped
+            .lock()
+            .ok()?
+            .get(&(source.to_string(), table.to_string()))
+            .cloned()
     }
 }
 
