@@ -34,7 +34,9 @@ fn canonical(name: &str) -> String {
     name.replace('_', ".")
 }
 
-pub fn read(path: &Path) -> Result<Vec<CampaignRow>, ConnectorError> {
+/// Reads one export; with `skip_bad_rows`, a row with a bad value is skipped and counted
+/// (see `loopql_connector_sdk::diagnostics`) instead of failing the file.
+pub fn read(path: &Path, skip_bad_rows: bool) -> Result<Vec<CampaignRow>, ConnectorError> {
     let text = files::read_to_string(path)?;
     let lines = LineIndex::new(text.as_bytes());
     let mut reader = csv::ReaderBuilder::new()
@@ -115,23 +117,30 @@ pub fn read(path: &Path) -> Result<Vec<CampaignRow>, ConnectorError> {
                 .ok_or_else(|| bad(k, "a number"))
         };
         let opt = |k: usize| Some(text(k)).filter(|s| !s.is_empty()).map(str::to_string);
-        let currency = text(2);
-        if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_alphabetic()) {
-            return Err(bad(2, "a 3-letter ISO 4217 currency code"));
+        let parsed = (|| -> Result<CampaignRow, ConnectorError> {
+            let currency = text(2);
+            if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_alphabetic()) {
+                return Err(bad(2, "a 3-letter ISO 4217 currency code"));
+            }
+            Ok(CampaignRow {
+                date: parse_date(text(0)).ok_or_else(|| bad(0, "a date YYYY-MM-DD"))?,
+                customer_id: int(1, false)?,
+                currency: currency.to_ascii_uppercase(),
+                campaign_id: int(3, false)?,
+                campaign_name: opt(4),
+                channel_type: opt(5),
+                impressions: int(6, true)?,
+                clicks: int(7, true)?,
+                cost_micros: int(8, true)?,
+                conversions: num(9)?,
+                conversions_value: num(10)?,
+            })
+        })();
+        match parsed {
+            Ok(row) => rows.push(row),
+            Err(e) if skip_bad_rows => loopql_connector_sdk::diagnostics::skipped(&e),
+            Err(e) => return Err(e),
         }
-        rows.push(CampaignRow {
-            date: parse_date(text(0)).ok_or_else(|| bad(0, "a date YYYY-MM-DD"))?,
-            customer_id: int(1, false)?,
-            currency: currency.to_ascii_uppercase(),
-            campaign_id: int(3, false)?,
-            campaign_name: opt(4),
-            channel_type: opt(5),
-            impressions: int(6, true)?,
-            clicks: int(7, true)?,
-            cost_micros: int(8, true)?,
-            conversions: num(9)?,
-            conversions_value: num(10)?,
-        });
     }
     Ok(rows)
 }
@@ -154,7 +163,7 @@ mod tests {
         let (_d, path) = write(&format!(
             "{HEADER}2024-01-01,123,usd,9,Brand,100,5,2500000,1.5,30\n2024-01-02,123,USD,9,Brand,,,,,\n"
         ));
-        let rows = read(&path).unwrap();
+        let rows = read(&path, false).unwrap();
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].cost_micros, 2_500_000);
         assert_eq!(rows[0].currency, "USD");
@@ -168,7 +177,7 @@ mod tests {
         let (_d, path) = write(&format!(
             "{HEADER}2024-01-01,123,USD,9,Brand,100,5,2500000,1.5,30\n2024-01-02,123,USD,9,Brand,100,5x,1,0,0\n"
         ));
-        let err = read(&path).unwrap_err().to_string();
+        let err = read(&path, false).unwrap_err().to_string();
         let expected = format!(
             "{}:3:7: column `metrics.clicks`: expected an integer, found `5x`",
             path.display()
@@ -177,9 +186,26 @@ mod tests {
     }
 
     #[test]
+    fn bad_rows_are_skipped_and_counted_when_asked() {
+        let (_d, path) = write(&format!(
+            "{HEADER}2024-01-01,123,USD,9,Brand,100,5,2500000,1.5,30\n2024-01-02,123,USD,9,Brand,100,5x,1,0,0\n"
+        ));
+        let _ = loopql_connector_sdk::diagnostics::take();
+        let rows = read(&path, true).unwrap();
+        assert_eq!(rows.len(), 1);
+        let skipped = loopql_connector_sdk::diagnostics::take();
+        assert_eq!(skipped.skipped_rows, 1);
+        assert!(
+            skipped.examples[0].contains(":3:7: column `metrics.clicks`"),
+            "{:?}",
+            skipped.examples
+        );
+    }
+
+    #[test]
     fn missing_column_lists_what_was_found() {
         let (_d, path) = write("segments.date,customer.id\n2024-01-01,1\n");
-        let err = read(&path).unwrap_err().to_string();
+        let err = read(&path, false).unwrap_err().to_string();
         assert!(
             err.contains(":1:1: missing column `customer.currency_code`"),
             "{err}"

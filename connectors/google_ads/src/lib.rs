@@ -117,11 +117,12 @@ impl Connector for GoogleAds {
         let format = Format::parse(request.option_str("format").unwrap_or("auto"))?;
         let files = files::expand(pattern)?;
         let filter = RowFilter::new(&request.filters)?;
+        let skip = loopql_connector_sdk::diagnostics::skip_bad_rows(&request);
         Ok(Box::new(rows::CampaignReader::new(
             files,
             filter,
             request.limit,
-            Box::new(move |path| read_file(path, format)),
+            Box::new(move |path| read_file(path, format, skip)),
         )))
     }
 }
@@ -147,7 +148,11 @@ impl Format {
     }
 }
 
-fn read_file(path: &std::path::Path, format: Format) -> Result<Vec<CampaignRow>, ConnectorError> {
+fn read_file(
+    path: &std::path::Path,
+    format: Format,
+    skip: bool,
+) -> Result<Vec<CampaignRow>, ConnectorError> {
     let format = match format {
         Format::Auto => match files::format_extension(path).as_deref() {
             Some("csv") => Format::Csv,
@@ -168,7 +173,7 @@ fn read_file(path: &std::path::Path, format: Format) -> Result<Vec<CampaignRow>,
         f => f,
     };
     match format {
-        Format::Csv => csv_export::read(path),
+        Format::Csv => csv_export::read(path, skip),
         _ => search_stream::read(path),
     }
 }
