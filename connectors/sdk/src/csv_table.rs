@@ -2,6 +2,7 @@
 //! (several accepted names per column), report preambles and footers skipped, every value parsed
 //! to its Arrow type, and every bad value reported as `file:line:column` with what was expected.
 
+pub use crate::text::{LineIndex, parse_date, parse_timestamp};
 use crate::{ConnectorError, files};
 use arrow::array::{
     ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, StringBuilder,
@@ -240,89 +241,11 @@ impl Builder {
     }
 }
 
-/// Days since the epoch.
-pub fn parse_date(text: &str) -> Option<i32> {
-    let t = text.trim();
-    let date = chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
-        .or_else(|_| chrono::NaiveDate::parse_from_str(t, "%m/%d/%Y"))
-        .or_else(|_| chrono::NaiveDate::parse_from_str(t, "%Y%m%d"))
-        .ok()?;
-    i32::try_from(
-        date.signed_duration_since(chrono::NaiveDate::default())
-            .num_days(),
-    )
-    .ok()
-}
-
-/// Microseconds since the epoch, UTC.
-pub fn parse_timestamp(text: &str) -> Option<i64> {
-    let t = text.trim();
-    if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(t) {
-        return Some(dt.timestamp_micros());
-    }
-    for format in ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z"] {
-        if let Ok(dt) = chrono::DateTime::parse_from_str(t, format) {
-            return Some(dt.timestamp_micros());
-        }
-    }
-    for format in [
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%d %H:%M",
-    ] {
-        if let Ok(dt) = chrono::NaiveDateTime::parse_from_str(t, format) {
-            return Some(dt.and_utc().timestamp_micros());
-        }
-    }
-    if t.len() == 13 && t.bytes().all(|b| b.is_ascii_digit()) {
-        return t.parse::<i64>().ok().map(|ms| ms * 1000);
-    }
-    if let Some(d) = parse_date(t) {
-        return Some(i64::from(d) * 86_400_000_000);
-    }
-    None
-}
-
 fn normalize(header: &str) -> String {
     header
         .trim()
         .trim_start_matches('\u{feff}')
         .to_ascii_lowercase()
-}
-
-/// Line numbers of byte offsets in a text. The csv crate's own `Position::line` is off after
-/// blank lines and on CRLF files (it counts from where the previous record's terminator ended),
-/// so error locations come from here: the line of the first byte of the record's content.
-pub struct LineIndex<'a> {
-    text: &'a [u8],
-    starts: Vec<usize>,
-}
-
-impl<'a> LineIndex<'a> {
-    pub fn new(text: &'a [u8]) -> Self {
-        let mut starts = vec![0];
-        starts.extend(
-            text.iter()
-                .enumerate()
-                .filter(|(_, b)| **b == b'\n')
-                .map(|(i, _)| i + 1),
-        );
-        Self { text, starts }
-    }
-
-    /// The 1-based line of the first non-terminator byte at or after `byte`.
-    pub fn line(&self, byte: u64) -> u64 {
-        let mut at = byte as usize;
-        while at < self.text.len() && matches!(self.text[at], b'\r' | b'\n') {
-            at += 1;
-        }
-        self.starts.partition_point(|&s| s <= at) as u64
-    }
-
-    /// The line of a record (or 0 when the reader gave no position).
-    pub fn of(&self, position: Option<&csv::Position>) -> u64 {
-        position.map(|p| self.line(p.byte())).unwrap_or(0)
-    }
 }
 
 /// Checks (and may rewrite) a text cell: `Ok(None)` keeps it, `Ok(Some(v))` replaces it,

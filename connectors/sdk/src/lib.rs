@@ -18,6 +18,7 @@ mod filtering;
 pub mod json;
 mod manifest;
 mod scan;
+pub mod text;
 
 pub use arrow;
 pub use serde_json;
