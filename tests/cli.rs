@@ -546,3 +546,17 @@ fn bad_rows_are_skipped_only_when_asked_and_never_silently() {
     assert_eq!(stdout, "s\n20.0\n");
     assert!(stderr.contains("bad rows skipped"), "{stderr}");
 }
+
+#[test]
+fn a_query_error_is_said_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = google_ads_project(dir.path(), &fixture_csv(), &[]);
+    let (out, _, stderr) = run(&mut loopql(&[
+        "query",
+        "-p",
+        project.to_str().unwrap(),
+        "SELECT nope FROM google_ads.campaign_stats",
+    ]));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr.matches("No field named nope").count(), 1, "{stderr}");
+}
