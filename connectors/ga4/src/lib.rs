@@ -92,13 +92,10 @@ impl Connector for Ga4 {
     }
 
     fn scan(&self, request: ScanRequest) -> Result<BatchReader, ConnectorError> {
-        let pattern = request
-            .option_str("path")
-            .ok_or_else(|| ConnectorError::InvalidOption {
-                name: "path".into(),
-                message: "required; set it to the export files, e.g. `exports/ga4/events_*.json`"
-                    .into(),
-            })?;
+        let pattern = request.required_str(
+            "path",
+            "set it to the export files, e.g. `exports/ga4/events_*.json`",
+        )?;
         let paths = files::expand(pattern)?;
         let skip = loopql_connector_sdk::diagnostics::skip_bad_rows(&request);
         let (schema, batches): (_, Box<dyn Iterator<Item = _> + Send>) =
@@ -122,9 +119,7 @@ impl Connector for Ga4 {
                     });
                 }
             };
-        request
-            .finish(&schema, batches)
-            .map_err(|e| ConnectorError::Other(e.to_string()))
+        request.finish(&schema, batches)
     }
 }
 

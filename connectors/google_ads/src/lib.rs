@@ -107,13 +107,10 @@ impl Connector for GoogleAds {
                 available: TABLE.into(),
             });
         }
-        let pattern = request
-            .option_str("path")
-            .ok_or_else(|| ConnectorError::InvalidOption {
-                name: "path".into(),
-                message: "required; set it to the export files, e.g. `exports/google_ads/*.csv`"
-                    .into(),
-            })?;
+        let pattern = request.required_str(
+            "path",
+            "set it to the export files, e.g. `exports/google_ads/*.csv`",
+        )?;
         let format = Format::parse(request.option_str("format").unwrap_or("auto"))?;
         let files = files::expand(pattern)?;
         let filter = RowFilter::new(&request.filters)?;

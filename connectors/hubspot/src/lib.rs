@@ -174,7 +174,6 @@ loopql_connector_sdk::export_connector!(HubSpot, HubSpot);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use loopql_connector_sdk::OptionsMap;
     use loopql_connector_sdk::arrow::array::{Array, StringArray, TimestampMicrosecondArray};
 
     fn scan(
@@ -186,15 +185,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(file);
         std::fs::write(&path, text).unwrap();
-        let mut options = OptionsMap::new();
-        options.insert(option.into(), path.to_string_lossy().into_owned().into());
-        let request = ScanRequest {
-            table: table.into(),
-            options,
-            projection: None,
-            filters: vec![],
-            limit: None,
-        };
+        let request =
+            ScanRequest::new(table).with_option(option, path.to_string_lossy().into_owned());
         let reader = HubSpot.scan(request).map_err(|e| e.to_string())?;
         reader
             .collect::<Result<Vec<_>, _>>()
@@ -263,16 +255,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(assoc[0].num_rows(), 2);
-        let empty = HubSpot
-            .scan(ScanRequest {
-                table: "deals".into(),
-                options: OptionsMap::new(),
-                projection: None,
-                filters: vec![],
-                limit: None,
-            })
-            .unwrap()
-            .count();
+        let empty = HubSpot.scan(ScanRequest::new("deals")).unwrap().count();
         assert_eq!(empty, 0, "no path option: an empty table");
     }
 }

@@ -110,12 +110,8 @@ impl Connector for LinkedInAds {
         let (schema, batches): (_, Box<dyn Iterator<Item = _> + Send>) =
             match request.table.as_str() {
                 "ad_analytics" => {
-                    let pattern = request.option_str("path").ok_or_else(|| {
-                        ConnectorError::InvalidOption {
-                            name: "path".into(),
-                            message: "required; set it to the adAnalytics response files".into(),
-                        }
-                    })?;
+                    let pattern =
+                        request.required_str("path", "set it to the adAnalytics response files")?;
                     let paths = files::expand(pattern)?;
                     (
                         ANALYTICS_SCHEMA.clone(),
@@ -141,9 +137,7 @@ impl Connector for LinkedInAds {
                     });
                 }
             };
-        request
-            .finish(&schema, batches)
-            .map_err(|e| ConnectorError::Other(e.to_string()))
+        request.finish(&schema, batches)
     }
 }
 

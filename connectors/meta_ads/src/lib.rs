@@ -147,9 +147,7 @@ impl Connector for MetaAds {
                     });
             }
         };
-        request
-            .finish(&schema, batches)
-            .map_err(|e| ConnectorError::Other(e.to_string()))
+        request.finish(&schema, batches)
     }
 }
 

@@ -105,22 +105,17 @@ impl Connector for MicrosoftAds {
                 available: TABLE.into(),
             });
         }
-        let pattern = request
-            .option_str("path")
-            .ok_or_else(|| ConnectorError::InvalidOption {
-                name: "path".into(),
-                message: "required; set it to the report files, e.g. `exports/microsoft_ads/*.csv`"
-                    .into(),
-            })?;
+        let pattern = request.required_str(
+            "path",
+            "set it to the report files, e.g. `exports/microsoft_ads/*.csv`",
+        )?;
         let paths = files::expand(pattern)?;
         let dialect = Dialect {
             skip_bad_rows: loopql_connector_sdk::diagnostics::skip_bad_rows(&request),
             ..DIALECT
         };
         let batches = files::batches(paths, move |path| csv_table::read(path, COLUMNS, &dialect));
-        request
-            .finish(&csv_table::schema(COLUMNS), batches)
-            .map_err(|e| ConnectorError::Other(e.to_string()))
+        request.finish(&csv_table::schema(COLUMNS), batches)
     }
 }
 

@@ -140,7 +140,6 @@ loopql_connector_sdk::export_connector!(Salesforce, Salesforce);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use loopql_connector_sdk::OptionsMap;
     use loopql_connector_sdk::arrow::array::{Array, BooleanArray, Date32Array};
 
     fn scan(
@@ -151,15 +150,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("export.csv");
         std::fs::write(&path, text).unwrap();
-        let mut options = OptionsMap::new();
-        options.insert(option.into(), path.to_string_lossy().into_owned().into());
-        let request = ScanRequest {
-            table: table.into(),
-            options,
-            projection: None,
-            filters: vec![],
-            limit: None,
-        };
+        let request =
+            ScanRequest::new(table).with_option(option, path.to_string_lossy().into_owned());
         Salesforce
             .scan(request)
             .map_err(|e| e.to_string())?

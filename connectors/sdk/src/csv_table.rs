@@ -425,9 +425,7 @@ pub fn scan(
         ..dialect
     };
     let batches = files::batches(paths, move |p| read_checked(p, columns, &dialect, &check));
-    request
-        .finish(&schema(columns), batches)
-        .map_err(|e| ConnectorError::Other(e.to_string()))
+    request.finish(&schema(columns), batches)
 }
 
 #[cfg(test)]

@@ -123,7 +123,11 @@ impl ScanRequest {
     /// Wraps full-width batches of `table_schema` into the scan's answer: every filter applied
     /// exactly, the projection taken, the limit honored. A connector using this may declare all
     /// its filterable columns `exact`.
-    pub fn finish<I>(&self, table_schema: &SchemaRef, batches: I) -> Result<BatchReader, ArrowError>
+    pub fn finish<I>(
+        &self,
+        table_schema: &SchemaRef,
+        batches: I,
+    ) -> Result<BatchReader, crate::ConnectorError>
     where
         I: Iterator<Item = Result<RecordBatch, ArrowError>> + Send + 'static,
     {
@@ -132,7 +136,9 @@ impl ScanRequest {
             filters: self.filters.clone(),
             projection: self.projection.clone(),
             remaining: self.limit,
-            schema: self.projected_schema(table_schema)?,
+            schema: self
+                .projected_schema(table_schema)
+                .map_err(|e| crate::ConnectorError::Other(e.to_string()))?,
         }))
     }
 }

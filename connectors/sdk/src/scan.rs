@@ -64,6 +64,32 @@ pub struct ScanRequest {
 }
 
 impl ScanRequest {
+    /// A request for every column of `table`, with no options, filters or limit (tests and tools).
+    pub fn new(table: &str) -> Self {
+        Self {
+            table: table.to_string(),
+            options: serde_json::Map::new(),
+            projection: None,
+            filters: Vec::new(),
+            limit: None,
+        }
+    }
+
+    /// The same request with option `name` set.
+    pub fn with_option(mut self, name: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.options.insert(name.to_string(), value.into());
+        self
+    }
+
+    /// The string option `name`, or an error saying it is required and `hint` (what to set).
+    pub fn required_str(&self, name: &str, hint: &str) -> Result<&str, crate::ConnectorError> {
+        self.option_str(name)
+            .ok_or_else(|| crate::ConnectorError::InvalidOption {
+                name: name.to_string(),
+                message: format!("required; {hint}"),
+            })
+    }
+
     /// The string option `name`, if set.
     pub fn option_str(&self, name: &str) -> Option<&str> {
         self.options.get(name).and_then(|v| v.as_str())

@@ -143,20 +143,13 @@ impl Connector for Snowplow {
                 message: format!("expected auto, csv or tsv, found `{format}`"),
             });
         }
-        let pattern = request
-            .option_str("path")
-            .ok_or_else(|| ConnectorError::InvalidOption {
-                name: "path".into(),
-                message: "required; set it to the event files".into(),
-            })?;
+        let pattern = request.required_str("path", "set it to the event files")?;
         let paths = files::expand(pattern)?;
         let skip = loopql_connector_sdk::diagnostics::skip_bad_rows(&request);
         let batches = files::batches(paths, move |p| {
             csv_table::read(p, COLUMNS, &dialect(p, &format, skip))
         });
-        request
-            .finish(&csv_table::schema(COLUMNS), batches)
-            .map_err(|e| ConnectorError::Other(e.to_string()))
+        request.finish(&csv_table::schema(COLUMNS), batches)
     }
 }
 
@@ -166,7 +159,7 @@ loopql_connector_sdk::export_connector!(Snowplow, Snowplow);
 mod tests {
     use super::*;
     use loopql_connector_sdk::arrow::array::{Array, Float64Array, StringArray};
-    use loopql_connector_sdk::{Filter, FilterOp, OptionsMap, Scalar};
+    use loopql_connector_sdk::{Filter, FilterOp, Scalar};
 
     const TSV: &str = "event_id\tderived_tstamp\tevent_name\tdomain_userid\tdomain_sessionid\tmkt_source\tmkt_medium\tmkt_clickid\ttr_orderid\ttr_total\n\
 e1\t2024-01-01 10:00:00.000\tpage_view\td1\ts1\tgoogle\tcpc\tgclid-1\t\t\n\
@@ -178,15 +171,9 @@ e2\t2024-01-01 10:05:00.000\ttransaction\td1\ts1\t\t\t\to-1\t99.5\n";
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("events.tsv");
         std::fs::write(&path, TSV).unwrap();
-        let mut options = OptionsMap::new();
-        options.insert("path".into(), path.to_string_lossy().into_owned().into());
-        let request = ScanRequest {
-            table: "events".into(),
-            options,
-            projection: None,
-            filters,
-            limit: None,
-        };
+        let mut request =
+            ScanRequest::new("events").with_option("path", path.to_string_lossy().into_owned());
+        request.filters = filters;
         Snowplow
             .scan(request)
             .map_err(|e| e.to_string())?
