@@ -24,6 +24,18 @@ fn run(cmd: &mut Command) -> (Output, String, String) {
     (out, stdout, stderr)
 }
 
+/// `loopql query --format csv SQL` over `project`.
+fn csv_cmd(project: &Path, sql: &str) -> Command {
+    loopql(&[
+        "query",
+        "-p",
+        project.to_str().unwrap(),
+        "--format",
+        "csv",
+        sql,
+    ])
+}
+
 /// A project reading `csv` as one Google Ads source, with the library named by explicit path.
 fn google_ads_project(dir: &Path, csv: &Path, extra_paths: &[PathBuf]) -> PathBuf {
     let mut paths = vec![library("loopql_google_ads")];
@@ -48,15 +60,7 @@ fn projection_limit_and_date_range_reach_the_connector() {
     let trace = dir.path().join("trace.jsonl");
     let sql = "SELECT campaign_name, metrics_clicks FROM google_ads.campaign_stats \
                WHERE segments_date >= DATE '2024-01-02' AND segments_date < DATE '2024-02-01' ORDER BY metrics_clicks DESC";
-    let (out, stdout, stderr) = run(loopql(&[
-        "query",
-        "-p",
-        project.to_str().unwrap(),
-        "--format",
-        "csv",
-        sql,
-    ])
-    .env("LOOPQL_CONNECTOR_TRACE", &trace));
+    let (out, stdout, stderr) = run(csv_cmd(&project, sql).env("LOOPQL_CONNECTOR_TRACE", &trace));
     assert!(out.status.success(), "{stderr}");
     // The file's rows for January 2nd, and nothing else.
     assert_eq!(
@@ -98,15 +102,7 @@ fn projection_limit_and_date_range_reach_the_connector() {
     // With every filter exact, LIMIT reaches the connector too.
     std::fs::remove_file(&trace).unwrap();
     let sql = "SELECT campaign_id FROM google_ads.campaign_stats WHERE segments_date >= DATE '2024-01-02' LIMIT 2";
-    let (out, stdout, stderr) = run(loopql(&[
-        "query",
-        "-p",
-        project.to_str().unwrap(),
-        "--format",
-        "csv",
-        sql,
-    ])
-    .env("LOOPQL_CONNECTOR_TRACE", &trace));
+    let (out, stdout, stderr) = run(csv_cmd(&project, sql).env("LOOPQL_CONNECTOR_TRACE", &trace));
     assert!(out.status.success(), "{stderr}");
     assert_eq!(stdout.lines().count(), 3, "{stdout}");
     let seen: serde_json::Value = serde_json::from_str(
@@ -168,14 +164,7 @@ fn bad_project_file_names_file_line_and_key() {
 
 /// Runs a query as CSV and returns its records (header skipped).
 fn csv_query(project: &Path, sql: &str) -> Vec<csv::StringRecord> {
-    let (out, stdout, stderr) = run(&mut loopql(&[
-        "query",
-        "-p",
-        project.to_str().unwrap(),
-        "--format",
-        "csv",
-        sql,
-    ]));
+    let (out, stdout, stderr) = run(&mut csv_cmd(project, sql));
     assert!(out.status.success(), "{sql}: {stderr}");
     csv::Reader::from_reader(stdout.as_bytes())
         .records()
