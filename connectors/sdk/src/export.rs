@@ -6,7 +6,7 @@
 use crate::abi::{
     ABI_VERSION, LoopqlBytes, LoopqlOwnedBytes, STATUS_ERROR, STATUS_OK, STATUS_PANIC,
 };
-use crate::{BatchReader, Connector, ConnectorError, Filter, ScanRequest};
+use crate::{BatchReader, Connector, ConnectorError, Filter, Manifest, ScanRequest};
 use arrow::datatypes::SchemaRef;
 use arrow::error::ArrowError;
 use arrow::ffi::FFI_ArrowSchema;
@@ -49,31 +49,38 @@ unsafe fn guarded(err: *mut LoopqlOwnedBytes, f: impl FnOnce() -> Result<(), Str
     status
 }
 
+/// The manifest as the library publishes it: the connector's own, plus the `on_bad_row` option
+/// every connector accepts. Built once per library (the macro caches it).
+pub fn published_manifest<C: Connector>(connector: &C) -> Manifest {
+    let mut manifest = connector.manifest();
+    if !manifest
+        .options
+        .iter()
+        .any(|o| o.name == crate::diagnostics::OPTION)
+    {
+        manifest.options.push(crate::OptionSpec {
+            name: crate::diagnostics::OPTION.into(),
+            kind: crate::OptionKind::String,
+            required: false,
+            default: Some("fail".into()),
+            description: "fail: a bad row fails the scan; skip: bad rows are skipped and counted (loopql connectors check shows them)".into(),
+        });
+    }
+    manifest
+}
+
 /// # Safety
 /// Pointers as documented in [`crate::abi`].
-pub unsafe fn describe<C: Connector>(
-    connector: impl FnOnce() -> &'static C,
+pub unsafe fn describe(
+    manifest: impl FnOnce() -> &'static Manifest,
     out: *mut LoopqlOwnedBytes,
     err: *mut LoopqlOwnedBytes,
 ) -> i32 {
     // SAFETY: forwarded from the caller.
     unsafe {
         guarded(err, || {
-            let mut manifest = connector().manifest();
-            if !manifest
-                .options
-                .iter()
-                .any(|o| o.name == crate::diagnostics::OPTION)
-            {
-                manifest.options.push(crate::OptionSpec {
-                    name: crate::diagnostics::OPTION.into(),
-                    kind: crate::OptionKind::String,
-                    required: false,
-                    default: Some("fail".into()),
-                    description: "fail: a bad row fails the scan; skip: bad rows are skipped and counted (loopql connectors check shows them)".into(),
-                });
-            }
-            let json = serde_json::to_string(&manifest).map_err(|e| e.to_string())?;
+            let manifest = manifest();
+            let json = serde_json::to_string(manifest).map_err(|e| e.to_string())?;
             if out.is_null() {
                 return Err("null output pointer".into());
             }
@@ -85,8 +92,8 @@ pub unsafe fn describe<C: Connector>(
 
 /// # Safety
 /// Pointers as documented in [`crate::abi`].
-pub unsafe fn table_schema<C: Connector>(
-    connector: impl FnOnce() -> &'static C,
+pub unsafe fn table_schema(
+    manifest: impl FnOnce() -> &'static Manifest,
     table: LoopqlBytes,
     out: *mut FFI_ArrowSchema,
     err: *mut LoopqlOwnedBytes,
@@ -95,7 +102,7 @@ pub unsafe fn table_schema<C: Connector>(
     unsafe {
         guarded(err, || {
             let name = table.as_str().map_err(|e| e.to_string())?;
-            let manifest = connector().manifest();
+            let manifest = manifest();
             let spec = manifest
                 .tables
                 .iter()
@@ -116,6 +123,7 @@ pub unsafe fn table_schema<C: Connector>(
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn open_scan<C: Connector>(
     connector: impl FnOnce() -> &'static C,
+    manifest: impl FnOnce() -> &'static Manifest,
     table: LoopqlBytes,
     options_json: LoopqlBytes,
     projection: *const u32,
@@ -159,7 +167,7 @@ pub unsafe fn open_scan<C: Connector>(
             };
             trace_request(&request);
             let _ = crate::diagnostics::take();
-            let manifest = connector.manifest();
+            let manifest = manifest();
             let spec = manifest
                 .tables
                 .iter()
@@ -378,6 +386,11 @@ macro_rules! export_connector {
             CONNECTOR.get_or_init(|| $make)
         }
 
+        fn __loopql_manifest() -> &'static $crate::Manifest {
+            static MANIFEST: ::std::sync::OnceLock<$crate::Manifest> = ::std::sync::OnceLock::new();
+            MANIFEST.get_or_init(|| $crate::export::published_manifest(__loopql_connector()))
+        }
+
         #[unsafe(no_mangle)]
         pub extern "C" fn loopql_connector_abi_version() -> u32 {
             $crate::export::abi_version()
@@ -390,7 +403,7 @@ macro_rules! export_connector {
             out: *mut $crate::abi::LoopqlOwnedBytes,
             err: *mut $crate::abi::LoopqlOwnedBytes,
         ) -> i32 {
-            unsafe { $crate::export::describe(__loopql_connector, out, err) }
+            unsafe { $crate::export::describe(__loopql_manifest, out, err) }
         }
 
         /// # Safety
@@ -401,7 +414,7 @@ macro_rules! export_connector {
             out: *mut $crate::arrow::ffi::FFI_ArrowSchema,
             err: *mut $crate::abi::LoopqlOwnedBytes,
         ) -> i32 {
-            unsafe { $crate::export::table_schema(__loopql_connector, table, out, err) }
+            unsafe { $crate::export::table_schema(__loopql_manifest, table, out, err) }
         }
 
         /// # Safety
@@ -421,6 +434,7 @@ macro_rules! export_connector {
             unsafe {
                 $crate::export::open_scan(
                     __loopql_connector,
+                    __loopql_manifest,
                     table,
                     options_json,
                     projection,
