@@ -171,7 +171,7 @@ fn read_file(
     };
     match format {
         Format::Csv => csv_export::read(path, skip),
-        _ => search_stream::read(path),
+        _ => search_stream::read(path, skip),
     }
 }
 

@@ -4,16 +4,16 @@
 //! (`{"results": [...]}`) is read too.
 
 use crate::rows::{CampaignRow, parse_date};
-use loopql_connector_sdk::json::{FlexI64 as Int64, located};
+use loopql_connector_sdk::json::{Element, FlexI64 as Int64, elements, located};
 use loopql_connector_sdk::{ConnectorError, files};
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
 use std::path::Path;
 
 #[derive(Deserialize)]
-struct Batch {
-    #[serde(default)]
-    results: Vec<ApiRow>,
+struct Batch<'a> {
+    #[serde(default, borrow)]
+    results: Vec<Element<'a, ApiRow>>,
 }
 
 #[derive(Deserialize)]
@@ -69,16 +69,20 @@ impl<'de> Deserialize<'de> for Date {
     }
 }
 
-pub fn read(path: &Path) -> Result<Vec<CampaignRow>, ConnectorError> {
+/// The campaign rows of one response file; a bad row fails the read with its location, or is
+/// skipped and counted when `skip`.
+pub fn read(path: &Path, skip: bool) -> Result<Vec<CampaignRow>, ConnectorError> {
     let text = files::read_to_string(path)?;
-    let malformed = |e: serde_json::Error| located(path, &e, 0, "reading a searchStream response");
+    let context = "reading a searchStream response";
+    let malformed = |e: serde_json::Error| located(path, &e, 0, context);
     let batches: Vec<Batch> = if text.trim_start().starts_with('[') {
         serde_json::from_str(&text).map_err(malformed)?
     } else {
         vec![serde_json::from_str(&text).map_err(malformed)?]
     };
     let mut rows = Vec::new();
-    for r in batches.into_iter().flat_map(|b| b.results) {
+    let results = batches.into_iter().flat_map(|b| b.results);
+    for r in elements(path, &text, results, context, skip)? {
         rows.push(CampaignRow {
             date: r.segments.date.0,
             customer_id: r.customer.id.0,
@@ -117,7 +121,7 @@ mod tests {
                {"customer":{"id":"1","currencyCode":"EUR"},"campaign":{"id":"7"},"segments":{"date":"2024-05-02"}}],
                "fieldMask":"segments.date,customer.id","requestId":"x"}]"#,
         );
-        let rows = read(&path).unwrap();
+        let rows = read(&path, false).unwrap();
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].cost_micros, 1_500_000);
         assert_eq!(rows[0].conversions_value, 12.5);
@@ -130,12 +134,39 @@ mod tests {
         let (_d, path) = write(
             "[{\"results\":[\n{\"customer\":{\"id\":\"1\",\"currencyCode\":\"EUR\"},\"campaign\":{\"id\":\"7\"},\n\"metrics\":{\"clicks\":\"two\"},\"segments\":{\"date\":\"2024-05-02\"}}]}]",
         );
-        let err = read(&path).unwrap_err().to_string();
+        let err = read(&path, false).unwrap_err().to_string();
         assert!(err.contains(&format!("{}:3:", path.display())), "{err}");
         assert!(err.contains("\"two\""), "{err}");
         assert!(
             err.contains("expected an integer (number or decimal string)"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn a_bad_row_is_skipped_and_counted_when_asked() {
+        let row = |clicks: &str| {
+            format!(
+                "{{\"customer\":{{\"id\":\"1\",\"currencyCode\":\"EUR\"}},\"campaign\":{{\"id\":\"7\"}},\"metrics\":{{\"clicks\":\"{clicks}\"}},\"segments\":{{\"date\":\"2024-05-02\"}}}}"
+            )
+        };
+        let (_d, path) = write(&format!(
+            "[{{\"results\":[\n{},\n{},\n{}]}}]",
+            row("1"),
+            row("two"),
+            row("3")
+        ));
+        let _ = loopql_connector_sdk::diagnostics::take();
+        let rows = read(&path, true).unwrap();
+        assert_eq!(
+            rows.iter().map(|r| r.clicks).collect::<Vec<_>>(),
+            vec![1, 3]
+        );
+        let skipped = loopql_connector_sdk::diagnostics::take();
+        assert_eq!(skipped.skipped_rows, 1);
+        assert!(
+            skipped.examples[0].contains(&format!("{}:3:", path.display())),
+            "{skipped:?}"
         );
     }
 }

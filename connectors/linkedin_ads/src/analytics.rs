@@ -5,7 +5,7 @@ use loopql_connector_sdk::arrow::array::{
 };
 use loopql_connector_sdk::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use loopql_connector_sdk::arrow::record_batch::RecordBatch;
-use loopql_connector_sdk::json::{FlexF64, FlexI64, documents};
+use loopql_connector_sdk::json::{Element as Item, FlexF64, FlexI64, documents, elements};
 use loopql_connector_sdk::{ConnectorError, files};
 use serde::Deserialize;
 use std::path::Path;
@@ -42,8 +42,10 @@ pub static CAMPAIGNS_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
 });
 
 #[derive(Deserialize)]
-struct Page<T> {
-    elements: Vec<T>,
+#[serde(bound(deserialize = "T: serde::de::DeserializeOwned"))]
+struct Page<'a, T> {
+    #[serde(borrow)]
+    elements: Vec<Item<'a, T>>,
 }
 
 #[derive(Deserialize)]
@@ -146,12 +148,18 @@ fn urn_id<'a>(urn: &'a str, kind: &str) -> Option<&'a str> {
         .strip_prefix(':')
 }
 
-pub fn analytics(path: &Path, currency: &str) -> Result<RecordBatch, ConnectorError> {
+/// The adAnalytics rows of one file; a bad row fails the read with its location, or is skipped
+/// and counted when `skip`.
+pub fn analytics(path: &Path, currency: &str, skip: bool) -> Result<RecordBatch, ConnectorError> {
     let text = files::read_to_string(path)?;
-    let pages: Vec<Page<Element>> = documents(
+    let context = "reading adAnalytics responses: {\"elements\": [...]}";
+    let pages: Vec<Page<Element>> = documents(path, &text, context)?;
+    let rows = elements(
         path,
         &text,
-        "reading adAnalytics responses: {\"elements\": [...]}",
+        pages.into_iter().flat_map(|p| p.elements),
+        context,
+        skip,
     )?;
     let mut date = Date32Builder::new();
     let mut end = Date32Builder::new();
@@ -160,7 +168,7 @@ pub fn analytics(path: &Path, currency: &str) -> Result<RecordBatch, ConnectorEr
     let mut ints: Vec<Int64Builder> = (0..3).map(|_| Int64Builder::new()).collect();
     let mut floats: Vec<Float64Builder> = (0..4).map(|_| Float64Builder::new()).collect();
     let mut cur = StringBuilder::new();
-    for e in pages.into_iter().flat_map(|p| p.elements) {
+    for e in rows {
         let start = e.date_range.start.0;
         let stop = e.date_range.end.map_or(start, |d| d.0);
         let urn = e.pivot_values.first().cloned().unwrap_or_default();
@@ -199,18 +207,22 @@ pub fn analytics(path: &Path, currency: &str) -> Result<RecordBatch, ConnectorEr
         .map_err(|e| ConnectorError::Other(e.to_string()))
 }
 
-pub fn campaigns(path: &Path) -> Result<RecordBatch, ConnectorError> {
+pub fn campaigns(path: &Path, skip: bool) -> Result<RecordBatch, ConnectorError> {
     let text = files::read_to_string(path)?;
-    let pages: Vec<Page<Campaign>> = documents(
+    let context = "reading adCampaigns responses: {\"elements\": [...]}";
+    let pages: Vec<Page<Campaign>> = documents(path, &text, context)?;
+    let rows = elements(
         path,
         &text,
-        "reading adCampaigns responses: {\"elements\": [...]}",
+        pages.into_iter().flat_map(|p| p.elements),
+        context,
+        skip,
     )?;
     let mut id = StringBuilder::new();
     let mut name = StringBuilder::new();
     let mut account = StringBuilder::new();
     let mut status = StringBuilder::new();
-    for c in pages.into_iter().flat_map(|p| p.elements) {
+    for c in rows {
         id.append_value(c.id.0.to_string());
         name.append_option(c.name.as_deref());
         account.append_option(
@@ -254,7 +266,7 @@ mod tests {
                "impressions":900,"clicks":12,"costInLocalCurrency":"33.3","costInUsd":"36.1","externalWebsiteConversions":2,"conversionValueInLocalCurrency":"120","oneClickLeads":1}]}"#,
         )
         .unwrap();
-        let b = analytics(&path, "EUR").unwrap();
+        let b = analytics(&path, "EUR", false).unwrap();
         let date = b.column(0).as_any().downcast_ref::<Date32Array>().unwrap();
         assert_eq!(date.value(0), 19724);
         let campaign = b.column(3).as_any().downcast_ref::<StringArray>().unwrap();
@@ -277,8 +289,28 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a.json");
         std::fs::write(&path, r#"{"elements":[{"pivotValues":["urn:li:sponsoredCampaign:1"],"dateRange":{"start":{"year":2024,"month":2,"day":30}}}]}"#).unwrap();
-        let err = analytics(&path, "USD").unwrap_err().to_string();
+        let err = analytics(&path, "USD", false).unwrap_err().to_string();
         assert!(err.contains("dateRange 2024-2-30 is not a date"), "{err}");
         assert!(err.contains("a.json:1:"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_element_is_skipped_and_counted_when_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.json");
+        let good = r#"{"pivotValues":["urn:li:sponsoredCampaign:1"],"dateRange":{"start":{"year":2024,"month":2,"day":3}},"impressions":5}"#;
+        let bad = r#"{"pivotValues":["urn:li:sponsoredCampaign:2"],"dateRange":{"start":{"year":2024,"month":2,"day":30}}}"#;
+        std::fs::write(
+            &path,
+            format!("{{\"elements\":[\n{good},\n{bad},\n{good}]}}"),
+        )
+        .unwrap();
+        let _ = loopql_connector_sdk::diagnostics::take();
+        assert!(analytics(&path, "USD", false).is_err());
+        let b = analytics(&path, "USD", true).unwrap();
+        assert_eq!(b.num_rows(), 2);
+        let skipped = loopql_connector_sdk::diagnostics::take();
+        assert_eq!(skipped.skipped_rows, 1);
+        assert!(skipped.examples[0].contains("a.json:3:"), "{skipped:?}");
     }
 }

@@ -107,6 +107,7 @@ impl Connector for LinkedInAds {
                 message: format!("expected a 3-letter ISO 4217 code, found `{currency}`"),
             });
         }
+        let skip = loopql_connector_sdk::diagnostics::skip_bad_rows(&request);
         let (schema, batches): (_, Box<dyn Iterator<Item = _> + Send>) =
             match request.table.as_str() {
                 "ad_analytics" => {
@@ -116,7 +117,7 @@ impl Connector for LinkedInAds {
                     (
                         ANALYTICS_SCHEMA.clone(),
                         Box::new(files::batches(paths, move |p| {
-                            analytics::analytics(p, &currency)
+                            analytics::analytics(p, &currency, skip)
                         })),
                     )
                 }
@@ -127,7 +128,9 @@ impl Connector for LinkedInAds {
                     };
                     (
                         CAMPAIGNS_SCHEMA.clone(),
-                        Box::new(files::batches(paths, analytics::campaigns)),
+                        Box::new(files::batches(paths, move |p| {
+                            analytics::campaigns(p, skip)
+                        })),
                     )
                 }
                 other => {

@@ -4,7 +4,7 @@
 
 use crate::insights::{PAGE_CONTEXT, Page, Row};
 use loopql_connector_sdk::ConnectorError;
-use loopql_connector_sdk::json::located;
+use loopql_connector_sdk::json::{elements, located};
 use loopql_connector_sdk::serde_json;
 use std::path::Path;
 use std::time::Duration;
@@ -132,7 +132,7 @@ fn redact(url: &str) -> String {
 }
 
 /// Every Insights row of every account for the date range, following the cursors.
-pub fn fetch(config: &ApiConfig) -> Result<Vec<Row>, ConnectorError> {
+pub fn fetch(config: &ApiConfig, skip: bool) -> Result<Vec<Row>, ConnectorError> {
     let agent = agent();
     let time_range = format!(
         "{{\"since\":\"{}\",\"until\":\"{}\"}}",
@@ -155,9 +155,16 @@ pub fn fetch(config: &ApiConfig) -> Result<Vec<Row>, ConnectorError> {
         ));
         while let Some(u) = url.take() {
             let body = get(&agent, &u, config)?;
+            let name = redact(&u);
             let page: Page = serde_json::from_str(&body)
-                .map_err(|e| located(Path::new(&redact(&u)), &e, 0, PAGE_CONTEXT))?;
-            rows.extend(page.data);
+                .map_err(|e| located(Path::new(&name), &e, 0, PAGE_CONTEXT))?;
+            rows.extend(elements(
+                Path::new(&name),
+                &body,
+                page.data,
+                PAGE_CONTEXT,
+                skip,
+            )?);
             url = page.paging.and_then(|p| p.next);
         }
     }
@@ -244,7 +251,7 @@ mod tests {
     #[test]
     fn pages_are_followed_and_a_429_is_retried() {
         let s = serve();
-        let rows = fetch(&config(&s.base, &["1"], "good")).unwrap();
+        let rows = fetch(&config(&s.base, &["1"], "good"), false).unwrap();
         assert_eq!(rows.len(), 2);
         let seen = s.seen.lock().unwrap().clone();
         assert_eq!(seen.len(), 3, "429, retry, next page: {seen:?}");
@@ -269,7 +276,7 @@ mod tests {
     #[test]
     fn a_refused_token_is_a_clear_error_without_retries() {
         let s = serve();
-        let err = fetch(&config(&s.base, &["1"], "bad"))
+        let err = fetch(&config(&s.base, &["1"], "bad"), false)
             .err()
             .unwrap()
             .to_string();
@@ -286,7 +293,7 @@ mod tests {
     #[test]
     fn a_persistent_500_fails_after_the_attempts() {
         let s = serve();
-        let err = fetch(&config(&s.base, &["act_500"], "good"))
+        let err = fetch(&config(&s.base, &["act_500"], "good"), false)
             .err()
             .unwrap()
             .to_string();

@@ -6,7 +6,7 @@ use loopql_connector_sdk::arrow::array::{
 use loopql_connector_sdk::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use loopql_connector_sdk::arrow::record_batch::RecordBatch;
 use loopql_connector_sdk::csv_table::parse_date;
-use loopql_connector_sdk::json::{FlexF64, FlexI64, documents};
+use loopql_connector_sdk::json::{Element, FlexF64, FlexI64, documents, elements};
 use loopql_connector_sdk::{ConnectorError, files};
 use serde::Deserialize;
 use std::path::Path;
@@ -49,8 +49,9 @@ pub static ACTIONS_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
 
 /// One response page of the Insights API.
 #[derive(Deserialize)]
-pub struct Page {
-    pub data: Vec<Row>,
+pub struct Page<'a> {
+    #[serde(borrow)]
+    pub data: Vec<Element<'a, Row>>,
     #[serde(default)]
     pub paging: Option<Paging>,
 }
@@ -115,10 +116,13 @@ impl<'de> Deserialize<'de> for Date {
     }
 }
 
-pub fn read(path: &Path) -> Result<Vec<Row>, ConnectorError> {
+/// The rows of every page in the file; a bad row fails the read with its location, or is
+/// skipped and counted when `skip`.
+pub fn read(path: &Path, skip: bool) -> Result<Vec<Row>, ConnectorError> {
     let text = files::read_to_string(path)?;
     let pages: Vec<Page> = documents(path, &text, PAGE_CONTEXT)?;
-    Ok(pages.into_iter().flat_map(|p| p.data).collect())
+    let items = pages.into_iter().flat_map(|p| p.data);
+    elements(path, &text, items, PAGE_CONTEXT, skip)
 }
 
 /// The value of the first action type of `priority` present in `actions`.
@@ -219,7 +223,7 @@ mod tests {
     #[test]
     fn one_purchase_is_counted_once() {
         let (_d, path) = write(PAGE);
-        let rows = read(&path).unwrap();
+        let rows = read(&path, false).unwrap();
         let purchase = strs(&["omni_purchase", "purchase"]);
         let b = insights_batch(&rows, &purchase, &strs(&["lead"])).unwrap();
         let col = |name: &str| b.column(b.schema().index_of(name).unwrap()).clone();
@@ -259,7 +263,7 @@ mod tests {
     #[test]
     fn actions_unnest_with_attribution_windows() {
         let (_d, path) = write(PAGE);
-        let b = actions_batch(&read(&path).unwrap()).unwrap();
+        let b = actions_batch(&read(&path, false).unwrap()).unwrap();
         assert_eq!(b.num_rows(), 7);
         let click = b.column(8).as_any().downcast_ref::<Float64Array>().unwrap();
         assert_eq!(click.value(3), 2.0);
@@ -269,7 +273,7 @@ mod tests {
     #[test]
     fn a_number_that_is_not_one_is_located() {
         let (_d, path) = write(&PAGE.replace("\"45.67\"", "\"45,67\""));
-        let err = read(&path).err().unwrap().to_string();
+        let err = read(&path, false).err().unwrap().to_string();
         assert!(err.contains("page.json:3:"), "{err}");
         assert!(
             err.contains("invalid value: string \"45,67\", expected a number"),
@@ -278,9 +282,23 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_row_is_skipped_and_counted_when_asked() {
+        let (_d, path) = write(&PAGE.replace("\"45.67\"", "\"45,67\""));
+        let _ = loopql_connector_sdk::diagnostics::take();
+        let all = read(&path, false).map_or(0, |r| r.len());
+        assert_eq!(all, 0);
+        let rows = read(&path, true).unwrap();
+        let skipped = loopql_connector_sdk::diagnostics::take();
+        assert_eq!(skipped.skipped_rows, 1);
+        assert!(skipped.examples[0].contains("page.json:3:"), "{skipped:?}");
+        assert!(!rows.is_empty());
+        assert!(rows.iter().all(|r| r.spend.0 != 45.67));
+    }
+
+    #[test]
     fn wrong_shape_says_what_was_expected() {
         let (_d, path) = write(r#"{"results": []}"#);
-        let err = read(&path).err().unwrap().to_string();
+        let err = read(&path, false).err().unwrap().to_string();
         assert!(err.contains("missing field `data`"), "{err}");
         assert!(err.contains("Meta Insights response pages"), "{err}");
     }

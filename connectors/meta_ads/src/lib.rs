@@ -119,6 +119,7 @@ impl Connector for MetaAds {
             }
         };
         let table = request.table.clone();
+        let skip = loopql_connector_sdk::diagnostics::skip_bad_rows(&request);
         let build = move |rows: &[insights::Row]| match table.as_str() {
             "insights" => insights::insights_batch(rows, &purchase, &lead),
             _ => insights::actions_batch(rows),
@@ -130,12 +131,12 @@ impl Connector for MetaAds {
             (Some(pattern), None) => {
                 let paths = files::expand(pattern)?;
                 Box::new(files::batches(paths, move |p| {
-                    insights::read(p).and_then(|rows| build(&rows))
+                    insights::read(p, skip).and_then(|rows| build(&rows))
                 }))
             }
             (None, Some(_)) => {
                 let config = live::config(&request)?;
-                let batch = api::fetch(&config)
+                let batch = api::fetch(&config, skip)
                     .and_then(|rows| build(&rows))
                     .map_err(|e| ArrowError::ExternalError(Box::new(e)));
                 Box::new(std::iter::once(batch))

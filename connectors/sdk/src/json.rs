@@ -3,7 +3,8 @@
 
 use crate::ConnectorError;
 use serde::Deserialize;
-use serde::de::{self, Deserializer, Visitor};
+use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
+use serde_json::value::RawValue;
 use std::path::Path;
 
 /// An i64 written as a JSON number or a decimal string.
@@ -94,9 +95,9 @@ pub fn located(
 
 /// Parses a file holding one JSON document, a JSON array of documents, or one document per line
 /// (NDJSON), into documents of type `T`, with located errors.
-pub fn documents<T: serde::de::DeserializeOwned>(
+pub fn documents<'a, T: Deserialize<'a>>(
     path: &Path,
-    text: &str,
+    text: &'a str,
     context: &str,
 ) -> Result<Vec<T>, ConnectorError> {
     let trimmed = text.trim_start();
@@ -111,6 +112,75 @@ pub fn documents<T: serde::de::DeserializeOwned>(
             None => break,
             Some(Ok(doc)) => out.push(doc),
             Some(Err(e)) => return Err(located(path, &e, 0, context)),
+        }
+    }
+    Ok(out)
+}
+
+/// One element of a response's list (`results`, `data`, `elements`), parsed on its own, so that
+/// a bad element is reported at its place in the file and can be skipped when the source asks
+/// (`on_bad_row = "skip"`) without losing its neighbours.
+pub struct Element<'a, T> {
+    raw: &'a RawValue,
+    parsed: Result<T, serde_json::Error>,
+}
+
+impl<'de: 'a, 'a, T: DeserializeOwned> Deserialize<'de> for Element<'a, T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw: &'de RawValue = Deserialize::deserialize(d)?;
+        Ok(Element {
+            raw,
+            parsed: serde_json::from_str(raw.get()),
+        })
+    }
+}
+
+/// 1-based line and column of byte `offset` in `text`.
+fn line_column(text: &str, offset: usize) -> (u64, u64) {
+    let before = &text.as_bytes()[..offset.min(text.len())];
+    let line = before.iter().filter(|b| **b == b'\n').count() as u64 + 1;
+    let line_start = before
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1);
+    (line, (before.len() - line_start) as u64 + 1)
+}
+
+/// The parsed elements, in order. A bad element fails the read with its location in `text`
+/// (the file, or a response body named by `path`), or — when `skip` — is recorded as skipped
+/// ([`crate::diagnostics::skipped`]) and left out.
+pub fn elements<'a, T>(
+    path: &Path,
+    text: &'a str,
+    items: impl IntoIterator<Item = Element<'a, T>>,
+    context: &str,
+    skip: bool,
+) -> Result<Vec<T>, ConnectorError> {
+    let mut out = Vec::new();
+    for item in items {
+        match item.parsed {
+            Ok(v) => out.push(v),
+            Err(e) => {
+                let offset =
+                    (item.raw.get().as_ptr() as usize).wrapping_sub(text.as_ptr() as usize);
+                let (line, column) = line_column(text, offset);
+                let (line, column) = if e.line() <= 1 {
+                    (line, column + (e.column() as u64).saturating_sub(1))
+                } else {
+                    (line + e.line() as u64 - 1, e.column() as u64)
+                };
+                let mut error = located(path, &e, 0, context);
+                if let ConnectorError::Malformed {
+                    line: l, column: c, ..
+                } = &mut error
+                {
+                    (*l, *c) = (line, column);
+                }
+                if !skip {
+                    return Err(error);
+                }
+                crate::diagnostics::skipped(&error);
+            }
         }
     }
     Ok(out)
@@ -155,5 +225,42 @@ mod tests {
             err.contains("invalid value: string \"1x\", expected an integer"),
             "{err}"
         );
+    }
+
+    #[derive(Deserialize)]
+    struct Page<'a> {
+        #[serde(borrow)]
+        data: Vec<Element<'a, Row>>,
+    }
+
+    const PAGES: &str = "{\"data\": [\n  {\"n\": 1, \"x\": 1},\n  {\"n\": \"one\", \"x\": 2},\n  {\"n\": 3,\n   \"x\": []}\n]}\n";
+
+    fn read(skip: bool) -> Result<Vec<Row>, ConnectorError> {
+        let pages: Vec<Page> = documents(Path::new("p.json"), PAGES, "test").unwrap();
+        let items = pages.into_iter().flat_map(|p| p.data);
+        elements(Path::new("p.json"), PAGES, items, "test", skip)
+    }
+
+    #[test]
+    fn a_bad_element_is_located_in_the_file() {
+        let err = read(false).err().unwrap().to_string();
+        // The element starts at line 3, column 3; the bad value `"one"` ends at column 13.
+        assert!(err.starts_with("p.json:3:13: "), "{err}");
+        assert!(err.contains("\"one\", expected an integer"), "{err}");
+    }
+
+    #[test]
+    fn bad_elements_are_skipped_and_counted_when_asked() {
+        let _ = crate::diagnostics::take();
+        let rows = read(true).unwrap();
+        assert_eq!(rows.iter().map(|r| r.n.0).collect::<Vec<_>>(), vec![1]);
+        let skipped = crate::diagnostics::take();
+        assert_eq!(skipped.skipped_rows, 2);
+        assert!(
+            skipped.examples[0].starts_with("p.json:3:13: "),
+            "{skipped:?}"
+        );
+        // The second bad element spans two lines: its error is on the second.
+        assert!(skipped.examples[1].starts_with("p.json:5:"), "{skipped:?}");
     }
 }
