@@ -7,11 +7,17 @@
 --          source, medium, campaign, term, content, click_id, landing_page, page_views, engaged,
 --          conversions, revenue
 -- columns: client_id, source_system, session_id, user_id, person_id, session_start, session_end,
---          session_date, source, medium, campaign, term, content, click_id, channel, landing_page,
---          page_views, engaged, conversions, revenue, duration_seconds
--- notes:   source / medium / campaign are trimmed and lower-cased (UTMs match case-insensitively);
---          a session with a Google click id but no UTM source is google / cpc (auto-tagging); one
---          with neither is (direct) / (none). channel follows GA4's default channel group rules
+--          session_date, source, medium, campaign, term, content, click_id, click_id_type, channel,
+--          landing_page, page_views, engaged, conversions, revenue, duration_seconds
+-- notes:   UTMs the analytics tool did not collect are read from the landing page's query string
+--          (url_param), and so are click ids: gclid, gbraid, wbraid, dclid, msclkid, fbclid, ttclid,
+--          li_fat_id (click_id_type names which; a collected click id is a gclid unless the landing
+--          page shows it under another name). source / medium / campaign / term / content are
+--          trimmed and lower-cased (UTMs match case-insensitively). Without a UTM source, the
+--          click id decides, as auto-tagging means: gclid / gbraid / wbraid -> google / cpc,
+--          dclid -> dv360 / cpm, msclkid -> bing / cpc; fbclid, ttclid and li_fat_id are added to
+--          organic links too, so they say facebook / tiktok / linkedin with medium referral. With
+--          neither: (direct) / (none). channel follows GA4's default channel group rules
 --          (channel_group). engaged: the analytics tool says so, or 2+ page views, or a conversion.
 --          person_id is the known user (login / CRM id) when the analytics tool has one.
 SELECT
@@ -26,9 +32,10 @@ SELECT
     CAST(normalized.n_source AS VARCHAR) AS source,
     CAST(normalized.n_medium AS VARCHAR) AS medium,
     CAST(normalized.n_campaign AS VARCHAR) AS campaign,
-    CAST(lower(trim(normalized.term)) AS VARCHAR) AS term,
-    CAST(lower(trim(normalized.content)) AS VARCHAR) AS content,
-    CAST(normalized.click_id AS VARCHAR) AS click_id,
+    CAST(lower(normalized.u_term) AS VARCHAR) AS term,
+    CAST(lower(normalized.u_content) AS VARCHAR) AS content,
+    CAST(normalized.n_click_id AS VARCHAR) AS click_id,
+    CAST(normalized.click_id_type AS VARCHAR) AS click_id_type,
     channel_group(normalized.n_source, normalized.n_medium, normalized.n_campaign,
                   COALESCE(client_category.category, shipped_category.category)) AS channel,
     CAST(normalized.landing_page AS VARCHAR) AS landing_page,
@@ -40,19 +47,70 @@ SELECT
     CAST(arrow_cast(normalized.session_end, 'Timestamp(µs, "UTC")') - arrow_cast(normalized.session_start, 'Timestamp(µs, "UTC")') AS BIGINT) / 1000000.0 AS duration_seconds
 FROM (
     SELECT
-        sources.*,
+        tagged.*,
         CASE
-            WHEN nullif(trim(sources.source), '') IS NOT NULL THEN lower(trim(sources.source))
-            WHEN sources.click_id IS NOT NULL THEN 'google'
+            WHEN tagged.u_source IS NOT NULL THEN lower(tagged.u_source)
+            WHEN tagged.click_id_type IN ('gclid', 'gbraid', 'wbraid') THEN 'google'
+            WHEN tagged.click_id_type = 'dclid' THEN 'dv360'
+            WHEN tagged.click_id_type = 'msclkid' THEN 'bing'
+            WHEN tagged.click_id_type = 'fbclid' THEN 'facebook'
+            WHEN tagged.click_id_type = 'ttclid' THEN 'tiktok'
+            WHEN tagged.click_id_type = 'li_fat_id' THEN 'linkedin'
             ELSE '(direct)'
         END AS n_source,
         CASE
-            WHEN nullif(trim(sources.source), '') IS NOT NULL THEN COALESCE(lower(trim(sources.medium)), '(not set)')
-            WHEN sources.click_id IS NOT NULL THEN 'cpc'
+            WHEN tagged.u_source IS NOT NULL THEN COALESCE(lower(tagged.u_medium), '(not set)')
+            WHEN tagged.click_id_type IN ('gclid', 'gbraid', 'wbraid', 'msclkid') THEN 'cpc'
+            WHEN tagged.click_id_type = 'dclid' THEN 'cpm'
+            WHEN tagged.click_id_type IS NOT NULL THEN 'referral'
             ELSE '(none)'
         END AS n_medium,
-        COALESCE(lower(trim(sources.campaign)), '(not set)') AS n_campaign
-    FROM {sources}
+        COALESCE(lower(tagged.u_campaign), '(not set)') AS n_campaign
+    FROM (
+        SELECT
+            params.*,
+            COALESCE(params.click_id, params.p_gclid, params.p_gbraid, params.p_wbraid, params.p_dclid,
+                     params.p_msclkid, params.p_fbclid, params.p_ttclid, params.p_li_fat_id) AS n_click_id,
+            CASE
+                WHEN params.click_id IS NOT NULL THEN
+                    CASE params.click_id
+                        WHEN params.p_gbraid THEN 'gbraid'
+                        WHEN params.p_wbraid THEN 'wbraid'
+                        WHEN params.p_dclid THEN 'dclid'
+                        WHEN params.p_msclkid THEN 'msclkid'
+                        WHEN params.p_fbclid THEN 'fbclid'
+                        WHEN params.p_ttclid THEN 'ttclid'
+                        WHEN params.p_li_fat_id THEN 'li_fat_id'
+                        ELSE 'gclid'
+                    END
+                WHEN params.p_gclid IS NOT NULL THEN 'gclid'
+                WHEN params.p_gbraid IS NOT NULL THEN 'gbraid'
+                WHEN params.p_wbraid IS NOT NULL THEN 'wbraid'
+                WHEN params.p_dclid IS NOT NULL THEN 'dclid'
+                WHEN params.p_msclkid IS NOT NULL THEN 'msclkid'
+                WHEN params.p_fbclid IS NOT NULL THEN 'fbclid'
+                WHEN params.p_ttclid IS NOT NULL THEN 'ttclid'
+                WHEN params.p_li_fat_id IS NOT NULL THEN 'li_fat_id'
+            END AS click_id_type
+        FROM (
+            SELECT
+                sources.*,
+                nullif(trim(COALESCE(nullif(trim(sources.source), ''), url_param(sources.landing_page, 'utm_source'))), '') AS u_source,
+                nullif(trim(COALESCE(nullif(trim(sources.medium), ''), url_param(sources.landing_page, 'utm_medium'))), '') AS u_medium,
+                nullif(trim(COALESCE(nullif(trim(sources.campaign), ''), url_param(sources.landing_page, 'utm_campaign'))), '') AS u_campaign,
+                nullif(trim(COALESCE(nullif(trim(sources.term), ''), url_param(sources.landing_page, 'utm_term'))), '') AS u_term,
+                nullif(trim(COALESCE(nullif(trim(sources.content), ''), url_param(sources.landing_page, 'utm_content'))), '') AS u_content,
+                nullif(url_param(sources.landing_page, 'gclid'), '') AS p_gclid,
+                nullif(url_param(sources.landing_page, 'gbraid'), '') AS p_gbraid,
+                nullif(url_param(sources.landing_page, 'wbraid'), '') AS p_wbraid,
+                nullif(url_param(sources.landing_page, 'dclid'), '') AS p_dclid,
+                nullif(url_param(sources.landing_page, 'msclkid'), '') AS p_msclkid,
+                nullif(url_param(sources.landing_page, 'fbclid'), '') AS p_fbclid,
+                nullif(url_param(sources.landing_page, 'ttclid'), '') AS p_ttclid,
+                nullif(url_param(sources.landing_page, 'li_fat_id'), '') AS p_li_fat_id
+            FROM {sources}
+        ) AS params
+    ) AS tagged
 ) AS normalized
 JOIN clients ON clients.client_id = normalized.client_id
 LEFT JOIN source_categories AS client_category

@@ -2,6 +2,7 @@
 
 mod channel_group;
 mod local_date;
+mod url_param;
 
 use datafusion::logical_expr::ScalarUDF;
 use datafusion::prelude::SessionContext;
@@ -12,6 +13,7 @@ pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
     vec![
         Arc::new(ScalarUDF::from(channel_group::ChannelGroup::new())),
         Arc::new(ScalarUDF::from(local_date::LocalDate::new())),
+        Arc::new(ScalarUDF::from(url_param::UrlParam::new())),
     ]
 }
 
