@@ -60,7 +60,7 @@ async fn main() {
     let runs = 5;
     let dir = tempfile::tempdir().unwrap();
     let demo = dir.path().join("demo");
-    let written = loopql::demo::write(&demo, 7, scale).unwrap();
+    let written = loopql::demo::write(&demo, &loopql::demo::Options::new(7, scale)).unwrap();
     let engine = Engine::open(Project::load(&written.project_file).unwrap())
         .await
         .unwrap();

@@ -195,3 +195,104 @@ async fn a_wrong_password_is_a_clear_error() {
     );
     assert!(err.contains("password authentication failed"), "{err}");
 }
+
+/// Rows of a query as text cells.
+async fn cells(engine: &Engine, sql: &str) -> Vec<Vec<String>> {
+    use datafusion::arrow::util::display::array_value_to_string;
+    let mut out = Vec::new();
+    for b in engine.sql(sql).await.unwrap().collect().await.unwrap() {
+        for row in 0..b.num_rows() {
+            out.push(
+                b.columns()
+                    .iter()
+                    .map(|c| array_value_to_string(c, row).unwrap())
+                    .collect(),
+            );
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_demo_keeps_one_clients_crm_in_postgresql() {
+    let pg = pg();
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo");
+    let conninfo = format!(
+        "host={} port={} user={} dbname=postgres",
+        pg.host, pg.port, pg.user
+    );
+    // Twice: a second run replaces the demo tables rather than adding to them.
+    for _ in 0..2 {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_loopql"))
+            .args(["demo", "--dir", demo.to_str().unwrap(), "--seed", "9"])
+            .args(["--postgres", &conninfo])
+            .args(["--postgres-password-env", "LOOPQL_TEST_PG_PASSWORD"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+    }
+    let text = std::fs::read_to_string(demo.join("loopql.toml")).unwrap();
+    assert!(text.contains("connector = \"postgres\""), "{text}");
+    assert!(
+        !text.contains(&pg.password),
+        "the project file holds no password"
+    );
+
+    let engine = Engine::open(Project::load(&demo.join("loopql.toml")).unwrap())
+        .await
+        .unwrap();
+    let systems = cells(
+        &engine,
+        "SELECT client_id, source_system, count(*) FROM contacts GROUP BY 1, 2 ORDER BY 1",
+    )
+    .await;
+    let systems: Vec<(&str, &str)> = systems
+        .iter()
+        .map(|r| (r[0].as_str(), r[1].as_str()))
+        .collect();
+    assert_eq!(
+        systems,
+        [
+            ("acme", "hubspot"),
+            ("globex", "salesforce"),
+            ("initech", "postgres")
+        ]
+    );
+    // The ground truth of deals won holds for the client read from PostgreSQL.
+    let ours = cells(
+        &engine,
+        "SELECT to_char(closed_date, '%Y-%m'), count(*), round(sum(amount), 2) FROM deals \
+         WHERE client_id = 'initech' AND is_won GROUP BY 1 ORDER BY 1",
+    )
+    .await;
+    let truth: Vec<Vec<String>> =
+        csv::Reader::from_path(demo.join("ground_truth/crm_won_by_client_month.csv"))
+            .unwrap()
+            .records()
+            .map(Result::unwrap)
+            .filter(|r| &r[0] == "initech")
+            .map(|r| vec![r[1].to_string(), r[2].to_string(), r[3].to_string()])
+            .collect();
+    assert!(!truth.is_empty());
+    assert_eq!(ours.len(), truth.len());
+    for (o, t) in ours.iter().zip(&truth) {
+        assert_eq!((&o[0], &o[1]), (&t[0], &t[1]));
+        let (a, b): (f64, f64) = (o[2].parse().unwrap(), t[2].parse().unwrap());
+        assert!((a - b).abs() < 0.005, "{o:?} vs {t:?}");
+    }
+    let leads = cells(
+        &engine,
+        "SELECT count(*) FROM contacts WHERE client_id = 'initech'",
+    )
+    .await;
+    let web: Vec<csv::StringRecord> =
+        csv::Reader::from_path(demo.join("ground_truth/web_by_client.csv"))
+            .unwrap()
+            .records()
+            .map(Result::unwrap)
+            .filter(|r| &r[0] == "initech")
+            .collect();
+    assert_eq!(leads[0][0], web[0][2]);
+}

@@ -29,6 +29,10 @@ pub enum EngineError {
     #[error(transparent)]
     Arrow(#[from] datafusion::arrow::error::ArrowError),
 
+    /// The demo generator could not write what it was asked to (e.g. into PostgreSQL).
+    #[error("demo: {0}")]
+    Demo(String),
+
     #[error("{}: {source}", path.display())]
     Io {
         path: std::path::PathBuf,

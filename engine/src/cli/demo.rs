@@ -16,18 +16,45 @@ pub struct Args {
     /// Data volume: 1 is about 100k web sessions across the clients (the default stays quick).
     #[arg(long, default_value_t = demo::DEFAULT_SCALE)]
     scale: f64,
+    /// Write the ad platforms' later export, in which the last 3 days' conversions are final
+    /// (run it over an earlier demo with the same seed to see a restatement).
+    #[arg(long)]
+    restated: bool,
+    /// Keep the CRM of the client with its own CRM database (initech) in this PostgreSQL server,
+    /// e.g. "host=127.0.0.1 port=5432 user=loopql dbname=postgres"; without it that client gets
+    /// HubSpot exports.
+    #[arg(long, value_name = "CONNINFO")]
+    postgres: Option<String>,
+    /// Environment variable holding the PostgreSQL password (read by the demo and by the
+    /// connector; the project file never holds it).
+    #[arg(long, default_value = "PGPASSWORD")]
+    postgres_password_env: String,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     if !(args.scale > 0.0 && args.scale <= 1000.0) {
         anyhow::bail!("--scale must be above 0 and at most 1000");
     }
-    let written = demo::write(&args.dir, args.seed, args.scale)?;
+    let options = demo::Options {
+        restated: args.restated,
+        postgres: args
+            .postgres
+            .as_deref()
+            .map(|c| demo::PgTarget::parse(c, &args.postgres_password_env))
+            .transpose()?,
+        ..demo::Options::new(args.seed, args.scale)
+    };
+    let written = demo::write(&args.dir, &options)?;
     println!(
-        "Wrote a demo project to {} ({} files): {} clients with Google Ads, web analytics (GA4 or Snowplow) and CRM (HubSpot or Salesforce) exports, and exchange rates.\n",
+        "Wrote a demo project to {} ({} files): {} clients with Google Ads and Meta Ads, web analytics (GA4 or Snowplow) and CRM (HubSpot, Salesforce{}) exports, and exchange rates.\n",
         written.dir.display(),
         written.files.len(),
-        demo::CLIENTS.len()
+        demo::CLIENTS.len(),
+        if options.postgres.is_some() {
+            ", a PostgreSQL CRM"
+        } else {
+            ""
+        }
     );
     let engine = Engine::open(Project::load(&written.project_file)?).await?;
     println!("{}\n", demo::FIRST_QUERY);
@@ -38,7 +65,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let exe = std::env::current_exe().unwrap_or_else(|_| "loopql".into());
     let loopql = exe.display();
     println!(
-        "\nTry next:\n  {loopql} query --project {p} \"SELECT * FROM ad_performance WHERE client_id = 'acme' LIMIT 5\"\n  {loopql} query --project {p} --format csv --out stats.csv \"SELECT * FROM google_ads.campaign_stats\"\n  {loopql} connectors list --project {p}\n  compare with {}/ground_truth/google_ads_by_client_month.csv",
+        "\nTry next:\n  {loopql} query --project {p} \"SELECT * FROM ad_performance WHERE client_id = 'acme' LIMIT 5\"\n  {loopql} query --project {p} --format csv --out stats.csv \"SELECT * FROM google_ads.campaign_stats\"\n  {loopql} connectors list --project {p}\n  compare with {}/ground_truth/ads_by_client_platform_month.csv",
         written.dir.display()
     );
     Ok(ExitCode::SUCCESS)

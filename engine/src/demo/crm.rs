@@ -2,7 +2,8 @@
 //! Salesforce object exports (Lead, Contact, Opportunity, OpportunityContactRole).
 
 use super::google_ads::save;
-use super::journeys::Person;
+use super::journeys::{Lead, Person};
+use super::pg;
 use crate::error::Result;
 use chrono::NaiveDateTime;
 use std::path::{Path, PathBuf};
@@ -33,16 +34,7 @@ pub fn hubspot(
         let Some(lead) = &p.lead else { continue };
         let id = 10_000 + p.index;
         let deal = lead.deal.as_ref();
-        let won = deal.is_some_and(|d| d.won);
-        let stage = if won {
-            "customer"
-        } else if deal.is_some() {
-            "opportunity"
-        } else if lead.mql.is_some() {
-            "marketingqualifiedlead"
-        } else {
-            "lead"
-        };
+        let stage = lifecycle_stage(lead);
         let opt = |t: Option<NaiveDateTime>| t.map(iso).unwrap_or_default();
         contacts.push_str(&format!(
             "{id},{},{},{stage},{},{},{},{},{}\n",
@@ -86,6 +78,90 @@ pub fn hubspot(
         files.push(path);
     }
     Ok(files)
+}
+
+/// The HubSpot lifecycle stage a lead has reached.
+fn lifecycle_stage(lead: &Lead) -> &'static str {
+    match &lead.deal {
+        Some(d) if d.won => "customer",
+        Some(_) => "opportunity",
+        None if lead.mql.is_some() => "marketingqualifiedlead",
+        None => "lead",
+    }
+}
+
+/// A company's own CRM tables (contacts, deals, deal_contacts) as the `postgres` connector reads
+/// them by default.
+pub fn postgres_tables(currency: &str, people: &[Person]) -> Vec<pg::Table> {
+    let ts = |t: Option<NaiveDateTime>| {
+        t.map(|t| t.format("%Y-%m-%d %H:%M:%S+00").to_string())
+            .unwrap_or_default()
+    };
+    let (mut contacts, mut deals, mut links) = (String::new(), String::new(), String::new());
+    for p in people {
+        let Some(lead) = &p.lead else { continue };
+        let id = 10_000 + p.index;
+        let deal = lead.deal.as_ref();
+        contacts.push_str(&format!(
+            "{id},{},{},{},{},{},{},{},{},{}\n",
+            p.email,
+            ts(Some(lead.created)),
+            // loopql's own stage names, as a company's database would hold them.
+            match lifecycle_stage(lead) {
+                "marketingqualifiedlead" => "mql",
+                other => other,
+            },
+            ts(Some(lead.created)),
+            ts(lead.mql),
+            ts(deal.map(|d| d.created)),
+            ts(deal.map(|d| d.created)),
+            ts(deal.filter(|d| d.won).and_then(|d| d.closed)),
+            if p.sessions[0].touch.is_paid_search() {
+                "paid_search"
+            } else {
+                "other"
+            }
+        ));
+        if let Some(d) = deal {
+            let deal_id = 50_000 + p.index;
+            let stage = match (d.closed, d.won) {
+                (Some(_), true) => "won",
+                (Some(_), false) => "lost",
+                _ => "proposal",
+            };
+            deals.push_str(&format!(
+                "{deal_id},Deal {deal_id},{:.2},{currency},{stage},{},{},{},{}\n",
+                d.amount,
+                ts(Some(d.created)),
+                ts(d.closed),
+                d.closed.is_some(),
+                d.won
+            ));
+            links.push_str(&format!("{deal_id},{id},true\n"));
+        }
+    }
+    vec![
+        pg::Table {
+            name: "contacts",
+            columns: "contact_id bigint PRIMARY KEY, email text, created_at timestamptz, \
+                      lifecycle_stage text, lead_at timestamptz, mql_at timestamptz, \
+                      sql_at timestamptz, opportunity_at timestamptz, customer_at timestamptz, \
+                      original_source text",
+            csv: contacts,
+        },
+        pg::Table {
+            name: "deals",
+            columns: "deal_id bigint PRIMARY KEY, name text, amount numeric(12, 2), currency text, \
+                      stage text, created_at timestamptz, closed_at timestamptz, \
+                      is_closed boolean, is_won boolean",
+            csv: deals,
+        },
+        pg::Table {
+            name: "deal_contacts",
+            columns: "deal_id bigint, contact_id bigint, is_primary boolean",
+            csv: links,
+        },
+    ]
 }
 
 pub fn salesforce(

@@ -12,7 +12,11 @@ pub enum Touch {
         campaign: &'static str,
         utm: bool,
     },
-    PaidSocial,
+    /// Meta Ads click: UTMs with the campaign's slug.
+    PaidSocial {
+        campaign: &'static str,
+        slug: &'static str,
+    },
     OrganicSearch,
     Email,
     Referral,
@@ -28,7 +32,7 @@ impl Touch {
                 utm: true,
             } => Some(("google", "cpc", campaign)),
             Touch::PaidSearch { utm: false, .. } => None,
-            Touch::PaidSocial => Some(("facebook", "paid_social", "prospecting")),
+            Touch::PaidSocial { slug, .. } => Some(("facebook", "paid_social", slug)),
             Touch::OrganicSearch => Some(("google", "organic", "")),
             Touch::Email => Some(("newsletter", "email", "monthly")),
             Touch::Referral => Some(("partner-blog.example", "referral", "")),
@@ -39,7 +43,50 @@ impl Touch {
     pub fn is_paid_search(self) -> bool {
         matches!(self, Touch::PaidSearch { .. })
     }
+
+    /// The ad platform and campaign name of a paid click.
+    pub fn paid(self) -> Option<(Platform, &'static str)> {
+        match self {
+            Touch::PaidSearch { campaign, .. } => Some((Platform::GoogleAds, campaign)),
+            Touch::PaidSocial { campaign, .. } => Some((Platform::MetaAds, campaign)),
+            _ => None,
+        }
+    }
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Platform {
+    GoogleAds,
+    MetaAds,
+}
+
+impl Platform {
+    pub fn name(self) -> &'static str {
+        match self {
+            Platform::GoogleAds => "google_ads",
+            Platform::MetaAds => "meta_ads",
+        }
+    }
+
+    /// The platform's default click-through attribution window.
+    pub fn click_window_days(self) -> i64 {
+        match self {
+            Platform::GoogleAds => 30,
+            Platform::MetaAds => 7,
+        }
+    }
+
+    pub fn campaigns(self) -> &'static [&'static str] {
+        match self {
+            Platform::GoogleAds => &SEARCH_CAMPAIGNS,
+            Platform::MetaAds => &SOCIAL_CAMPAIGNS,
+        }
+    }
+}
+
+pub const SEARCH_CAMPAIGNS: [&str; 3] = ["Brand - Exact", "Generic - Broad", "PMax - All Products"];
+pub const SOCIAL_CAMPAIGNS: [&str; 2] = ["Prospecting", "Retargeting"];
+const SOCIAL_SLUGS: [&str; 2] = ["prospecting", "retargeting"];
 
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -81,16 +128,19 @@ pub const DAYS: i64 = 91;
 
 fn pick_touch(rng: &mut SplitMix64) -> Touch {
     let x = rng.unit();
-    const CAMPAIGNS: [&str; 3] = ["Brand - Exact", "Generic - Broad", "PMax - All Products"];
     if x < 0.30 {
-        let campaign = CAMPAIGNS[(rng.unit() * 3.0) as usize % 3];
+        let campaign = SEARCH_CAMPAIGNS[(rng.unit() * 3.0) as usize % 3];
         // Some paid clicks arrive with auto-tagging only: a gclid and no UTMs.
         Touch::PaidSearch {
             campaign,
             utm: rng.unit() > 0.1,
         }
     } else if x < 0.45 {
-        Touch::PaidSocial
+        let k = (rng.unit() * 2.0) as usize % 2;
+        Touch::PaidSocial {
+            campaign: SOCIAL_CAMPAIGNS[k],
+            slug: SOCIAL_SLUGS[k],
+        }
     } else if x < 0.65 {
         Touch::OrganicSearch
     } else if x < 0.75 {
@@ -114,7 +164,7 @@ pub fn generate(
     let mut out = Vec::with_capacity(people);
     for index in 0..people {
         let n_sessions = 1 + (rng.unit() * rng.unit() * 4.0) as usize;
-        let mut day = start + Duration::days((rng.unit() * (DAYS - 7) as f64) as i64);
+        let mut day = start + Duration::days((rng.unit() * DAYS as f64) as i64);
         let mut sessions = Vec::new();
         let mut lead: Option<Lead> = None;
         for _ in 0..n_sessions {
@@ -209,4 +259,46 @@ pub fn truth(people: &[Person]) -> Truth {
         }
     }
     t
+}
+
+/// What really happened after the clicks on one campaign on one day (the click's day, UTC).
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct PaidDay {
+    /// Sessions that arrived from the campaign's ads.
+    pub sessions: u64,
+    /// Leads whose last click on this platform, within the platform's click window, was here —
+    /// what a perfectly honest platform would report. Both platforms can claim the same lead.
+    pub leads: u64,
+}
+
+/// Paid sessions and the leads each platform's click window credits, per (platform, campaign,
+/// click day).
+pub fn paid_days(people: &[Person]) -> BTreeMap<(Platform, &'static str, NaiveDate), PaidDay> {
+    let mut out: BTreeMap<(Platform, &'static str, NaiveDate), PaidDay> = BTreeMap::new();
+    for p in people {
+        for s in &p.sessions {
+            if let Some((platform, campaign)) = s.touch.paid() {
+                out.entry((platform, campaign, s.start.date()))
+                    .or_default()
+                    .sessions += 1;
+            }
+        }
+        let Some(lead) = &p.lead else { continue };
+        for platform in [Platform::GoogleAds, Platform::MetaAds] {
+            let window = Duration::days(platform.click_window_days());
+            let last_click = p
+                .sessions
+                .iter()
+                .filter(|s| s.start <= lead.created && lead.created - s.start <= window)
+                .filter_map(|s| match s.touch.paid() {
+                    Some((pl, campaign)) if pl == platform => Some((campaign, s.start.date())),
+                    _ => None,
+                })
+                .next_back();
+            if let Some((campaign, day)) = last_click {
+                out.entry((platform, campaign, day)).or_default().leads += 1;
+            }
+        }
+    }
+    out
 }
