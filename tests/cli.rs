@@ -247,6 +247,18 @@ fn demo_totals_equal_its_ground_truth() {
         assert!(close(&o[3], &t[3]), "{o:?} vs {t:?}");
     }
 
+    // CRM campaign touches (globex's Salesforce webinar) reach touchpoints, keyed to CRM people.
+    let crm = csv_query(
+        &project,
+        "SELECT t.client_id, count(*), count(c.email) FROM touchpoints t \
+         LEFT JOIN contacts c ON c.client_id = t.client_id AND c.email = t.person_key \
+         WHERE t.touch_type = 'crm_campaign' GROUP BY 1",
+    );
+    assert_eq!(crm.len(), 1, "{crm:?}");
+    assert_eq!(&crm[0][0], "globex");
+    assert!(crm[0][1].parse::<u64>().unwrap() > 0);
+    assert_eq!(crm[0][1], crm[0][2], "every CRM touch is a known contact");
+
     // Web and funnel: sessions per client (GA4 or Snowplow) and leads (HubSpot or Salesforce).
     let sessions = csv_query(
         &project,

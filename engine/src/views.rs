@@ -20,6 +20,10 @@ pub const HARMONIZED: &[ViewFile] = &[
         sql: include_str!("../../sql/harmonized/ad_performance.sql"),
     },
     ViewFile {
+        name: "campaign_members",
+        sql: include_str!("../../sql/harmonized/campaign_members.sql"),
+    },
+    ViewFile {
         name: "contacts",
         sql: include_str!("../../sql/harmonized/contacts.sql"),
     },
@@ -34,7 +38,13 @@ pub const HARMONIZED: &[ViewFile] = &[
 ];
 
 /// Names connectors may map onto.
-pub const HARMONIZED_VIEWS: &[&str] = &["ad_performance", "contacts", "deals", "sessions"];
+pub const HARMONIZED_VIEWS: &[&str] = &[
+    "ad_performance",
+    "campaign_members",
+    "contacts",
+    "deals",
+    "sessions",
+];
 
 /// Views over the harmonized views (no connector maps onto them), created after them in order.
 pub const DERIVED: &[ViewFile] = &[

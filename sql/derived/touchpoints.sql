@@ -1,12 +1,18 @@
 -- touchpoints: the marketing contacts of each person, the input of conversion paths.
--- grain:   one row per touch (today: one per web session, at its start).
--- inputs:  `sessions`.
+-- grain:   one row per touch: a web session (at its start), or a CRM campaign membership the
+--          person responded to (at the first response).
+-- inputs:  `sessions`, `campaign_members`.
 -- columns: client_id, person_key, touch_ts, touch_date, channel, source, medium, campaign,
 --          touch_type, source_system, session_id
 -- notes:   person_key is the known person when the session has one — the analytics user id set
 --          at login or form fill, which loopql expects to carry the CRM email (lower-cased) — else
---          the analytics (device) user id. Touches from ad clicks matched by click id and from CRM campaign
---          memberships join this view as their sources arrive.
+--          the analytics (device) user id. A CRM touch's person_key is the member's email, else
+--          `<crm>:<contact_id>` (as in `conversions`); its source is the CRM, its medium the
+--          campaign type, its channel the campaign type's group (see `campaign_members`).
+--          touch_type is `session` or `crm_campaign`; session_id is NULL for CRM touches.
+--          Members who never responded are not touches (they were only sent something).
+--          Each branch's touch_type is a CASE on its own column, not a bare literal: DataFusion 55
+--          treats a per-branch literal as a constant of the whole UNION (see `conversions`).
 SELECT
     client_id,
     COALESCE(lower(trim(person_id)), user_id) AS person_key,
@@ -16,7 +22,22 @@ SELECT
     source,
     medium,
     campaign,
-    'session' AS touch_type,
+    CASE WHEN session_id IS NOT NULL THEN 'session' END AS touch_type,
     source_system,
     session_id
 FROM sessions
+UNION ALL
+SELECT
+    client_id,
+    COALESCE(email, source_system || ':' || contact_id) AS person_key,
+    touch_ts,
+    touch_date,
+    channel,
+    source_system AS source,
+    COALESCE(lower(trim(campaign_type)), '(not set)') AS medium,
+    COALESCE(lower(trim(campaign_name)), '(not set)') AS campaign,
+    CASE WHEN responded THEN 'crm_campaign' END AS touch_type,
+    source_system,
+    CAST(NULL AS VARCHAR) AS session_id
+FROM campaign_members
+WHERE responded

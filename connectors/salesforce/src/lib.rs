@@ -48,6 +48,25 @@ WHERE NOT EXISTS (
     SELECT 1 FROM salesforce.lead l2 WHERE l2.client_id = c.client_id AND l2.converted_contact_id = c.id
 )";
 
+/// A member's contact id is the one `contacts` uses: the contact, else the lead's converted
+/// contact, else the lead.
+const MAPPING_CAMPAIGN_MEMBERS: &str = "SELECT
+    m.client_id,
+    'salesforce' AS source_system,
+    m.campaign_id,
+    c.name AS campaign_name,
+    c.type AS campaign_type,
+    COALESCE(m.contact_id, l.converted_contact_id, m.lead_id) AS contact_id,
+    COALESCE(ct.email, l.email) AS email,
+    m.created_date AS member_created_at,
+    m.has_responded AS responded,
+    m.first_responded_date,
+    m.status
+FROM salesforce.campaign_member m
+LEFT JOIN salesforce.campaign c ON c.client_id = m.client_id AND c.id = m.campaign_id
+LEFT JOIN salesforce.contact ct ON ct.client_id = m.client_id AND ct.id = m.contact_id
+LEFT JOIN salesforce.lead l ON l.client_id = m.client_id AND l.id = m.lead_id";
+
 /// The primary contact role names the deal's contact, else the first role.
 const MAPPING_DEALS: &str = "SELECT
     o.client_id,
@@ -113,6 +132,7 @@ impl Connector for Salesforce {
             mappings: vec![
                 Mapping { view: "contacts".into(), sql: MAPPING_CONTACTS.into() },
                 Mapping { view: "deals".into(), sql: MAPPING_DEALS.into() },
+                Mapping { view: "campaign_members".into(), sql: MAPPING_CAMPAIGN_MEMBERS.into() },
             ],
         }
     }

@@ -184,10 +184,35 @@ pub fn salesforce(
         "Id,Name,Amount,CurrencyIsoCode,StageName,CloseDate,IsClosed,IsWon,CampaignId,CreatedDate\n",
     );
     let mut roles = String::from("OpportunityId,ContactId,IsPrimary\n");
+    // Two CRM-run campaigns: a webinar some leads attended, and a mailing others only received.
+    let campaigns = format!(
+        "Id,Name,Type,ActualCost,StartDate,EndDate\n{},Q1 Product Webinar,Webinar,1500.00,2024-01-01,2024-03-31\n{},Winter Mailing,Direct Mail,2400.00,2024-01-01,2024-03-31\n",
+        sf("701", 1),
+        sf("701", 2)
+    );
+    let mut members = String::from(
+        "CampaignId,LeadId,ContactId,Status,HasResponded,FirstRespondedDate,CreatedDate\n",
+    );
     let stamp = |t: NaiveDateTime| t.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string();
     for p in people {
         let Some(lead) = &p.lead else { continue };
         let lead_id = sf("00Q", p.index);
+        if p.index % 5 == 0 {
+            // Attended the webinar the day before becoming a lead.
+            let attended = lead.created - chrono::Duration::days(1);
+            members.push_str(&format!(
+                "{},{lead_id},,Attended,true,{},{}\n",
+                sf("701", 1),
+                attended.date(),
+                stamp(attended - chrono::Duration::days(3))
+            ));
+        } else if p.index % 7 == 0 {
+            members.push_str(&format!(
+                "{},{lead_id},,Sent,false,,{}\n",
+                sf("701", 2),
+                stamp(lead.created)
+            ));
+        }
         match &lead.deal {
             None => leads.push_str(&format!(
                 "{lead_id},{},Open,Web,{},false,,,\n",
@@ -233,6 +258,8 @@ pub fn salesforce(
         ("contact.csv", contacts),
         ("opportunity.csv", opps),
         ("opportunity_contact_role.csv", roles),
+        ("campaign.csv", campaigns),
+        ("campaign_member.csv", members),
     ] {
         let path = folder.join(name);
         save(&path, text.as_bytes(), false)?;

@@ -345,7 +345,7 @@ pub fn write(dir: &Path, options: &Options) -> Result<DemoProject> {
                 files.extend(crm::salesforce(dir, client.id, client.currency, &people)?);
                 let base = format!("exports/{}/salesforce", client.id);
                 toml.push_str(&format!(
-                    "[[sources]]\nconnector = \"salesforce\"\nclient_id = \"{}\"\n[sources.options]\nlead_path = \"{base}/lead.csv\"\ncontact_path = \"{base}/contact.csv\"\nopportunity_path = \"{base}/opportunity.csv\"\nopportunity_contact_role_path = \"{base}/opportunity_contact_role.csv\"\n\n",
+                    "[[sources]]\nconnector = \"salesforce\"\nclient_id = \"{}\"\n[sources.options]\nlead_path = \"{base}/lead.csv\"\ncontact_path = \"{base}/contact.csv\"\nopportunity_path = \"{base}/opportunity.csv\"\nopportunity_contact_role_path = \"{base}/opportunity_contact_role.csv\"\ncampaign_path = \"{base}/campaign.csv\"\ncampaign_member_path = \"{base}/campaign_member.csv\"\n\n",
                     client.id
                 ));
             }
