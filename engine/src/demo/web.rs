@@ -1,12 +1,11 @@
 //! The journeys as web analytics saw them: GA4 BigQuery export (daily NDJSON files) or Snowplow
 //! atomic events (monthly TSV).
 
-use super::google_ads::save;
 use super::journeys::{Person, Touch};
+use super::sinks::Sinks;
 use crate::error::Result;
 use chrono::{Datelike, Duration, NaiveDateTime};
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 fn micros(t: NaiveDateTime) -> i64 {
@@ -34,12 +33,7 @@ fn landing(domain: &str, touch: Touch, gclid: &str) -> String {
 
 /// GA4 export: one `events_YYYYMMDD.json` file per day (gzipped when `gzip`). Returns the files.
 pub fn ga4(dir: &Path, client_id: &str, people: &[Person], gzip: bool) -> Result<Vec<PathBuf>> {
-    let folder = dir.join("exports").join(client_id).join("ga4");
-    std::fs::create_dir_all(&folder).map_err(|source| crate::EngineError::Io {
-        path: folder.clone(),
-        source,
-    })?;
-    let mut by_day: BTreeMap<String, String> = BTreeMap::new();
+    let mut files = Sinks::new(dir.join("exports").join(client_id).join("ga4"), gzip, "")?;
     let domain = format!("www.{client_id}.example");
     for p in people {
         for (k, s) in p.sessions.iter().enumerate() {
@@ -123,41 +117,30 @@ pub fn ga4(dir: &Path, client_id: &str, people: &[Person], gzip: bool) -> Result
                 s.start.month(),
                 s.start.day()
             );
-            let text = by_day.entry(day).or_default();
+            let mut text = String::new();
             for l in lines {
                 text.push_str(&l.to_string());
                 text.push('\n');
             }
+            files.write(&format!("events_{day}.json"), &text)?;
         }
     }
-    let mut files = Vec::new();
-    for (day, text) in by_day {
-        let path = folder.join(format!(
-            "events_{day}.json{}",
-            if gzip { ".gz" } else { "" }
-        ));
-        save(&path, text.as_bytes(), gzip)?;
-        files.push(path);
-    }
-    Ok(files)
+    files.finish()
 }
 
 /// Snowplow atomic events with a header, one TSV per month.
 pub fn snowplow(dir: &Path, client_id: &str, people: &[Person]) -> Result<Vec<PathBuf>> {
-    let folder = dir.join("exports").join(client_id).join("snowplow");
-    std::fs::create_dir_all(&folder).map_err(|source| crate::EngineError::Io {
-        path: folder.clone(),
-        source,
-    })?;
     const HEADER: &str = "event_id\tderived_tstamp\tevent_name\tuser_id\tdomain_userid\tdomain_sessionid\tpage_url\trefr_medium\trefr_source\tmkt_medium\tmkt_source\tmkt_campaign\tmkt_clickid\ttr_orderid\ttr_total\n";
-    let mut by_month: BTreeMap<String, String> = BTreeMap::new();
+    let mut files = Sinks::new(
+        dir.join("exports").join(client_id).join("snowplow"),
+        false,
+        HEADER,
+    )?;
     let domain = format!("www.{client_id}.example");
     let mut n = 0u64;
     for p in people {
         for (k, s) in p.sessions.iter().enumerate() {
-            let text = by_month
-                .entry(format!("{:04}-{:02}", s.start.year(), s.start.month()))
-                .or_default();
+            let mut text = String::new();
             let session = format!("{}-{k}", p.pseudo_id);
             let user = if s.identified { p.email.as_str() } else { "" };
             let (mkt_s, mkt_m, mkt_c) = match s.touch {
@@ -217,13 +200,9 @@ pub fn snowplow(dir: &Path, client_id: &str, people: &[Person]) -> Result<Vec<Pa
                     &total.to_string(),
                 );
             }
+            let month = format!("{:04}-{:02}", s.start.year(), s.start.month());
+            files.write(&format!("atomic_events_{month}.tsv"), &text)?;
         }
     }
-    let mut files = Vec::new();
-    for (month, body) in by_month {
-        let path = folder.join(format!("atomic_events_{month}.tsv"));
-        save(&path, format!("{HEADER}{body}").as_bytes(), false)?;
-        files.push(path);
-    }
-    Ok(files)
+    files.finish()
 }
