@@ -669,6 +669,60 @@ fn bad_rows_are_skipped_only_when_asked_and_never_silently() {
 }
 
 #[test]
+fn a_bad_element_of_a_json_response_is_skipped_and_reported_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let pages = dir.path().join("insights.ndjson");
+    let text = std::fs::read_to_string(
+        repo_root().join("tests/fixtures/project/exports/globex_meta_insights.ndjson"),
+    )
+    .unwrap();
+    assert!(text.contains("\"spend\":\"15.50\""));
+    std::fs::write(
+        &pages,
+        text.replace("\"spend\":\"15.50\"", "\"spend\":\"15,5O\""),
+    )
+    .unwrap();
+    let project = |skip: bool| {
+        let path = dir
+            .path()
+            .join(if skip { "skip.toml" } else { "fail.toml" });
+        let option = if skip { ", on_bad_row = \"skip\"" } else { "" };
+        std::fs::write(
+            &path,
+            format!(
+                "[plugins]\nsearch_default_dirs = false\npaths = [{:?}]\n\n[[clients]]\nid = \"globex\"\n\n[[sources]]\nconnector = \"meta_ads\"\nclient_id = \"globex\"\noptions = {{ path = {:?}{option} }}\n",
+                library("loopql_meta_ads"),
+                pages
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let check = |project: PathBuf| {
+        run(&mut loopql(&[
+            "connectors",
+            "check",
+            "-p",
+            project.to_str().unwrap(),
+        ]))
+    };
+    // By default the whole read fails, at the bad value's line and column.
+    let (out, stdout, _) = check(project(false));
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("insights.ndjson:1:"), "{stdout}");
+    assert!(stdout.contains("\"15,5O\""), "{stdout}");
+    // Asked to skip: the other rows of the same page are kept, and the skipped one is reported.
+    let (out, stdout, _) = check(project(true));
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("meta_ads.insights 2 rows"), "{stdout}");
+    assert!(
+        stdout.contains("1 bad rows skipped; first ones:"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("insights.ndjson:1:"), "{stdout}");
+}
+
+#[test]
 fn a_query_error_is_said_once() {
     let dir = tempfile::tempdir().unwrap();
     let project = google_ads_project(dir.path(), &fixture_csv(), &[]);
