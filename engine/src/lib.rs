@@ -3,6 +3,7 @@
 //! The library knows nothing of terminals or wire protocols: front ends build an [`Engine`] from a
 //! [`Project`] and send it SQL.
 
+pub mod attribution;
 pub mod demo;
 pub mod error;
 pub mod functions;
@@ -12,6 +13,7 @@ pub mod plugin_host;
 pub mod project;
 pub mod reference;
 pub mod session;
+pub mod settings;
 pub mod views;
 
 pub use error::{EngineError, Result};
