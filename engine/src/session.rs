@@ -50,10 +50,12 @@ impl Engine {
 
     /// Builds the session over an already loaded plugin host.
     pub async fn with_host(project: Project, host: PluginHost) -> Result<Self> {
-        let config = SessionConfig::new()
-            .with_default_catalog_and_schema(CATALOG, DEFAULT_SCHEMA)
-            .with_information_schema(true)
-            .with_create_default_catalog_and_schema(true);
+        let config = crate::settings::install(
+            SessionConfig::new()
+                .with_default_catalog_and_schema(CATALOG, DEFAULT_SCHEMA)
+                .with_information_schema(true)
+                .with_create_default_catalog_and_schema(true),
+        );
         let ctx = SessionContext::new_with_config(config);
 
         let mut by_connector: BTreeMap<&str, Vec<&Source>> = BTreeMap::new();

@@ -116,7 +116,7 @@ impl AttributionOptions {
                  and add up to at most 1; found {f} and {l}"
             );
         }
-        if !(self.half_life_days > 0.0) {
+        if self.half_life_days.is_nan() || self.half_life_days <= 0.0 {
             return config_err!(
                 "loopql.attribution.half_life_days must be above 0; found {}",
                 self.half_life_days

@@ -6,6 +6,7 @@
 //!   connector libraries from disk), check formatting and lints, and run the whole suite.
 
 mod postgres;
+mod python;
 
 use anyhow::{Context, Result, bail};
 use std::process::Command;
@@ -105,12 +106,15 @@ fn test(filters: &[String]) -> Result<()> {
             "warnings",
         ]),
     )?;
+    // Python packages the tests use (tests/python/requirements.txt).
+    let python = python::install().context("installing the tests' Python packages")?;
     // Services the tests use, started here and stopped when this function returns.
     let pg = postgres::Server::start().context("starting the test PostgreSQL server")?;
     let mut cmd = cargo();
     cmd.args(["test", "--workspace", "--no-fail-fast"])
         .args(filters)
-        .envs(pg.env());
+        .envs(pg.env())
+        .env("LOOPQL_TEST_PYTHON", python);
     tests(&mut cmd)
 }
 

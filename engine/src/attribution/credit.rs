@@ -15,6 +15,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 /// (client_id, person_key)
 pub type PersonKey = (String, String);
 
+/// (client_id, day, conversion type, model, key)
+type SumKey = (String, i32, String, Model, String);
+
 #[derive(Debug, Clone)]
 pub struct Conversion {
     pub client_id: String,
@@ -124,7 +127,7 @@ pub fn credits(inputs: &Inputs, models: &[Model], options: &AttributionOptions) 
     } else {
         HashMap::new()
     };
-    let mut sums: BTreeMap<(String, i32, String, Model, String), (f64, f64)> = BTreeMap::new();
+    let mut sums: BTreeMap<SumKey, (f64, f64)> = BTreeMap::new();
     for (c, path) in inputs.conversions.iter().zip(&paths) {
         let person = (c.client_id.clone(), c.person_key.clone());
         let milestones = inputs.milestones.get(&person).copied().unwrap_or_default();
@@ -141,7 +144,7 @@ pub fn credits(inputs: &Inputs, models: &[Model], options: &AttributionOptions) 
             } else {
                 heuristic::credits(model, path, c.ts, &params, &milestones)
             };
-            for (key, share) in split {
+            for (key, share) in split.into_iter().filter(|(_, s)| *s > 0.0) {
                 let e = sums
                     .entry((
                         c.client_id.clone(),

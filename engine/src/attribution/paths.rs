@@ -116,8 +116,10 @@ mod tests {
     #[test]
     fn an_all_direct_path_survives_last_non_direct_but_not_exclude() {
         let t = touches(&[(1, "Direct"), (2, "Direct")]);
-        let mut o = AttributionOptions::default();
-        o.direct_policy = DirectPolicy::LastNonDirect;
+        let mut o = AttributionOptions {
+            direct_policy: DirectPolicy::LastNonDirect,
+            ..Default::default()
+        };
         assert_eq!(keys(&path(&t, 2 * DAY_US, &o)), ["Direct", "Direct"]);
         o.direct_policy = DirectPolicy::Exclude;
         assert!(path(&t, 2 * DAY_US, &o).is_empty());

@@ -1,9 +1,14 @@
 //! loopql's SQL functions, one per file, named after the SQL name, registered in one list.
 
+mod attribute_paths;
+mod attribution;
 mod channel_group;
+mod journeys;
 mod local_date;
+mod table_args;
 mod url_param;
 
+use datafusion::catalog::TableFunctionImpl;
 use datafusion::logical_expr::ScalarUDF;
 use datafusion::prelude::SessionContext;
 use std::sync::Arc;
@@ -17,8 +22,22 @@ pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
     ]
 }
 
+/// Every table function loopql adds to SQL, by name.
+pub fn table_functions() -> Vec<(&'static str, Arc<dyn TableFunctionImpl>)> {
+    vec![
+        ("attribution", Arc::new(attribution::AttributionFunction)),
+        (
+            "attribute_paths",
+            Arc::new(attribute_paths::AttributePathsFunction),
+        ),
+    ]
+}
+
 pub fn register(ctx: &SessionContext) {
     for f in scalar_functions() {
         ctx.register_udf(f.as_ref().clone());
+    }
+    for (name, f) in table_functions() {
+        ctx.register_udtf(name, f);
     }
 }

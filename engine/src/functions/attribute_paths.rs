@@ -1,0 +1,361 @@
+//! `attribute_paths(model, table)`: the attribution models over any table of paths — one that
+//! another tool produced, read as an external table — rather than over loopql's own journeys.
+//! The table needs a `path` column (text `'a > b > c'`, or a list of strings) and may have
+//! `conversions` (default 1; also `total_conversions`), `value` (default 0; also
+//! `conversion_value`, `total_conversion_value`) and `nulls` (non-conversions, default 0; also
+//! `total_null`, `non_conversions`). The session's path transform, lookback steps and direct
+//! policy apply; time-decay and W-shaped need touch times and CRM milestones, so they are not
+//! offered here. Result: model, channel, conversions, value, removal_effect (Markov only).
+//!
+//! ```sql
+//! CREATE EXTERNAL TABLE paths STORED AS CSV LOCATION 'paths.csv' OPTIONS ('format.delimiter' ';');
+//! SELECT * FROM attribute_paths('markov', 'paths') ORDER BY conversions DESC;
+//! ```
+
+use super::journeys::collect;
+use super::table_args::{literal_strings, session_state};
+use crate::attribution::heuristic;
+use crate::attribution::markov::{self, PathCount};
+use crate::attribution::paths::{self, RawTouch};
+use crate::attribution::{Milestones, Model, UNMATCHED, parse_models};
+use crate::settings;
+use async_trait::async_trait;
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float64Array, RecordBatch, StringArray};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl};
+use datafusion::common::{Result, plan_err};
+use datafusion::datasource::memory::MemorySourceConfig;
+use datafusion::datasource::{TableProvider, TableType};
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::physical_plan::ExecutionPlan;
+use std::collections::BTreeMap;
+use std::sync::{Arc, LazyLock};
+
+static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
+    Arc::new(Schema::new(vec![
+        Field::new("model", DataType::Utf8, false),
+        Field::new("channel", DataType::Utf8, false),
+        Field::new("conversions", DataType::Float64, false),
+        Field::new("value", DataType::Float64, false),
+        Field::new("removal_effect", DataType::Float64, true),
+    ]))
+});
+
+const SIGNATURE: &str = "attribute_paths(model, table)";
+
+/// Models that need only the order of touches.
+fn path_only(m: Model) -> bool {
+    !matches!(m, Model::TimeDecay | Model::WShaped)
+}
+
+#[derive(Debug, Default)]
+pub struct AttributePathsFunction;
+
+impl TableFunctionImpl for AttributePathsFunction {
+    fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
+        let strings = literal_strings(SIGNATURE, args.exprs())?;
+        let [model, table] = strings.as_slice() else {
+            return plan_err!(
+                "{SIGNATURE} takes two arguments, e.g. attribute_paths('linear', 'paths')"
+            );
+        };
+        let mut models = parse_models(model).map_err(datafusion::error::DataFusionError::Plan)?;
+        if model.trim().eq_ignore_ascii_case("all") {
+            models.retain(|m| path_only(*m));
+        } else if !path_only(models[0]) {
+            return plan_err!(
+                "{SIGNATURE}: `{model}` needs touch times and CRM milestones, which a table of paths does not have; use attribution('channel', '{model}') over loopql's journeys"
+            );
+        }
+        let valid = !table.is_empty()
+            && table
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+        if !valid {
+            return plan_err!(
+                "{SIGNATURE}: table must be a table or view name (letters, digits, _ and .), found `{table}`"
+            );
+        }
+        Ok(Arc::new(PathsTable {
+            models,
+            table: table.clone(),
+        }))
+    }
+}
+
+#[derive(Debug)]
+struct PathsTable {
+    models: Vec<Model>,
+    table: String,
+}
+
+/// One input row.
+struct Row {
+    path: Vec<String>,
+    conversions: f64,
+    value: f64,
+    nulls: f64,
+}
+
+fn column<'a>(batch: &'a RecordBatch, names: &[&str]) -> Option<&'a ArrayRef> {
+    names.iter().find_map(|n| {
+        let schema = batch.schema();
+        let i = schema
+            .fields()
+            .iter()
+            .position(|f| f.name().eq_ignore_ascii_case(n))?;
+        Some(batch.column(i))
+    })
+}
+
+fn numbers(batch: &RecordBatch, names: &[&str], default: f64) -> Result<Vec<f64>> {
+    match column(batch, names) {
+        None => Ok(vec![default; batch.num_rows()]),
+        Some(c) => {
+            let c = cast(c, &DataType::Float64)?;
+            let c = c.as_primitive::<datafusion::arrow::datatypes::Float64Type>();
+            Ok((0..c.len())
+                .map(|i| if c.is_valid(i) { c.value(i) } else { 0.0 })
+                .collect())
+        }
+    }
+}
+
+fn rows(table: &str, batches: &[RecordBatch]) -> Result<Vec<Row>> {
+    let mut out = Vec::new();
+    for b in batches {
+        let Some(path) = column(b, &["path"]) else {
+            return plan_err!(
+                "{SIGNATURE}: `{table}` has no `path` column (found: {})",
+                b.schema()
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        };
+        let texts: Vec<Vec<String>> = match path.data_type() {
+            DataType::List(_) | DataType::LargeList(_) => {
+                let list = cast(path, &DataType::new_list(DataType::Utf8, true))?;
+                let list = list.as_list::<i32>();
+                (0..list.len())
+                    .map(|i| {
+                        if list.is_null(i) {
+                            return Vec::new();
+                        }
+                        let v = list.value(i);
+                        let v = v.as_string::<i32>();
+                        v.iter().flatten().map(|s| s.trim().to_string()).collect()
+                    })
+                    .collect()
+            }
+            _ => {
+                let s = cast(path, &DataType::Utf8)?;
+                let s = s.as_string::<i32>();
+                (0..s.len())
+                    .map(|i| {
+                        if s.is_null(i) {
+                            Vec::new()
+                        } else {
+                            paths::parse(s.value(i))
+                        }
+                    })
+                    .collect()
+            }
+        };
+        let conversions = numbers(b, &["conversions", "total_conversions", "conversion"], 1.0)?;
+        let value = numbers(
+            b,
+            &["value", "conversion_value", "total_conversion_value"],
+            0.0,
+        )?;
+        let nulls = numbers(
+            b,
+            &["nulls", "total_null", "total_nulls", "non_conversions"],
+            0.0,
+        )?;
+        for (i, path) in texts.into_iter().enumerate() {
+            out.push(Row {
+                path,
+                conversions: conversions[i],
+                value: value[i],
+                nulls: nulls[i],
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// (model, channel) -> (conversions, value, removal effect)
+type Totals = BTreeMap<(Model, String), (f64, f64, Option<f64>)>;
+
+fn attribute(models: &[Model], rows: &[Row], options: &settings::AttributionOptions) -> Totals {
+    let params = crate::attribution::credit::params(options);
+    // Paths as given (no lookback in days: a table of paths has no times).
+    let options = settings::AttributionOptions {
+        lookback_days: u64::MAX,
+        ..options.clone()
+    };
+    let prepared: Vec<Vec<crate::attribution::Touch>> = rows
+        .iter()
+        .map(|r| {
+            let raw: Vec<RawTouch> = r
+                .path
+                .iter()
+                .enumerate()
+                .map(|(i, c)| RawTouch {
+                    ts: i as i64,
+                    channel: c.clone(),
+                    key: c.clone(),
+                })
+                .collect();
+            paths::path(&raw, raw.len() as i64, &options)
+        })
+        .collect();
+    let mut totals = Totals::new();
+    for &model in models {
+        if model == Model::Markov {
+            let order = usize::try_from(options.markov_order).unwrap_or(1);
+            let counts = markov::group(rows.iter().zip(&prepared).map(|(r, p)| PathCount {
+                channels: p.iter().map(|t| t.key.clone()).collect(),
+                conversions: r.conversions,
+                nulls: r.nulls,
+            }));
+            let fitted = markov::removal_effects(&counts, order);
+            let (mut conversions, mut value) = (0.0, 0.0);
+            for (r, p) in rows.iter().zip(&prepared) {
+                if p.is_empty() {
+                    let e = totals.entry((model, UNMATCHED.to_string())).or_default();
+                    e.0 += r.conversions;
+                    e.1 += r.value;
+                } else {
+                    conversions += r.conversions;
+                    value += r.value;
+                }
+            }
+            for (channel, re) in &fitted.removal_effects {
+                let share = fitted
+                    .shares
+                    .iter()
+                    .find(|(c, _)| c == channel)
+                    .map_or(0.0, |s| s.1);
+                totals.insert(
+                    (model, channel.clone()),
+                    (share * conversions, share * value, Some(*re)),
+                );
+            }
+            continue;
+        }
+        for (r, p) in rows.iter().zip(&prepared) {
+            if r.conversions == 0.0 && r.value == 0.0 {
+                continue;
+            }
+            let end = p.last().map_or(0, |t| t.ts);
+            for (channel, share) in
+                heuristic::credits(model, p, end, &params, &Milestones::default())
+            {
+                let e = totals.entry((model, channel)).or_default();
+                e.0 += share * r.conversions;
+                e.1 += share * r.value;
+            }
+        }
+    }
+    totals
+}
+
+#[async_trait]
+impl TableProvider for PathsTable {
+    fn schema(&self) -> SchemaRef {
+        SCHEMA.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Temporary
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
+        Ok(vec![
+            TableProviderFilterPushDown::Unsupported;
+            filters.len()
+        ])
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let state = session_state(state)?;
+        let options = settings::of(state.config_options()).attribution;
+        options.validate()?;
+        let batches = collect(state, &format!("SELECT * FROM {}", self.table)).await?;
+        let totals = attribute(&self.models, &rows(&self.table, &batches)?, &options);
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from_iter_values(
+                totals.keys().map(|k| k.0.name()),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                totals.keys().map(|k| k.1.as_str()),
+            )),
+            Arc::new(Float64Array::from_iter_values(totals.values().map(|v| v.0))),
+            Arc::new(Float64Array::from_iter_values(totals.values().map(|v| v.1))),
+            Arc::new(Float64Array::from_iter(totals.values().map(|v| v.2))),
+        ];
+        let batch = RecordBatch::try_new(SCHEMA.clone(), columns)?;
+        Ok(MemorySourceConfig::try_new_exec(
+            &[vec![batch]],
+            SCHEMA.clone(),
+            projection.cloned(),
+        )?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(path: &str, conversions: f64, value: f64, nulls: f64) -> Row {
+        Row {
+            path: paths::parse(path),
+            conversions,
+            value,
+            nulls,
+        }
+    }
+
+    #[test]
+    fn heuristics_weight_each_path_by_its_conversions() {
+        let rows = [
+            row("a > b", 2.0, 100.0, 5.0),
+            row("b", 1.0, 10.0, 0.0),
+            row("", 1.0, 7.0, 0.0),
+        ];
+        let t = attribute(&[Model::Linear, Model::First], &rows, &Default::default());
+        assert_eq!(t[&(Model::Linear, "a".into())].0, 1.0);
+        assert_eq!(t[&(Model::Linear, "b".into())].0, 2.0);
+        assert_eq!(t[&(Model::Linear, "b".into())].1, 60.0);
+        assert_eq!(t[&(Model::First, "a".into())].1, 100.0);
+        assert_eq!(t[&(Model::Linear, UNMATCHED.into())], (1.0, 7.0, None));
+    }
+
+    #[test]
+    fn markov_totals_are_the_matched_conversions() {
+        let rows = [
+            row("a > b", 1.0, 10.0, 0.0),
+            row("a", 1.0, 10.0, 0.0),
+            row("b", 0.0, 0.0, 1.0),
+        ];
+        let t = attribute(&[Model::Markov], &rows, &Default::default());
+        // The hand-solved chain of markov.rs: shares 0.6 / 0.4 of 2 conversions.
+        assert!((t[&(Model::Markov, "a".into())].0 - 1.2).abs() < 1e-12);
+        assert!((t[&(Model::Markov, "b".into())].1 - 8.0).abs() < 1e-12);
+        assert!((t[&(Model::Markov, "a".into())].2.unwrap() - 0.75).abs() < 1e-12);
+    }
+}
