@@ -1,7 +1,7 @@
 //! Runs every `tests/slt/**/*.slt` file against a loopql engine (sqllogictest format).
 //!
 //! Each file runs over the project named in a leading `# project: <path>` line (relative to the
-//! repository root), by default `tests/fixtures/project/loopql.toml`. Connector libraries are
+//! repository root; paths in SQL are too), by default `tests/fixtures/project/loopql.toml`. Connector libraries are
 //! found next to the test binary's target folder, so build the workspace first
 //! (`cargo xtask test` does). An optional argument filters files by path substring.
 
@@ -129,6 +129,11 @@ fn project_of(root: &Path, file: &Path) -> PathBuf {
 
 fn main() -> ExitCode {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    // Paths inside .slt files (CREATE EXTERNAL TABLE ... LOCATION) are relative to the repository.
+    if let Err(e) = std::env::set_current_dir(&root) {
+        eprintln!("cannot enter {}: {e}", root.display());
+        return ExitCode::FAILURE;
+    }
     let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let mut files = Vec::new();
     slt_files(&root.join("tests/slt"), &mut files);

@@ -56,6 +56,22 @@ pub const DERIVED: &[ViewFile] = &[
         name: "conversions",
         sql: include_str!("../../sql/derived/conversions.sql"),
     },
+    ViewFile {
+        name: "conversion_paths",
+        sql: include_str!("../../sql/attribution/conversion_paths.sql"),
+    },
+    ViewFile {
+        name: "attribution_by_channel",
+        sql: include_str!("../../sql/attribution/attribution_by_channel.sql"),
+    },
+    ViewFile {
+        name: "attribution_by_campaign",
+        sql: include_str!("../../sql/attribution/attribution_by_campaign.sql"),
+    },
+    ViewFile {
+        name: "roi_by_channel",
+        sql: include_str!("../../sql/roi/roi_by_channel.sql"),
+    },
 ];
 
 impl ViewFile {

@@ -51,8 +51,9 @@ impl AdRow {
 /// (CTR, CPC in the account's currency) of each campaign, in the platform's campaign order.
 fn economics(platform: Platform) -> &'static [(f64, f64)] {
     match platform {
-        Platform::GoogleAds => &[(0.12, 0.45), (0.045, 1.35), (0.018, 0.80)],
-        Platform::MetaAds => &[(0.011, 0.62), (0.019, 0.48)],
+        // B2B-ish click prices: brand terms are cheap, generic terms and prospecting are not.
+        Platform::GoogleAds => &[(0.12, 1.8), (0.045, 6.5), (0.018, 3.9)],
+        Platform::MetaAds => &[(0.011, 2.4), (0.019, 1.7)],
     }
 }
 

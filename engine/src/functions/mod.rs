@@ -3,6 +3,7 @@
 mod attribute_paths;
 mod attribution;
 mod channel_group;
+mod conversion_paths;
 mod journeys;
 mod local_date;
 mod table_args;
@@ -29,6 +30,10 @@ pub fn table_functions() -> Vec<(&'static str, Arc<dyn TableFunctionImpl>)> {
         (
             "attribute_paths",
             Arc::new(attribute_paths::AttributePathsFunction),
+        ),
+        (
+            "conversion_paths",
+            Arc::new(conversion_paths::ConversionPathsFunction),
         ),
     ]
 }

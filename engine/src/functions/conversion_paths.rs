@@ -1,0 +1,139 @@
+//! `conversion_paths()`: every conversion with the path the attribution models see — its
+//! person's touches within `loopql.attribution.lookback_days`, after the direct policy, the path
+//! transform and `lookback_steps` — read when the query runs, like `attribution`.
+//!
+//! ```sql
+//! SET loopql.attribution.path_transform = 'exposure';
+//! SELECT path, count(*) AS conversions FROM conversion_paths()
+//! WHERE conversion_type = 'lead' GROUP BY path ORDER BY conversions DESC LIMIT 10;
+//! ```
+
+use super::journeys::{self, Key};
+use super::table_args::{literal_strings, session_state};
+use crate::attribution::paths;
+use crate::settings;
+use async_trait::async_trait;
+use datafusion::arrow::array::{
+    ArrayRef, Date32Array, Float64Array, Int64Array, RecordBatch, StringArray,
+    TimestampMicrosecondArray,
+};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl};
+use datafusion::common::{Result, plan_err};
+use datafusion::datasource::memory::MemorySourceConfig;
+use datafusion::datasource::{TableProvider, TableType};
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::physical_plan::ExecutionPlan;
+use std::sync::{Arc, LazyLock};
+
+static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
+    let ts = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+    Arc::new(Schema::new(vec![
+        Field::new("client_id", DataType::Utf8, false),
+        Field::new("person_key", DataType::Utf8, false),
+        Field::new("conversion_ts", ts.clone(), false),
+        Field::new("conversion_date", DataType::Date32, true),
+        Field::new("conversion_type", DataType::Utf8, false),
+        Field::new("value", DataType::Float64, false),
+        Field::new("path", DataType::Utf8, false),
+        Field::new("touches", DataType::Int64, false),
+        Field::new("first_touch_ts", ts, true),
+    ]))
+});
+
+#[derive(Debug, Default)]
+pub struct ConversionPathsFunction;
+
+impl TableFunctionImpl for ConversionPathsFunction {
+    fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
+        if !literal_strings("conversion_paths()", args.exprs())?.is_empty() {
+            return plan_err!(
+                "conversion_paths() takes no arguments; paths follow the loopql.attribution.* settings"
+            );
+        }
+        Ok(Arc::new(PathsTable))
+    }
+}
+
+#[derive(Debug)]
+struct PathsTable;
+
+#[async_trait]
+impl TableProvider for PathsTable {
+    fn schema(&self) -> SchemaRef {
+        SCHEMA.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Temporary
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
+        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let state = session_state(state)?;
+        let options = settings::of(state.config_options()).attribution;
+        options.validate()?;
+        let loaded = journeys::load(state, filters, Key::Channel).await?;
+        let mut rows = Vec::new();
+        for c in &loaded.conversions {
+            let path = loaded
+                .touches
+                .get(&(c.client_id.clone(), c.person_key.clone()))
+                .map(|t| paths::path(t, c.ts, &options))
+                .unwrap_or_default();
+            let text = path
+                .iter()
+                .map(|t| t.key.as_str())
+                .collect::<Vec<_>>()
+                .join(" > ");
+            rows.push((c, text, path.len() as i64, path.first().map(|t| t.ts)));
+        }
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| r.0.client_id.as_str()),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| r.0.person_key.as_str()),
+            )),
+            Arc::new(
+                TimestampMicrosecondArray::from_iter_values(rows.iter().map(|r| r.0.ts))
+                    .with_timezone("UTC"),
+            ),
+            Arc::new(Date32Array::from_iter(
+                rows.iter()
+                    .map(|r| (r.0.date != i32::MIN).then_some(r.0.date)),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| r.0.conversion_type.as_str()),
+            )),
+            Arc::new(Float64Array::from_iter_values(
+                rows.iter().map(|r| r.0.value),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| r.1.as_str()),
+            )),
+            Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.2))),
+            Arc::new(
+                TimestampMicrosecondArray::from_iter(rows.iter().map(|r| r.3)).with_timezone("UTC"),
+            ),
+        ];
+        let batch = RecordBatch::try_new(SCHEMA.clone(), columns)?;
+        Ok(MemorySourceConfig::try_new_exec(
+            &[vec![batch]],
+            SCHEMA.clone(),
+            projection.cloned(),
+        )?)
+    }
+}

@@ -1,0 +1,56 @@
+-- roi_by_channel: closed-loop ROI — ad spend against the CRM outcomes each model credits.
+-- grain:   client x month x channel x model.
+-- inputs:  `ad_performance` (spend in the reporting currency), `attribution_by_channel`.
+-- columns: client_id, month, channel, model, spend, leads, customers, revenue, roas, roi, cpl,
+--          cac
+-- notes:   ad spend is given a channel by platform (google_ads, microsoft_ads: Paid Search;
+--          meta_ads, linkedin_ads: Paid Social; others: Paid Other). leads and customers are the
+--          credited `lead` and `won_deal` conversions of the month they happened; revenue is the
+--          credited value of won deals and web purchases. roas = revenue / spend; roi = (revenue −
+--          spend) / spend, on revenue (not gross profit); cpl = spend / leads; cac = spend /
+--          customers (media cost only). A ratio with a zero or missing denominator is NULL.
+--          Channels without spend (organic, email, ...) keep their credits with NULL spend.
+WITH spend AS (
+    SELECT client_id, CAST(date_trunc('month', date) AS DATE) AS month,
+           CASE platform
+               WHEN 'google_ads' THEN 'Paid Search'
+               WHEN 'microsoft_ads' THEN 'Paid Search'
+               WHEN 'meta_ads' THEN 'Paid Social'
+               WHEN 'linkedin_ads' THEN 'Paid Social'
+               ELSE 'Paid Other'
+           END AS channel,
+           sum(spend) AS spend
+    FROM ad_performance
+    GROUP BY 1, 2, 3
+),
+models AS (
+    SELECT column1 AS model FROM (VALUES ('first_touch'), ('last_touch'), ('last_non_direct'),
+        ('linear'), ('position_based'), ('time_decay'), ('w_shaped'), ('markov'), ('shapley'))
+),
+credited AS (
+    SELECT client_id, CAST(date_trunc('month', conversion_date) AS DATE) AS month, channel, model,
+           sum(CASE WHEN conversion_type = 'lead' THEN conversions ELSE 0.0 END) AS leads,
+           sum(CASE WHEN conversion_type = 'won_deal' THEN conversions ELSE 0.0 END) AS customers,
+           sum(CASE WHEN conversion_type IN ('won_deal', 'purchase') THEN value ELSE 0.0 END) AS revenue
+    FROM attribution_by_channel
+    GROUP BY 1, 2, 3, 4
+),
+spend_by_model AS (
+    SELECT spend.*, models.model FROM spend CROSS JOIN models
+)
+SELECT
+    COALESCE(s.client_id, c.client_id) AS client_id,
+    COALESCE(s.month, c.month) AS month,
+    COALESCE(s.channel, c.channel) AS channel,
+    COALESCE(s.model, c.model) AS model,
+    s.spend,
+    COALESCE(c.leads, 0.0) AS leads,
+    COALESCE(c.customers, 0.0) AS customers,
+    COALESCE(c.revenue, 0.0) AS revenue,
+    COALESCE(c.revenue, 0.0) / NULLIF(s.spend, 0) AS roas,
+    (COALESCE(c.revenue, 0.0) - s.spend) / NULLIF(s.spend, 0) AS roi,
+    s.spend / NULLIF(c.leads, 0) AS cpl,
+    s.spend / NULLIF(c.customers, 0) AS cac
+FROM spend_by_model s
+FULL OUTER JOIN credited c
+    ON c.client_id = s.client_id AND c.month = s.month AND c.channel = s.channel AND c.model = s.model
