@@ -72,6 +72,14 @@ pub const DERIVED: &[ViewFile] = &[
         name: "roi_by_channel",
         sql: include_str!("../../sql/roi/roi_by_channel.sql"),
     },
+    ViewFile {
+        name: "kpi_paid_media",
+        sql: include_str!("../../sql/kpi/kpi_paid_media.sql"),
+    },
+    ViewFile {
+        name: "kpi_web",
+        sql: include_str!("../../sql/kpi/kpi_web.sql"),
+    },
 ];
 
 impl ViewFile {

@@ -6,12 +6,14 @@
 --          spend, currency, conversions, conversion_value
 -- columns: date, client_id, platform, account_id, campaign_id, campaign_name, impressions, clicks,
 --          spend, conversions, conversion_value, currency, spend_original, conversion_value_original,
---          currency_original, fx_rate
+--          currency_original, fx_rate, channel
 -- notes:   spend and conversion_value are in the client's reporting currency (`currency`), converted
 --          at the activity day's rate (fx_rate = reporting units per original unit); the platform's
 --          own amounts and currency stay in the *_original columns. Without a rate for that day the
 --          converted amounts are NULL, never silently unconverted. conversions are the platform's own
---          count (fractional under platform data-driven attribution).
+--          count (fractional under platform data-driven attribution). channel is the channel group
+--          the platform's clicks arrive as (google_ads, microsoft_ads: Paid Search; meta_ads,
+--          linkedin_ads: Paid Social; any other: Paid Other), so spend meets sessions and credits.
 SELECT
     CAST(converted.date AS DATE) AS date,
     CAST(converted.client_id AS VARCHAR) AS client_id,
@@ -28,7 +30,14 @@ SELECT
     CAST(converted.spend AS DOUBLE) AS spend_original,
     CAST(converted.conversion_value AS DOUBLE) AS conversion_value_original,
     CAST(converted.original_currency AS VARCHAR) AS currency_original,
-    CAST(converted.fx_rate AS DOUBLE) AS fx_rate
+    CAST(converted.fx_rate AS DOUBLE) AS fx_rate,
+    CAST(CASE converted.platform
+        WHEN 'google_ads' THEN 'Paid Search'
+        WHEN 'microsoft_ads' THEN 'Paid Search'
+        WHEN 'meta_ads' THEN 'Paid Social'
+        WHEN 'linkedin_ads' THEN 'Paid Social'
+        ELSE 'Paid Other'
+    END AS VARCHAR) AS channel
 FROM (
     SELECT
         sources.*,

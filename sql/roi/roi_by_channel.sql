@@ -3,23 +3,15 @@
 -- inputs:  `ad_performance` (spend in the reporting currency), `attribution_by_channel`.
 -- columns: client_id, month, channel, model, spend, leads, customers, revenue, roas, roi, cpl,
 --          cac
--- notes:   ad spend is given a channel by platform (google_ads, microsoft_ads: Paid Search;
---          meta_ads, linkedin_ads: Paid Social; others: Paid Other). leads and customers are the
+-- notes:   spend meets credits on `ad_performance.channel` (the channel group of a platform's
+--          clicks). leads and customers are the
 --          credited `lead` and `won_deal` conversions of the month they happened; revenue is the
 --          credited value of won deals and web purchases. roas = revenue / spend; roi = (revenue −
 --          spend) / spend, on revenue (not gross profit); cpl = spend / leads; cac = spend /
 --          customers (media cost only). A ratio with a zero or missing denominator is NULL.
 --          Channels without spend (organic, email, ...) keep their credits with NULL spend.
 WITH spend AS (
-    SELECT client_id, CAST(date_trunc('month', date) AS DATE) AS month,
-           CASE platform
-               WHEN 'google_ads' THEN 'Paid Search'
-               WHEN 'microsoft_ads' THEN 'Paid Search'
-               WHEN 'meta_ads' THEN 'Paid Social'
-               WHEN 'linkedin_ads' THEN 'Paid Social'
-               ELSE 'Paid Other'
-           END AS channel,
-           sum(spend) AS spend
+    SELECT client_id, CAST(date_trunc('month', date) AS DATE) AS month, channel, sum(spend) AS spend
     FROM ad_performance
     GROUP BY 1, 2, 3
 ),
