@@ -94,11 +94,21 @@ config_namespace! {
     }
 }
 
+config_namespace! {
+    /// Cross-source comparison of conversions and revenue.
+    pub struct TriangulationOptions {
+        /// A gap between a source and the CRM beyond this share of the CRM's number is flagged.
+        pub tolerance: f64, default = 0.2
+    }
+}
+
 extensions_options! {
     /// Every loopql setting, under `loopql.`.
     pub struct LoopqlOptions {
         /// Conversion paths and attribution models.
         pub attribution: AttributionOptions, default = AttributionOptions::default()
+        /// Cross-source comparison (the `triangulation` view).
+        pub triangulation: TriangulationOptions, default = TriangulationOptions::default()
     }
 }
 

@@ -80,6 +80,18 @@ pub const DERIVED: &[ViewFile] = &[
         name: "kpi_web",
         sql: include_str!("../../sql/kpi/kpi_web.sql"),
     },
+    ViewFile {
+        name: "funnel_cohorts",
+        sql: include_str!("../../sql/funnel/funnel_cohorts.sql"),
+    },
+    ViewFile {
+        name: "pipeline_kpis",
+        sql: include_str!("../../sql/pipeline/pipeline_kpis.sql"),
+    },
+    ViewFile {
+        name: "triangulation",
+        sql: include_str!("../../sql/triangulation/triangulation.sql"),
+    },
 ];
 
 impl ViewFile {

@@ -6,6 +6,7 @@ mod channel_group;
 mod conversion_paths;
 mod journeys;
 mod local_date;
+mod loopql_setting;
 mod table_args;
 mod url_param;
 
@@ -19,6 +20,7 @@ pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
     vec![
         Arc::new(ScalarUDF::from(channel_group::ChannelGroup::new())),
         Arc::new(ScalarUDF::from(local_date::LocalDate::new())),
+        Arc::new(ScalarUDF::from(loopql_setting::LoopqlSetting::new())),
         Arc::new(ScalarUDF::from(url_param::UrlParam::new())),
     ]
 }
