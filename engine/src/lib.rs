@@ -6,6 +6,7 @@
 pub mod attribution;
 pub mod demo;
 pub mod error;
+pub mod forecast;
 pub mod functions;
 pub mod fx;
 pub mod output;

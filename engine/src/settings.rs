@@ -102,6 +102,18 @@ config_namespace! {
     }
 }
 
+config_namespace! {
+    /// Forecasts (the `forecast` table function and the `forecast_daily` view).
+    pub struct ForecastOptions {
+        /// Days ahead to forecast when forecast() is called without a horizon.
+        pub horizon_days: u64, default = 30
+        /// Coverage of the prediction interval (0.5 to 0.999).
+        pub interval: f64, default = 0.95
+        /// The attribution model whose credits make the conversions and revenue series.
+        pub model: String, default = "linear".to_string()
+    }
+}
+
 extensions_options! {
     /// Every loopql setting, under `loopql.`.
     pub struct LoopqlOptions {
@@ -109,6 +121,8 @@ extensions_options! {
         pub attribution: AttributionOptions, default = AttributionOptions::default()
         /// Cross-source comparison (the `triangulation` view).
         pub triangulation: TriangulationOptions, default = TriangulationOptions::default()
+        /// Forecasts.
+        pub forecast: ForecastOptions, default = ForecastOptions::default()
     }
 }
 

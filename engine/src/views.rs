@@ -92,6 +92,10 @@ pub const DERIVED: &[ViewFile] = &[
         name: "triangulation",
         sql: include_str!("../../sql/triangulation/triangulation.sql"),
     },
+    ViewFile {
+        name: "forecast_daily",
+        sql: include_str!("../../sql/forecast/forecast_daily.sql"),
+    },
 ];
 
 impl ViewFile {

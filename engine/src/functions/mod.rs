@@ -4,6 +4,7 @@ mod attribute_paths;
 mod attribution;
 mod channel_group;
 mod conversion_paths;
+mod forecast;
 mod journeys;
 mod local_date;
 mod loopql_setting;
@@ -37,6 +38,7 @@ pub fn table_functions() -> Vec<(&'static str, Arc<dyn TableFunctionImpl>)> {
             "conversion_paths",
             Arc::new(conversion_paths::ConversionPathsFunction),
         ),
+        ("forecast", Arc::new(forecast::ForecastFunction)),
     ]
 }
 

@@ -1,0 +1,244 @@
+//! `forecast([horizon_days])`: daily spend, conversions and revenue per client and channel for
+//! the days after each client's last day of data, with a prediction interval, by additive
+//! Holt-Winters with weekly seasonality (see `crate::forecast`). Spend comes from
+//! `ad_performance`; conversions (credited leads and purchases) and revenue (credited won deals
+//! and purchases) from `attribution_by_channel` under `loopql.forecast.model` (default linear).
+//! Settings: `loopql.forecast.horizon_days` (30), `loopql.forecast.interval` (0.95).
+//!
+//! ```sql
+//! SELECT channel, sum(forecast) AS spend_next_30_days FROM forecast(30)
+//! WHERE client_id = 'acme' AND metric = 'spend' GROUP BY channel;
+//! ```
+
+use super::journeys::{collect, strings};
+use super::table_args::session_state;
+use crate::attribution::Model;
+use crate::forecast::forecast;
+use crate::settings;
+use async_trait::async_trait;
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, Date32Array, Float64Array, Int64Array, RecordBatch, StringArray,
+};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Date32Type, Field, Float64Type, Schema, SchemaRef};
+use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl};
+use datafusion::common::{Result, ScalarValue, plan_err};
+use datafusion::datasource::memory::MemorySourceConfig;
+use datafusion::datasource::{TableProvider, TableType};
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::physical_plan::ExecutionPlan;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, LazyLock};
+
+static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
+    Arc::new(Schema::new(vec![
+        Field::new("client_id", DataType::Utf8, false),
+        Field::new("channel", DataType::Utf8, false),
+        Field::new("metric", DataType::Utf8, false),
+        Field::new("date", DataType::Date32, false),
+        Field::new("horizon_day", DataType::Int64, false),
+        Field::new("forecast", DataType::Float64, false),
+        Field::new("lower", DataType::Float64, false),
+        Field::new("upper", DataType::Float64, false),
+        Field::new("method", DataType::Utf8, false),
+    ]))
+});
+
+#[derive(Debug, Default)]
+pub struct ForecastFunction;
+
+impl TableFunctionImpl for ForecastFunction {
+    fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
+        let horizon = match args.exprs() {
+            [] => None,
+            [Expr::Literal(v, _)] => match v {
+                ScalarValue::Int64(Some(n)) if (1..=366).contains(n) => Some(*n as usize),
+                ScalarValue::Int32(Some(n)) if (1..=366).contains(n) => Some(*n as usize),
+                other => {
+                    return plan_err!(
+                        "forecast([horizon_days]): horizon_days must be 1 to 366, found {other}"
+                    );
+                }
+            },
+            _ => return plan_err!("forecast([horizon_days]) takes at most one integer"),
+        };
+        Ok(Arc::new(ForecastTable { horizon }))
+    }
+}
+
+#[derive(Debug)]
+struct ForecastTable {
+    horizon: Option<usize>,
+}
+
+/// (client, channel, metric) -> day -> value
+type Series = BTreeMap<(String, String, &'static str), BTreeMap<i32, f64>>;
+
+fn add(
+    series: &mut Series,
+    batch: &RecordBatch,
+    metric: &'static str,
+    column: usize,
+) -> Result<()> {
+    let (client, channel) = (strings(batch, "client_id")?, strings(batch, "channel")?);
+    let date = cast(batch.column(2), &DataType::Date32)?;
+    let date = date.as_primitive::<Date32Type>();
+    let value = cast(batch.column(column), &DataType::Float64)?;
+    let value = value.as_primitive::<Float64Type>();
+    for i in 0..batch.num_rows() {
+        if client.is_null(i) || channel.is_null(i) || date.is_null(i) {
+            continue;
+        }
+        let v = if value.is_null(i) {
+            0.0
+        } else {
+            value.value(i)
+        };
+        *series
+            .entry((
+                client.value(i).to_string(),
+                channel.value(i).to_string(),
+                metric,
+            ))
+            .or_default()
+            .entry(date.value(i))
+            .or_default() += v;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl TableProvider for ForecastTable {
+    fn schema(&self) -> SchemaRef {
+        SCHEMA.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Temporary
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
+        Ok(vec![
+            TableProviderFilterPushDown::Unsupported;
+            filters.len()
+        ])
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let state = session_state(state)?;
+        let options = settings::of(state.config_options()).forecast;
+        let model: Model = options
+            .model
+            .parse()
+            .map_err(|e: String| datafusion::error::DataFusionError::Configuration(e))?;
+        let horizon = self
+            .horizon
+            .unwrap_or(usize::try_from(options.horizon_days).unwrap_or(30))
+            .clamp(1, 366);
+        let mut series = Series::new();
+        for b in collect(
+            state,
+            "SELECT client_id, channel, date, sum(spend) AS spend FROM ad_performance \
+             WHERE spend IS NOT NULL GROUP BY 1, 2, 3",
+        )
+        .await?
+        {
+            add(&mut series, &b, "spend", 3)?;
+        }
+        for b in collect(
+            state,
+            &format!(
+                "SELECT client_id, channel, conversion_date AS date, \
+                 sum(CASE WHEN conversion_type IN ('lead', 'purchase') THEN conversions ELSE 0.0 END) AS conversions, \
+                 sum(CASE WHEN conversion_type IN ('won_deal', 'purchase') THEN value ELSE 0.0 END) AS revenue \
+                 FROM attribution_by_channel WHERE model = '{}' AND channel <> 'Unmatched' GROUP BY 1, 2, 3",
+                model.name()
+            ),
+        )
+        .await?
+        {
+            add(&mut series, &b, "conversions", 3)?;
+            add(&mut series, &b, "revenue", 4)?;
+        }
+        // A client's history of a metric spans its first to its last day over all channels (a
+        // channel without data on a day inside it had 0; the metric's source may end earlier
+        // than another's, e.g. ad exports before the CRM).
+        let mut span: HashMap<(String, &'static str), (i32, i32)> = HashMap::new();
+        for ((client, _, metric), days) in &series {
+            if let (Some((&first, _)), Some((&last, _))) =
+                (days.first_key_value(), days.last_key_value())
+            {
+                let e = span
+                    .entry((client.clone(), metric))
+                    .or_insert((first, last));
+                e.0 = e.0.min(first);
+                e.1 = e.1.max(last);
+            }
+        }
+        let mut rows: Vec<(
+            String,
+            String,
+            &'static str,
+            i32,
+            i64,
+            f64,
+            f64,
+            f64,
+            String,
+        )> = Vec::new();
+        for ((client, channel, metric), days) in &series {
+            let Some(&(first, last)) = span.get(&(client.clone(), *metric)) else {
+                continue;
+            };
+            let y: Vec<f64> = (first..=last)
+                .map(|d| days.get(&d).copied().unwrap_or(0.0))
+                .collect();
+            let f = forecast(&y, horizon, options.interval);
+            for h in 0..horizon {
+                rows.push((
+                    client.clone(),
+                    channel.clone(),
+                    metric,
+                    last + 1 + h as i32,
+                    h as i64 + 1,
+                    f.point[h],
+                    f.lower[h],
+                    f.upper[h],
+                    f.method.clone(),
+                ));
+            }
+        }
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| r.0.as_str()),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| r.1.as_str()),
+            )),
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.2))),
+            Arc::new(Date32Array::from_iter_values(rows.iter().map(|r| r.3))),
+            Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.4))),
+            Arc::new(Float64Array::from_iter_values(rows.iter().map(|r| r.5))),
+            Arc::new(Float64Array::from_iter_values(rows.iter().map(|r| r.6))),
+            Arc::new(Float64Array::from_iter_values(rows.iter().map(|r| r.7))),
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| r.8.as_str()),
+            )),
+        ];
+        let batch = RecordBatch::try_new(SCHEMA.clone(), columns)?;
+        Ok(MemorySourceConfig::try_new_exec(
+            &[vec![batch]],
+            SCHEMA.clone(),
+            projection.cloned(),
+        )?)
+    }
+}

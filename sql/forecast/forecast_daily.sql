@@ -1,0 +1,14 @@
+-- forecast_daily: spend, conversions and revenue per client and channel for the next
+--          loopql.forecast.horizon_days (30) days, with a prediction interval.
+-- grain:   client x channel x metric (spend | conversions | revenue) x future day.
+-- inputs:  `ad_performance`, `attribution_by_channel` (under loopql.forecast.model, default
+--          linear), via forecast().
+-- columns: client_id, channel, metric, date, horizon_day, forecast, lower, upper, method
+-- notes:   additive Holt-Winters with a damped trend and a weekly season, its constants chosen from a
+--          fixed grid by the least squared one-step errors; a series under two weeks long uses
+--          its mean (method says which). The interval is forecast ± z·σ·√horizon_day at
+--          loopql.forecast.interval (0.95), σ the one-step residuals' deviation; bounds and
+--          forecasts are never below 0. A client's history of a metric runs to that metric's last
+--          day of data over all channels, and a channel's days without data count as 0.
+--          conversions are credited leads and purchases; revenue credited won deals and purchases.
+SELECT * FROM forecast()
