@@ -723,6 +723,22 @@ fn a_bad_element_of_a_json_response_is_skipped_and_reported_when_asked() {
 }
 
 #[test]
+fn a_bad_budget_cell_is_located() {
+    let project = repo_root().join("tests/fixtures/bad_budgets/loopql.toml");
+    let (out, _, stderr) = run(&mut loopql(&[
+        "query",
+        "-p",
+        project.to_str().unwrap(),
+        "SELECT * FROM budgets",
+    ]));
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("budgets.csv:3:2: column `month`: expected a month YYYY-MM, found `March`"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_query_error_is_said_once() {
     let dir = tempfile::tempdir().unwrap();
     let project = google_ads_project(dir.path(), &fixture_csv(), &[]);

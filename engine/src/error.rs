@@ -29,6 +29,10 @@ pub enum EngineError {
     #[error(transparent)]
     Arrow(#[from] datafusion::arrow::error::ArrowError),
 
+    /// The project's budgets file has a bad cell (the message locates it).
+    #[error("budgets: {0}")]
+    Budgets(String),
+
     /// The demo generator could not write what it was asked to (e.g. into PostgreSQL).
     #[error("demo: {0}")]
     Demo(String),

@@ -4,6 +4,7 @@
 //! [`Project`] and send it SQL.
 
 pub mod attribution;
+pub mod budgets;
 pub mod demo;
 pub mod error;
 pub mod forecast;

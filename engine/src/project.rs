@@ -30,6 +30,10 @@ struct ProjectFile {
     /// (loopql's shipped list only).
     #[serde(default)]
     source_categories: Option<String>,
+    /// Planned spend: a CSV `client_id,month,channel,campaign,planned_spend` (see
+    /// `crate::budgets`). Default: none.
+    #[serde(default)]
+    budgets: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -142,6 +146,8 @@ pub struct Project {
     pub sources: Vec<Source>,
     pub fx: Option<FxConfig>,
     pub source_categories: Option<PathBuf>,
+    /// The budgets CSV, if the project has one.
+    pub budgets: Option<PathBuf>,
 }
 
 /// Where exchange rates come from (see `crate::fx`).
@@ -182,6 +188,7 @@ impl Project {
             sources: Vec::new(),
             fx: None,
             source_categories: None,
+            budgets: None,
         }
     }
 
@@ -336,6 +343,7 @@ impl Project {
                 fill_days: f.fill_days,
             }),
             source_categories: file.source_categories.as_deref().map(resolve),
+            budgets: file.budgets.as_deref().map(resolve),
             base_dir,
             clients,
             sources,

@@ -132,6 +132,11 @@ pub fn register(ctx: &SessionContext, project: &Project) -> Result<()> {
             vec![vec![categories]],
         )?),
     )?;
+    let budgets = crate::budgets::load(project)?;
+    ctx.register_table(
+        "budgets",
+        Arc::new(MemTable::try_new(budgets.schema(), vec![vec![budgets]])?),
+    )?;
     let clients = clients_batch(project)?;
     ctx.register_table(
         "clients",

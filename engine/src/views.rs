@@ -96,6 +96,10 @@ pub const DERIVED: &[ViewFile] = &[
         name: "forecast_daily",
         sql: include_str!("../../sql/forecast/forecast_daily.sql"),
     },
+    ViewFile {
+        name: "budget_pacing",
+        sql: include_str!("../../sql/budget/budget_pacing.sql"),
+    },
 ];
 
 impl ViewFile {

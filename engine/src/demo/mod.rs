@@ -209,13 +209,16 @@ pub fn write(dir: &Path, options: &Options) -> Result<DemoProject> {
     let mut ads_truth = String::from(
         "client_id,platform,month,currency_original,impressions,clicks,spend_original,spend,conversions,conversion_value_original,conversion_value\n",
     );
+    // Planned spend per client, month and channel: March a little over what was spent, April
+    // up 15% (so the pacing view shows a finished month and one still to come).
+    let mut budgets = String::from("client_id,month,channel,campaign,planned_spend\n");
     let mut over_truth = String::from(
         "client_id,platform,month,platform_conversions,true_leads,restated_days_conversions_in_other_export\n",
     );
     let mut crm_truth = String::from("client_id,month,deals_won,revenue\n");
     let mut web_truth = String::from("client_id,sessions,leads\n");
     let mut toml = format!(
-        "{MARKER} (seed {seed}, scale {scale}); edit freely.\n\n[fx]\npath = \"fx/eurofxref-hist.csv\"\n\n"
+        "{MARKER} (seed {seed}, scale {scale}); edit freely.\n\nbudgets = \"budgets.csv\"\n\n[fx]\npath = \"fx/eurofxref-hist.csv\"\n\n"
     );
     for client in CLIENTS {
         toml.push_str(&format!(
@@ -256,6 +259,27 @@ pub fn write(dir: &Path, options: &Options) -> Result<DemoProject> {
             out.glob,
             meta_ads::LEAD_ACTION
         ));
+        for (rows, currency, channel) in [
+            (&google, client.ads_currency, "Paid Search"),
+            (&meta, client.currency, "Paid Social"),
+        ] {
+            let march: f64 = rows
+                .iter()
+                .filter(|r| ads::month(r.date) == "2024-03")
+                .map(|r| {
+                    rates
+                        .convert(r.spend(), currency, client.currency, r.date)
+                        .unwrap_or(0.0)
+                })
+                .sum();
+            for (month, factor) in [("2024-03", 1.05), ("2024-04", 1.15)] {
+                budgets.push_str(&format!(
+                    "{},{month},{channel},,{:.0}\n",
+                    client.id,
+                    (march * factor / 10.0).round() * 10.0
+                ));
+            }
+        }
         for (rows, currency) in [(&google, client.ads_currency), (&meta, client.currency)] {
             for month in ["2024-01", "2024-02", "2024-03"] {
                 let in_month: Vec<&ads::AdRow> = rows
@@ -365,6 +389,9 @@ pub fn write(dir: &Path, options: &Options) -> Result<DemoProject> {
         }
     }
     std::fs::write(&project_file, toml).map_err(io(&project_file))?;
+    let budgets_file = dir.join("budgets.csv");
+    std::fs::write(&budgets_file, budgets).map_err(io(&budgets_file))?;
+    files.push(budgets_file);
     let truth_dir = dir.join("ground_truth");
     std::fs::create_dir_all(&truth_dir).map_err(io(&truth_dir))?;
     for (name, text) in [
