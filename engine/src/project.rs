@@ -97,6 +97,16 @@ struct ClientFile {
     /// Reporting time zone, IANA name. Default: `"UTC"`.
     #[serde(default)]
     time_zone: Option<Spanned<String>>,
+    /// Gross margin on revenue, above 0 and at most 1, for LTV. Default: 1 (LTV on revenue).
+    #[serde(default)]
+    gross_margin: Option<Spanned<f64>>,
+    /// Share of customers lost per month, above 0 and at most 1; with it LTV is the subscription
+    /// formula. Default: none (LTV is the revenue customers brought so far).
+    #[serde(default)]
+    monthly_churn: Option<Spanned<f64>>,
+    /// Months a deal's amount covers, to turn it into monthly revenue. Default: 12.
+    #[serde(default)]
+    contract_months: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -120,6 +130,9 @@ pub struct Client {
     pub name: String,
     pub currency: String,
     pub time_zone: String,
+    pub gross_margin: f64,
+    pub monthly_churn: Option<f64>,
+    pub contract_months: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -268,11 +281,44 @@ impl Project {
                     v.clone()
                 }
             };
+            let share = |field: &Option<Spanned<f64>>,
+                         name: &str|
+             -> Result<Option<f64>, ProjectError> {
+                match field {
+                    None => Ok(None),
+                    Some(v) if *v.get_ref() > 0.0 && *v.get_ref() <= 1.0 => Ok(Some(*v.get_ref())),
+                    Some(v) => Err(invalid(
+                        Some(v.span()),
+                        format!(
+                            "{name} `{}`: expected a share above 0 and at most 1, e.g. 0.7",
+                            v.get_ref()
+                        ),
+                    )),
+                }
+            };
+            let gross_margin = share(&c.gross_margin, "gross_margin")?.unwrap_or(1.0);
+            let monthly_churn = share(&c.monthly_churn, "monthly_churn")?;
+            let contract_months = match &c.contract_months {
+                None => 12.0,
+                Some(v) if *v.get_ref() > 0.0 => *v.get_ref(),
+                Some(v) => {
+                    return Err(invalid(
+                        Some(v.span()),
+                        format!(
+                            "contract_months `{}`: expected a number of months above 0",
+                            v.get_ref()
+                        ),
+                    ));
+                }
+            };
             clients.push(Client {
                 id: id.clone(),
                 name: c.name.clone().unwrap_or_else(|| id.clone()),
                 currency,
                 time_zone,
+                gross_margin,
+                monthly_churn,
+                contract_months,
             });
         }
 
@@ -445,6 +491,28 @@ options = { path = "exports/*.csv" }
         );
         let err = parse(&OK.replace("\"EUR\"", "\"euro\"")).unwrap_err();
         assert!(err.contains(":4:12: currency `euro`"), "{err}");
+    }
+
+    #[test]
+    fn ltv_settings_are_checked() {
+        let with =
+            |extra: &str| OK.replace("Europe/Berlin\"", &format!("Europe/Berlin\"\n{extra}"));
+        let p = parse(&with("gross_margin = 0.6\nmonthly_churn = 0.02")).unwrap();
+        assert_eq!(
+            (p.clients[0].gross_margin, p.clients[0].monthly_churn),
+            (0.6, Some(0.02))
+        );
+        assert_eq!(p.clients[0].contract_months, 12.0);
+        let err = parse(&with("gross_margin = 1.5")).unwrap_err();
+        assert!(
+            err.contains(":6:16: gross_margin `1.5`: expected a share above 0 and at most 1"),
+            "{err}"
+        );
+        let err = parse(&with("contract_months = 0.0")).unwrap_err();
+        assert!(
+            err.contains("contract_months `0`: expected a number of months above 0"),
+            "{err}"
+        );
     }
 
     #[test]

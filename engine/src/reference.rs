@@ -6,7 +6,7 @@
 use crate::error::Result;
 use crate::fx;
 use crate::project::Project;
-use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray};
+use datafusion::arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
@@ -18,6 +18,9 @@ pub fn clients_batch(project: &Project) -> Result<RecordBatch> {
         Field::new("name", DataType::Utf8, false),
         Field::new("currency", DataType::Utf8, false),
         Field::new("time_zone", DataType::Utf8, false),
+        Field::new("gross_margin", DataType::Float64, false),
+        Field::new("monthly_churn", DataType::Float64, true),
+        Field::new("contract_months", DataType::Float64, false),
     ]));
     let column = |f: fn(&crate::project::Client) -> &str| -> ArrayRef {
         Arc::new(
@@ -35,6 +38,15 @@ pub fn clients_batch(project: &Project) -> Result<RecordBatch> {
             column(|c| &c.name),
             column(|c| &c.currency),
             column(|c| &c.time_zone),
+            Arc::new(Float64Array::from_iter_values(
+                project.clients.iter().map(|c| c.gross_margin),
+            )),
+            Arc::new(Float64Array::from_iter(
+                project.clients.iter().map(|c| c.monthly_churn),
+            )),
+            Arc::new(Float64Array::from_iter_values(
+                project.clients.iter().map(|c| c.contract_months),
+            )),
         ],
     )?)
 }

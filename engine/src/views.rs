@@ -73,12 +73,20 @@ pub const DERIVED: &[ViewFile] = &[
         sql: include_str!("../../sql/roi/roi_by_channel.sql"),
     },
     ViewFile {
+        name: "roi_by_campaign",
+        sql: include_str!("../../sql/roi/roi_by_campaign.sql"),
+    },
+    ViewFile {
         name: "kpi_paid_media",
         sql: include_str!("../../sql/kpi/kpi_paid_media.sql"),
     },
     ViewFile {
         name: "kpi_web",
         sql: include_str!("../../sql/kpi/kpi_web.sql"),
+    },
+    ViewFile {
+        name: "ltv_cac",
+        sql: include_str!("../../sql/kpi/ltv_cac.sql"),
     },
     ViewFile {
         name: "funnel_cohorts",
