@@ -100,7 +100,7 @@ impl Engine {
                     .map(|m| (m.view.clone(), m.sql.clone())),
             );
         }
-        crate::functions::register(&ctx);
+        crate::functions::register(&ctx)?;
         crate::reference::register(&ctx, &project)?;
         views::register_harmonized(&ctx, &mappings).await?;
         Ok(Self {
