@@ -20,6 +20,10 @@ pub const HARMONIZED: &[ViewFile] = &[
         sql: include_str!("../../sql/harmonized/ad_performance.sql"),
     },
     ViewFile {
+        name: "campaign_changes",
+        sql: include_str!("../../sql/harmonized/campaign_changes.sql"),
+    },
+    ViewFile {
         name: "campaign_members",
         sql: include_str!("../../sql/harmonized/campaign_members.sql"),
     },
@@ -40,6 +44,7 @@ pub const HARMONIZED: &[ViewFile] = &[
 /// Names connectors may map onto.
 pub const HARMONIZED_VIEWS: &[&str] = &[
     "ad_performance",
+    "campaign_changes",
     "campaign_members",
     "contacts",
     "deals",

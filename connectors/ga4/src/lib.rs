@@ -37,6 +37,30 @@ FROM ga4.events
 WHERE ga_session_id IS NOT NULL AND user_pseudo_id IS NOT NULL
 GROUP BY client_id, user_pseudo_id, ga_session_id";
 
+/// Events after a session's first campaign-bearing event whose campaign differs from the
+/// previous campaign-bearing event's.
+const MAPPING_CAMPAIGN_CHANGES: &str = "SELECT
+    client_id,
+    'ga4' AS source_system,
+    user_pseudo_id || '.' || CAST(ga_session_id AS VARCHAR) AS session_id,
+    event_timestamp AS touch_ts,
+    manual_source AS source,
+    manual_medium AS medium,
+    manual_campaign_name AS campaign,
+    gclid AS click_id
+FROM (
+    SELECT client_id, user_pseudo_id, ga_session_id, event_timestamp, manual_source, manual_medium,
+           manual_campaign_name, gclid,
+           lag(lower(trim(manual_campaign_name))) OVER (
+               PARTITION BY client_id, user_pseudo_id, ga_session_id ORDER BY event_timestamp) AS previous_campaign,
+           row_number() OVER (
+               PARTITION BY client_id, user_pseudo_id, ga_session_id ORDER BY event_timestamp) AS n
+    FROM ga4.events
+    WHERE ga_session_id IS NOT NULL AND user_pseudo_id IS NOT NULL
+      AND nullif(trim(manual_campaign_name), '') IS NOT NULL
+) AS campaign_events
+WHERE n > 1 AND lower(trim(manual_campaign_name)) <> previous_campaign";
+
 #[derive(Debug, Default)]
 pub struct Ga4;
 
@@ -84,10 +108,16 @@ impl Connector for Ga4 {
                     schema: PARAMS_SCHEMA.clone(),
                 },
             ],
-            mappings: vec![Mapping {
-                view: "sessions".into(),
-                sql: MAPPING_SESSIONS.into(),
-            }],
+            mappings: vec![
+                Mapping {
+                    view: "sessions".into(),
+                    sql: MAPPING_SESSIONS.into(),
+                },
+                Mapping {
+                    view: "campaign_changes".into(),
+                    sql: MAPPING_CAMPAIGN_CHANGES.into(),
+                },
+            ],
         }
     }
 

@@ -37,6 +37,27 @@ FROM snowplow.events
 WHERE domain_sessionid IS NOT NULL
 GROUP BY client_id, domain_sessionid, domain_userid";
 
+/// Events after a session's first campaign-bearing event whose mkt_campaign differs from the
+/// previous campaign-bearing event's.
+const MAPPING_CAMPAIGN_CHANGES: &str = "SELECT
+    client_id,
+    'snowplow' AS source_system,
+    domain_sessionid AS session_id,
+    derived_tstamp AS touch_ts,
+    mkt_source AS source,
+    mkt_medium AS medium,
+    mkt_campaign AS campaign,
+    mkt_clickid AS click_id
+FROM (
+    SELECT client_id, domain_sessionid, derived_tstamp, mkt_source, mkt_medium, mkt_campaign, mkt_clickid,
+           lag(lower(trim(mkt_campaign))) OVER (
+               PARTITION BY client_id, domain_sessionid ORDER BY derived_tstamp) AS previous_campaign,
+           row_number() OVER (PARTITION BY client_id, domain_sessionid ORDER BY derived_tstamp) AS n
+    FROM snowplow.events
+    WHERE domain_sessionid IS NOT NULL AND nullif(trim(mkt_campaign), '') IS NOT NULL
+) AS campaign_events
+WHERE n > 1 AND lower(trim(mkt_campaign)) <> previous_campaign";
+
 const fn text(name: &'static str, headers: &'static [&'static str]) -> Column {
     Column::new(name, headers, Kind::Utf8).optional()
 }
@@ -122,10 +143,16 @@ impl Connector for Snowplow {
                 .collect(),
                 schema: csv_table::schema(COLUMNS),
             }],
-            mappings: vec![Mapping {
-                view: "sessions".into(),
-                sql: MAPPING_SESSIONS.into(),
-            }],
+            mappings: vec![
+                Mapping {
+                    view: "sessions".into(),
+                    sql: MAPPING_SESSIONS.into(),
+                },
+                Mapping {
+                    view: "campaign_changes".into(),
+                    sql: MAPPING_CAMPAIGN_CHANGES.into(),
+                },
+            ],
         }
     }
 
