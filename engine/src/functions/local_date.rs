@@ -131,7 +131,7 @@ mod tests {
 
     async fn one(sql: &str) -> String {
         let ctx = SessionContext::new();
-        crate::functions::register(&ctx);
+        crate::functions::register(&ctx).unwrap();
         let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
         datafusion::arrow::util::display::array_value_to_string(batches[0].column(0), 0).unwrap()
     }
@@ -164,7 +164,7 @@ mod tests {
     #[tokio::test]
     async fn an_unknown_zone_is_an_error() {
         let ctx = SessionContext::new();
-        crate::functions::register(&ctx);
+        crate::functions::register(&ctx).unwrap();
         let err = ctx
             .sql("SELECT local_date(TIMESTAMP '2024-01-01T00:00:00Z', 'Mars/Olympus')")
             .await
