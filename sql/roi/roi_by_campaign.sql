@@ -2,12 +2,13 @@
 --          each model credits to it.
 -- grain:   client x month x channel x campaign x model.
 -- inputs:  `ad_performance` (spend in the reporting currency), `attribution_by_campaign`.
--- columns: client_id, month, channel, campaign, model, spend, leads, customers, revenue, roas,
---          roi, cpl, cac
+-- columns: client_id, month, channel, campaign, model, spend, leads, customers, conversions,
+--          revenue, roas, roi, cpl, cpa, cac
 -- notes:   an ad campaign meets its credits by channel and lower-cased, trimmed name (the UTM
 --          campaign of the sessions its clicks started, lower-cased by `sessions`), so tag links
 --          with the campaign's name. Otherwise as `roi_by_channel`: leads and customers are
---          credited `lead` and `won_deal` conversions, revenue credited won deals and purchases;
+--          credited `lead` and `won_deal` conversions, conversions credited leads and purchases (cpa =
+--          spend / conversions), revenue credited won deals and purchases;
 --          ratios with a zero or missing denominator are NULL; campaigns without spend (organic,
 --          CRM campaigns) keep their credits with NULL spend.
 WITH spend AS (
@@ -25,6 +26,7 @@ credited AS (
            campaign, model,
            sum(CASE WHEN conversion_type = 'lead' THEN conversions ELSE 0.0 END) AS leads,
            sum(CASE WHEN conversion_type = 'won_deal' THEN conversions ELSE 0.0 END) AS customers,
+           sum(CASE WHEN conversion_type IN ('lead', 'purchase') THEN conversions ELSE 0.0 END) AS conversions,
            sum(CASE WHEN conversion_type IN ('won_deal', 'purchase') THEN value ELSE 0.0 END) AS revenue
     FROM attribution_by_campaign
     GROUP BY 1, 2, 3, 4, 5
@@ -41,10 +43,12 @@ SELECT
     s.spend,
     COALESCE(c.leads, 0.0) AS leads,
     COALESCE(c.customers, 0.0) AS customers,
+    COALESCE(c.conversions, 0.0) AS conversions,
     COALESCE(c.revenue, 0.0) AS revenue,
     COALESCE(c.revenue, 0.0) / NULLIF(s.spend, 0) AS roas,
     (COALESCE(c.revenue, 0.0) - s.spend) / NULLIF(s.spend, 0) AS roi,
     s.spend / NULLIF(c.leads, 0) AS cpl,
+    s.spend / NULLIF(c.conversions, 0) AS cpa,
     s.spend / NULLIF(c.customers, 0) AS cac
 FROM spend_by_model s
 FULL OUTER JOIN credited c

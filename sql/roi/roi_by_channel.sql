@@ -1,13 +1,14 @@
 -- roi_by_channel: closed-loop ROI — ad spend against the CRM outcomes each model credits.
 -- grain:   client x month x channel x model.
 -- inputs:  `ad_performance` (spend in the reporting currency), `attribution_by_channel`.
--- columns: client_id, month, channel, model, spend, leads, customers, revenue, roas, roi, cpl,
---          cac
+-- columns: client_id, month, channel, model, spend, leads, customers, conversions, revenue, roas,
+--          roi, cpl, cpa, cac
 -- notes:   spend meets credits on `ad_performance.channel` (the channel group of a platform's
 --          clicks). leads and customers are the
 --          credited `lead` and `won_deal` conversions of the month they happened; revenue is the
 --          credited value of won deals and web purchases. roas = revenue / spend; roi = (revenue −
---          spend) / spend, on revenue (not gross profit); cpl = spend / leads; cac = spend /
+--          spend) / spend, on revenue (not gross profit); cpl = spend / leads; conversions = credited
+--          leads and web purchases, cpa = spend / conversions; cac = spend /
 --          customers (media cost only). A ratio with a zero or missing denominator is NULL.
 --          Channels without spend (organic, email, ...) keep their credits with NULL spend.
 WITH spend AS (
@@ -23,6 +24,7 @@ credited AS (
     SELECT client_id, CAST(date_trunc('month', conversion_date) AS DATE) AS month, channel, model,
            sum(CASE WHEN conversion_type = 'lead' THEN conversions ELSE 0.0 END) AS leads,
            sum(CASE WHEN conversion_type = 'won_deal' THEN conversions ELSE 0.0 END) AS customers,
+           sum(CASE WHEN conversion_type IN ('lead', 'purchase') THEN conversions ELSE 0.0 END) AS conversions,
            sum(CASE WHEN conversion_type IN ('won_deal', 'purchase') THEN value ELSE 0.0 END) AS revenue
     FROM attribution_by_channel
     GROUP BY 1, 2, 3, 4
@@ -38,10 +40,12 @@ SELECT
     s.spend,
     COALESCE(c.leads, 0.0) AS leads,
     COALESCE(c.customers, 0.0) AS customers,
+    COALESCE(c.conversions, 0.0) AS conversions,
     COALESCE(c.revenue, 0.0) AS revenue,
     COALESCE(c.revenue, 0.0) / NULLIF(s.spend, 0) AS roas,
     (COALESCE(c.revenue, 0.0) - s.spend) / NULLIF(s.spend, 0) AS roi,
     s.spend / NULLIF(c.leads, 0) AS cpl,
+    s.spend / NULLIF(c.conversions, 0) AS cpa,
     s.spend / NULLIF(c.customers, 0) AS cac
 FROM spend_by_model s
 FULL OUTER JOIN credited c
