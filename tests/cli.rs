@@ -591,6 +591,28 @@ fn connectors_list_and_check_report_loaded_refused_and_rows() {
     );
 }
 
+/// A project with one client and one source of `connector` over `path`, skipping bad rows when
+/// `skip` (`skip.toml` / `fail.toml` in `dir`).
+fn one_source_project(
+    dir: &Path,
+    client: &str,
+    connector: &str,
+    path: &Path,
+    skip: bool,
+) -> PathBuf {
+    let project = dir.join(if skip { "skip.toml" } else { "fail.toml" });
+    let option = if skip { ", on_bad_row = \"skip\"" } else { "" };
+    std::fs::write(
+        &project,
+        format!(
+            "[plugins]\nsearch_default_dirs = false\npaths = [{:?}]\n\n[[clients]]\nid = \"{client}\"\n\n[[sources]]\nconnector = \"{connector}\"\nclient_id = \"{client}\"\noptions = {{ path = {path:?}{option} }}\n",
+            library(&format!("loopql_{connector}")),
+        ),
+    )
+    .unwrap();
+    project
+}
+
 #[test]
 fn bad_rows_are_skipped_only_when_asked_and_never_silently() {
     let dir = tempfile::tempdir().unwrap();
@@ -601,22 +623,8 @@ fn bad_rows_are_skipped_only_when_asked_and_never_silently() {
     .unwrap()
     .replace("\"15.50\"", "\"15,5O\"");
     std::fs::write(&report, text).unwrap();
-    let project = |skip: bool| {
-        let path = dir
-            .path()
-            .join(if skip { "skip.toml" } else { "fail.toml" });
-        let option = if skip { ", on_bad_row = \"skip\"" } else { "" };
-        std::fs::write(
-            &path,
-            format!(
-                "[plugins]\nsearch_default_dirs = false\npaths = [{:?}]\n\n[[clients]]\nid = \"initech\"\n\n[[sources]]\nconnector = \"microsoft_ads\"\nclient_id = \"initech\"\noptions = {{ path = {:?}{option} }}\n",
-                library("loopql_microsoft_ads"),
-                report
-            ),
-        )
-        .unwrap();
-        path
-    };
+    let project =
+        |skip: bool| one_source_project(dir.path(), "initech", "microsoft_ads", &report, skip);
 
     // By default the bad value fails, with its location.
     let (out, stdout, _) = run(&mut loopql(&[
@@ -682,22 +690,7 @@ fn a_bad_element_of_a_json_response_is_skipped_and_reported_when_asked() {
         text.replace("\"spend\":\"15.50\"", "\"spend\":\"15,5O\""),
     )
     .unwrap();
-    let project = |skip: bool| {
-        let path = dir
-            .path()
-            .join(if skip { "skip.toml" } else { "fail.toml" });
-        let option = if skip { ", on_bad_row = \"skip\"" } else { "" };
-        std::fs::write(
-            &path,
-            format!(
-                "[plugins]\nsearch_default_dirs = false\npaths = [{:?}]\n\n[[clients]]\nid = \"globex\"\n\n[[sources]]\nconnector = \"meta_ads\"\nclient_id = \"globex\"\noptions = {{ path = {:?}{option} }}\n",
-                library("loopql_meta_ads"),
-                pages
-            ),
-        )
-        .unwrap();
-        path
-    };
+    let project = |skip: bool| one_source_project(dir.path(), "globex", "meta_ads", &pages, skip);
     let check = |project: PathBuf| {
         run(&mut loopql(&[
             "connectors",

@@ -12,8 +12,9 @@
 //! SELECT * FROM attribute_paths('markov', 'paths') ORDER BY conversions DESC;
 //! ```
 
+use super::computed::{Compute, Computed};
 use super::journeys::collect;
-use super::table_args::{literal_strings, session_state};
+use super::table_args::literal_strings;
 use crate::attribution::heuristic;
 use crate::attribution::markov::{self, PathCount};
 use crate::attribution::paths::{self, RawTouch};
@@ -23,12 +24,11 @@ use async_trait::async_trait;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float64Array, RecordBatch, StringArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl};
+use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl};
 use datafusion::common::{Result, plan_err};
-use datafusion::datasource::memory::MemorySourceConfig;
-use datafusion::datasource::{TableProvider, TableType};
-use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
-use datafusion::physical_plan::ExecutionPlan;
+use datafusion::datasource::TableProvider;
+use datafusion::execution::SessionState;
+use datafusion::logical_expr::Expr;
 use std::collections::BTreeMap;
 use std::sync::{Arc, LazyLock};
 
@@ -77,7 +77,7 @@ impl TableFunctionImpl for AttributePathsFunction {
                 "{SIGNATURE}: table must be a table or view name (letters, digits, _ and .), found `{table}`"
             );
         }
-        Ok(Arc::new(PathsTable {
+        Ok(Computed::provider(PathsTable {
             models,
             table: table.clone(),
         }))
@@ -266,33 +266,16 @@ fn attribute(models: &[Model], rows: &[Row], options: &settings::AttributionOpti
 }
 
 #[async_trait]
-impl TableProvider for PathsTable {
+impl Compute for PathsTable {
     fn schema(&self) -> SchemaRef {
         SCHEMA.clone()
     }
 
-    fn table_type(&self) -> TableType {
-        TableType::Temporary
+    fn uses_filters(&self) -> bool {
+        false
     }
 
-    fn supports_filters_pushdown(
-        &self,
-        filters: &[&Expr],
-    ) -> Result<Vec<TableProviderFilterPushDown>> {
-        Ok(vec![
-            TableProviderFilterPushDown::Unsupported;
-            filters.len()
-        ])
-    }
-
-    async fn scan(
-        &self,
-        state: &dyn Session,
-        projection: Option<&Vec<usize>>,
-        _filters: &[Expr],
-        _limit: Option<usize>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        let state = session_state(state)?;
+    async fn compute(&self, state: &SessionState, _filters: &[Expr]) -> Result<RecordBatch> {
         let options = settings::of(state.config_options()).attribution;
         options.validate()?;
         let batches = collect(state, &format!("SELECT * FROM {}", self.table)).await?;
@@ -308,12 +291,7 @@ impl TableProvider for PathsTable {
             Arc::new(Float64Array::from_iter_values(totals.values().map(|v| v.1))),
             Arc::new(Float64Array::from_iter(totals.values().map(|v| v.2))),
         ];
-        let batch = RecordBatch::try_new(SCHEMA.clone(), columns)?;
-        Ok(MemorySourceConfig::try_new_exec(
-            &[vec![batch]],
-            SCHEMA.clone(),
-            projection.cloned(),
-        )?)
+        Ok(RecordBatch::try_new(SCHEMA.clone(), columns)?)
     }
 }
 

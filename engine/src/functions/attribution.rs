@@ -11,21 +11,20 @@
 //! FROM attribution('channel', 'linear') WHERE conversion_type = 'won_deal' GROUP BY channel;
 //! ```
 
+use super::computed::{Compute, Computed};
 use super::journeys;
-use super::table_args::{literal_strings, session_state};
+use super::table_args::literal_strings;
 use crate::attribution::credit::{self, Credit};
 use crate::attribution::{Model, parse_models};
 use crate::settings;
 use async_trait::async_trait;
 use datafusion::arrow::array::{ArrayRef, Date32Array, Float64Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl};
+use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl};
 use datafusion::common::{Result, plan_err};
-use datafusion::datasource::memory::MemorySourceConfig;
-use datafusion::datasource::{TableProvider, TableType};
+use datafusion::datasource::TableProvider;
 use datafusion::execution::SessionState;
-use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
-use datafusion::physical_plan::ExecutionPlan;
+use datafusion::logical_expr::Expr;
 use std::sync::{Arc, LazyLock};
 
 /// Separates channel and campaign in a campaign-level path key.
@@ -72,7 +71,7 @@ impl TableFunctionImpl for AttributionFunction {
         if strings.len() > 2 {
             return plan_err!("attribution(dimension [, model]) takes at most two arguments");
         }
-        Ok(Arc::new(AttributionTable { dimension, models }))
+        Ok(Computed::provider(AttributionTable { dimension, models }))
     }
 }
 
@@ -138,37 +137,16 @@ fn batch(credits: &[Credit]) -> Result<RecordBatch> {
 }
 
 #[async_trait]
-impl TableProvider for AttributionTable {
+impl Compute for AttributionTable {
     fn schema(&self) -> SchemaRef {
         SCHEMA.clone()
     }
 
-    fn table_type(&self) -> TableType {
-        TableType::Temporary
+    fn uses_filters(&self) -> bool {
+        true
     }
 
-    fn supports_filters_pushdown(
-        &self,
-        filters: &[&Expr],
-    ) -> Result<Vec<TableProviderFilterPushDown>> {
-        // Used to narrow the work, and applied again on the result.
-        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
-    }
-
-    async fn scan(
-        &self,
-        state: &dyn Session,
-        projection: Option<&Vec<usize>>,
-        filters: &[Expr],
-        _limit: Option<usize>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        let state = session_state(state)?;
-        let credits = self.read(state, filters).await?;
-        let batch = batch(&credits)?;
-        Ok(MemorySourceConfig::try_new_exec(
-            &[vec![batch]],
-            SCHEMA.clone(),
-            projection.cloned(),
-        )?)
+    async fn compute(&self, state: &SessionState, filters: &[Expr]) -> Result<RecordBatch> {
+        batch(&self.read(state, filters).await?)
     }
 }

@@ -8,8 +8,9 @@
 //! WHERE conversion_type = 'lead' GROUP BY path ORDER BY conversions DESC LIMIT 10;
 //! ```
 
+use super::computed::{Compute, Computed};
 use super::journeys::{self, Key};
-use super::table_args::{literal_strings, session_state};
+use super::table_args::literal_strings;
 use crate::attribution::paths;
 use crate::settings;
 use async_trait::async_trait;
@@ -18,12 +19,11 @@ use datafusion::arrow::array::{
     TimestampMicrosecondArray,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl};
+use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl};
 use datafusion::common::{Result, plan_err};
-use datafusion::datasource::memory::MemorySourceConfig;
-use datafusion::datasource::{TableProvider, TableType};
-use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
-use datafusion::physical_plan::ExecutionPlan;
+use datafusion::datasource::TableProvider;
+use datafusion::execution::SessionState;
+use datafusion::logical_expr::Expr;
 use std::sync::{Arc, LazyLock};
 
 static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
@@ -51,7 +51,7 @@ impl TableFunctionImpl for ConversionPathsFunction {
                 "conversion_paths() takes no arguments; paths follow the loopql.attribution.* settings"
             );
         }
-        Ok(Arc::new(PathsTable))
+        Ok(Computed::provider(PathsTable))
     }
 }
 
@@ -59,30 +59,16 @@ impl TableFunctionImpl for ConversionPathsFunction {
 struct PathsTable;
 
 #[async_trait]
-impl TableProvider for PathsTable {
+impl Compute for PathsTable {
     fn schema(&self) -> SchemaRef {
         SCHEMA.clone()
     }
 
-    fn table_type(&self) -> TableType {
-        TableType::Temporary
+    fn uses_filters(&self) -> bool {
+        true
     }
 
-    fn supports_filters_pushdown(
-        &self,
-        filters: &[&Expr],
-    ) -> Result<Vec<TableProviderFilterPushDown>> {
-        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
-    }
-
-    async fn scan(
-        &self,
-        state: &dyn Session,
-        projection: Option<&Vec<usize>>,
-        filters: &[Expr],
-        _limit: Option<usize>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        let state = session_state(state)?;
+    async fn compute(&self, state: &SessionState, filters: &[Expr]) -> Result<RecordBatch> {
         let options = settings::of(state.config_options()).attribution;
         options.validate()?;
         let loaded = journeys::load(state, filters, Key::Channel).await?;
@@ -129,11 +115,6 @@ impl TableProvider for PathsTable {
                 TimestampMicrosecondArray::from_iter(rows.iter().map(|r| r.3)).with_timezone("UTC"),
             ),
         ];
-        let batch = RecordBatch::try_new(SCHEMA.clone(), columns)?;
-        Ok(MemorySourceConfig::try_new_exec(
-            &[vec![batch]],
-            SCHEMA.clone(),
-            projection.cloned(),
-        )?)
+        Ok(RecordBatch::try_new(SCHEMA.clone(), columns)?)
     }
 }

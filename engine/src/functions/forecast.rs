@@ -10,8 +10,8 @@
 //! WHERE client_id = 'acme' AND metric = 'spend' GROUP BY channel;
 //! ```
 
+use super::computed::{Compute, Computed};
 use super::journeys::{collect, strings};
-use super::table_args::session_state;
 use crate::attribution::Model;
 use crate::forecast::forecast;
 use crate::settings;
@@ -21,12 +21,11 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Date32Type, Field, Float64Type, Schema, SchemaRef};
-use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl};
+use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl};
 use datafusion::common::{Result, ScalarValue, plan_err};
-use datafusion::datasource::memory::MemorySourceConfig;
-use datafusion::datasource::{TableProvider, TableType};
-use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
-use datafusion::physical_plan::ExecutionPlan;
+use datafusion::datasource::TableProvider;
+use datafusion::execution::SessionState;
+use datafusion::logical_expr::Expr;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, LazyLock};
 
@@ -62,7 +61,7 @@ impl TableFunctionImpl for ForecastFunction {
             },
             _ => return plan_err!("forecast([horizon_days]) takes at most one integer"),
         };
-        Ok(Arc::new(ForecastTable { horizon }))
+        Ok(Computed::provider(ForecastTable { horizon }))
     }
 }
 
@@ -108,33 +107,16 @@ fn add(
 }
 
 #[async_trait]
-impl TableProvider for ForecastTable {
+impl Compute for ForecastTable {
     fn schema(&self) -> SchemaRef {
         SCHEMA.clone()
     }
 
-    fn table_type(&self) -> TableType {
-        TableType::Temporary
+    fn uses_filters(&self) -> bool {
+        false
     }
 
-    fn supports_filters_pushdown(
-        &self,
-        filters: &[&Expr],
-    ) -> Result<Vec<TableProviderFilterPushDown>> {
-        Ok(vec![
-            TableProviderFilterPushDown::Unsupported;
-            filters.len()
-        ])
-    }
-
-    async fn scan(
-        &self,
-        state: &dyn Session,
-        projection: Option<&Vec<usize>>,
-        _filters: &[Expr],
-        _limit: Option<usize>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        let state = session_state(state)?;
+    async fn compute(&self, state: &SessionState, _filters: &[Expr]) -> Result<RecordBatch> {
         let options = settings::of(state.config_options()).forecast;
         let model: Model = options
             .model
@@ -234,11 +216,6 @@ impl TableProvider for ForecastTable {
                 rows.iter().map(|r| r.8.as_str()),
             )),
         ];
-        let batch = RecordBatch::try_new(SCHEMA.clone(), columns)?;
-        Ok(MemorySourceConfig::try_new_exec(
-            &[vec![batch]],
-            SCHEMA.clone(),
-            projection.cloned(),
-        )?)
+        Ok(RecordBatch::try_new(SCHEMA.clone(), columns)?)
     }
 }

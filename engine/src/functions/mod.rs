@@ -5,6 +5,7 @@
 mod attribute_paths;
 mod attribution;
 mod channel_group;
+mod computed;
 mod conversion_paths;
 mod forecast;
 mod journeys;
