@@ -16,6 +16,7 @@ pub mod project;
 pub mod reference;
 pub mod session;
 pub mod settings;
+pub mod shell;
 pub mod views;
 
 pub use error::{EngineError, Result};

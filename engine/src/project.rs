@@ -189,6 +189,18 @@ pub enum ProjectError {
 
 impl Project {
     /// An empty project rooted at `base_dir`: no clients, no sources.
+    /// The same project with one client only (its sources, its reference rows): what a
+    /// session scoped to that client sees. None when the project has no such client.
+    pub fn for_client(&self, id: &str) -> Option<Project> {
+        if !self.clients.iter().any(|c| c.id == id) {
+            return None;
+        }
+        let mut scoped = self.clone();
+        scoped.clients.retain(|c| c.id == id);
+        scoped.sources.retain(|s| s.client_id == id);
+        Some(scoped)
+    }
+
     pub fn empty(base_dir: &Path) -> Self {
         Self {
             path: None,

@@ -4,6 +4,7 @@
 mod connectors;
 mod demo;
 mod query;
+mod shell;
 
 use clap::{Parser, Subcommand};
 use loopql::Project;
@@ -27,6 +28,8 @@ enum Command {
     Demo(demo::Args),
     /// Run one SQL statement and print or save its result.
     Query(query::Args),
+    /// The interactive SQL shell (or -c SQL, -f FILE, statements on standard input).
+    Shell(shell::Args),
     /// Inspect connector libraries: what was found, loaded and refused.
     #[command(subcommand)]
     Connectors(connectors::Command),
@@ -80,6 +83,7 @@ pub fn main() -> ExitCode {
         match cli.command {
             Command::Demo(args) => demo::run(args).await,
             Command::Query(args) => query::run(args).await,
+            Command::Shell(args) => shell::run(args).await,
             Command::Connectors(cmd) => connectors::run(cmd).await,
         }
     });
