@@ -224,6 +224,13 @@ impl Catalog {
             for (t, _) in self.referenced(line) {
                 c.extend(t.columns.iter().filter(|col| matches(col)).cloned());
             }
+            // A column of the statement's tables is what is meant when one matches.
+            if !c.is_empty() {
+                c.extend(self.functions.iter().filter(|f| matches(f)).cloned());
+                c.sort();
+                c.dedup();
+                return (start, c);
+            }
             let upper = word.chars().next().is_none_or(|ch| ch.is_ascii_uppercase());
             c.extend(KEYWORDS.iter().filter(|k| matches(k)).map(|k| {
                 if upper {
@@ -303,6 +310,11 @@ mod tests {
         let (start, c) = catalog().complete(line, "SELECT s.camp".len());
         assert_eq!((start, c), (9, vec!["campaign".to_string()]));
         assert_eq!(complete("SELECT clients.cur"), ["currency"]);
+        // Columns win over tables that share the prefix.
+        assert_eq!(
+            complete("SELECT * FROM sessions WHERE sess"),
+            ["session_start"]
+        );
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub fn split(text: &str) -> (Vec<Unit>, String) {
     let mut current = String::new();
     let mut state = State::Code;
     for line in text.split_inclusive('\n') {
-        if state == State::Code && current.trim().is_empty() {
+        if state == State::Code && only_comments(&current) {
             let t = line.trim();
             if t.starts_with('\\') || (t.starts_with('.') && t.len() > 1) {
                 units.push(Unit::Meta(t.trim_end_matches(';').trim().to_string()));
@@ -82,17 +82,20 @@ pub fn split(text: &str) -> (Vec<Unit>, String) {
     }
     let rest = current.trim();
     // A rest made only of comments is nothing left to run.
-    let only_comments = rest
-        .lines()
-        .all(|l| l.trim().is_empty() || l.trim().starts_with("--"));
     (
         units,
-        if only_comments {
+        if only_comments(rest) {
             String::new()
         } else {
             rest.to_string()
         },
     )
+}
+
+/// Whether `text` holds nothing but blanks and `--` comments.
+fn only_comments(text: &str) -> bool {
+    text.lines()
+        .all(|l| l.trim().is_empty() || l.trim().starts_with("--"))
 }
 
 /// Whether `text` holds no unfinished statement (what the line editor uses to decide whether
@@ -134,6 +137,16 @@ mod tests {
                 Unit::Meta(".tables".into()),
                 Unit::Meta("\\pset format csv".into())
             ]
+        );
+        assert!(rest.is_empty());
+    }
+
+    #[test]
+    fn a_comment_before_a_meta_command() {
+        let (units, rest) = split("-- report\n\\pset format csv\nSELECT 1;");
+        assert_eq!(
+            units,
+            vec![Unit::Meta("\\pset format csv".into()), sql("SELECT 1")]
         );
         assert!(rest.is_empty());
     }
