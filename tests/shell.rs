@@ -156,3 +156,48 @@ fn client_scope_hides_other_clients() {
         "{stderr}"
     );
 }
+
+#[test]
+fn output_include_functions_connectors_and_timing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("out.csv");
+    let include = dir.path().join("inc.sql");
+    std::fs::write(&include, "SELECT 'from the file' AS origin;\n").unwrap();
+    let (out, stdout, stderr) = shell(
+        &[
+            "-c",
+            "\\pset format csv",
+            "-c",
+            &format!("\\o {}", out_file.display()),
+            "-c",
+            "SELECT 1 AS one",
+            "-c",
+            "\\o",
+            "-c",
+            &format!("\\i {}", include.display()),
+            "-c",
+            "\\df attribut",
+            "-c",
+            "\\dc",
+            "-c",
+            "\\timing on",
+            "-c",
+            "SELECT 2 AS two",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{stderr}");
+    // \o sent the result to the file, and \o alone brought output back.
+    assert_eq!(std::fs::read_to_string(&out_file).unwrap(), "one\n1\n");
+    assert!(!stdout.contains("one\n1"), "{stdout}");
+    assert!(stdout.contains("origin\nfrom the file\n"), "{stdout}");
+    // \df lists loopql's functions with their syntax; \dc the connectors and their sources.
+    assert!(
+        stdout.contains("attribute_paths,loopql table,\"attribute_paths(model, table)\""),
+        "{stdout}"
+    );
+    assert!(stdout.contains("attribution,loopql table,"), "{stdout}");
+    assert!(stdout.contains("ga4,loaded "), "{stdout}");
+    assert!(stdout.contains("acme_ga4"), "{stdout}");
+    assert!(stdout.contains("Timing is on.\ntwo\n2\nTime: "), "{stdout}");
+}

@@ -205,7 +205,7 @@ impl Shell {
                 }
             }
             None => {
-                if self.interactive && pager::needed(text) {
+                if self.interactive && std::io::stdout().is_terminal() && pager::needed(text) {
                     pager::show(text);
                 } else {
                     println!("{text}");
