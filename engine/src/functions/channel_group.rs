@@ -7,14 +7,13 @@
 //! SELECT channel_group('google', 'cpc', 'brand', 'search');  -- Paid Search
 //! ```
 
+use super::scalar_args::{DOC_SECTION, strings_to_utf8, utf8_columns};
 use datafusion::arrow::array::AsArray;
-use datafusion::arrow::array::{Array, ArrayRef, StringBuilder};
-use datafusion::arrow::compute::cast;
+use datafusion::arrow::array::{Array, StringBuilder};
 use datafusion::arrow::datatypes::DataType;
-use datafusion::common::{Result, plan_err};
+use datafusion::common::Result;
 use datafusion::logical_expr::{
-    ColumnarValue, DocSection, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature,
-    Volatility,
+    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
 use std::sync::{Arc, LazyLock};
 
@@ -39,7 +38,7 @@ impl Default for ChannelGroup {
 
 static DOC: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(
-        DocSection { include: true, label: "loopql", description: Some("loopql's marketing functions") },
+        DOC_SECTION,
         "The GA4 default channel group of a source / medium / campaign, first matching rule wins: Direct, Cross-network, Paid Shopping, Paid Search, Paid Social, Paid Video, Display, Paid Other, Organic Shopping, Organic Social, Organic Video, Organic Search, Referral, Email, Affiliates, Audio, SMS, Mobile Push Notifications, Unassigned.",
         "channel_group(source, medium, campaign, source_category)",
     )
@@ -136,24 +135,15 @@ impl ScalarUDFImpl for ChannelGroup {
     }
 
     fn return_type(&self, args: &[DataType]) -> Result<DataType> {
-        if args.iter().all(|t| {
-            t.is_null() || matches!(t, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8)
-        }) {
-            Ok(DataType::Utf8)
-        } else {
-            plan_err!(
-                "channel_group(source, medium, campaign, source_category) takes four strings, got {args:?}"
-            )
-        }
+        strings_to_utf8(
+            "channel_group(source, medium, campaign, source_category) takes four strings",
+            args,
+        )
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let rows = args.number_rows;
-        let columns = args
-            .args
-            .iter()
-            .map(|a| Ok(cast(&a.to_array(rows)?, &DataType::Utf8)?))
-            .collect::<Result<Vec<ArrayRef>>>()?;
+        let columns = utf8_columns(&args.args, rows)?;
         let text: Vec<_> = columns.iter().map(|c| c.as_string::<i32>()).collect();
         let get = |k: usize, i: usize| {
             if text[k].is_null(i) {

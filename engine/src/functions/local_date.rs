@@ -5,14 +5,14 @@
 //! SELECT local_date(TIMESTAMP '2024-01-01T03:30:00Z', 'America/New_York');  -- 2023-12-31
 //! ```
 
+use super::scalar_args::{DOC_SECTION, is_string};
 use datafusion::arrow::array::timezone::Tz;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, Date32Builder};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use datafusion::common::{Result, exec_err, plan_err};
 use datafusion::logical_expr::{
-    ColumnarValue, DocSection, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature,
-    Volatility,
+    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -39,11 +39,7 @@ impl Default for LocalDate {
 
 static DOC: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(
-        DocSection {
-            include: true,
-            label: "loopql",
-            description: Some("loopql's marketing functions"),
-        },
+        DOC_SECTION,
         "The calendar day of a UTC timestamp in a time zone (IANA name) given per row.",
         "local_date(timestamp, time_zone)",
     )
@@ -74,11 +70,7 @@ impl ScalarUDFImpl for LocalDate {
             [
                 DataType::Timestamp(..) | DataType::Date32 | DataType::Null,
                 t,
-            ] if t.is_null()
-                || matches!(t, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8) =>
-            {
-                Ok(DataType::Date32)
-            }
+            ] if is_string(t) => Ok(DataType::Date32),
             _ => plan_err!(
                 "local_date(timestamp, time_zone) expects a timestamp and a time zone name, got {args:?}"
             ),

@@ -6,14 +6,14 @@
 //! SELECT CAST(loopql_setting('triangulation.tolerance') AS DOUBLE); -- 0.3
 //! ```
 
+use super::scalar_args::DOC_SECTION;
 use datafusion::arrow::array::{Array, AsArray, StringBuilder};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::config::ExtensionOptions;
 use datafusion::common::{Result, exec_err, plan_err};
 use datafusion::logical_expr::{
-    ColumnarValue, DocSection, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature,
-    Volatility,
+    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
 use std::sync::{Arc, LazyLock};
 
@@ -39,11 +39,7 @@ impl Default for LoopqlSetting {
 
 static DOC: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(
-        DocSection {
-            include: true,
-            label: "loopql",
-            description: Some("loopql's marketing functions"),
-        },
+        DOC_SECTION,
         "The current value of a loopql setting, as text (SET loopql.<name> = ... changes it).",
         "loopql_setting(name)",
     )

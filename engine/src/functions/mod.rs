@@ -11,6 +11,7 @@ mod forecast;
 mod journeys;
 mod local_date;
 mod loopql_setting;
+mod scalar_args;
 mod table_args;
 mod url_param;
 

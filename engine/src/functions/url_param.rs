@@ -8,13 +8,12 @@
 //! -- news letter
 //! ```
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, StringBuilder};
-use datafusion::arrow::compute::cast;
+use super::scalar_args::{DOC_SECTION, strings_to_utf8, utf8_columns};
+use datafusion::arrow::array::{Array, AsArray, StringBuilder};
 use datafusion::arrow::datatypes::DataType;
-use datafusion::common::{Result, plan_err};
+use datafusion::common::Result;
 use datafusion::logical_expr::{
-    ColumnarValue, DocSection, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature,
-    Volatility,
+    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
 use std::sync::{Arc, LazyLock};
 
@@ -39,11 +38,7 @@ impl Default for UrlParam {
 
 static DOC: LazyLock<Documentation> = LazyLock::new(|| {
     Documentation::builder(
-        DocSection {
-            include: true,
-            label: "loopql",
-            description: Some("loopql's marketing functions"),
-        },
+        DOC_SECTION,
         "The percent-decoded value of a query parameter of a URL (`+` read as a space), or NULL \
          when the URL has none. Used to read UTMs and click ids from landing pages.",
         "url_param(url, name)",
@@ -108,22 +103,12 @@ impl ScalarUDFImpl for UrlParam {
     }
 
     fn return_type(&self, args: &[DataType]) -> Result<DataType> {
-        if args.iter().all(|t| {
-            t.is_null() || matches!(t, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8)
-        }) {
-            Ok(DataType::Utf8)
-        } else {
-            plan_err!("url_param(url, name) takes two strings, got {args:?}")
-        }
+        strings_to_utf8("url_param(url, name) takes two strings", args)
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let rows = args.number_rows;
-        let columns = args
-            .args
-            .iter()
-            .map(|a| Ok(cast(&a.to_array(rows)?, &DataType::Utf8)?))
-            .collect::<Result<Vec<ArrayRef>>>()?;
+        let columns = utf8_columns(&args.args, rows)?;
         let (urls, names) = (columns[0].as_string::<i32>(), columns[1].as_string::<i32>());
         let mut out = StringBuilder::with_capacity(rows, rows * 8);
         for i in 0..rows {
