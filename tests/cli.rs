@@ -6,7 +6,7 @@
 mod common;
 
 use common::cli::{csv_cmd, fixture_csv, google_ads_project, loopql, run};
-use common::{library, repo_root};
+use common::repo_root;
 
 #[test]
 fn projection_limit_and_date_range_reach_the_connector() {
