@@ -11,7 +11,7 @@
 //! ```
 
 use super::computed::{Compute, Computed};
-use super::journeys::{collect, strings};
+use super::journeys::{collect, kept_values, strings};
 use crate::attribution::Model;
 use crate::forecast::forecast;
 use crate::settings;
@@ -113,10 +113,10 @@ impl Compute for ForecastTable {
     }
 
     fn uses_filters(&self) -> bool {
-        false
+        true
     }
 
-    async fn compute(&self, state: &SessionState, _filters: &[Expr]) -> Result<RecordBatch> {
+    async fn compute(&self, state: &SessionState, filters: &[Expr]) -> Result<RecordBatch> {
         let options = settings::of(state.config_options()).forecast;
         let model: Model = options
             .model
@@ -126,30 +126,42 @@ impl Compute for ForecastTable {
             .horizon
             .unwrap_or(usize::try_from(options.horizon_days).unwrap_or(30))
             .clamp(1, 366);
+        // Only the metrics the query keeps are read: spend alone (budget pacing) needs no
+        // attribution run.
+        let metrics = kept_values(
+            state,
+            filters,
+            "metric",
+            &["spend", "conversions", "revenue"],
+        )?;
         let mut series = Series::new();
-        for b in collect(
-            state,
-            "SELECT client_id, channel, date, sum(spend) AS spend FROM ad_performance \
-             WHERE spend IS NOT NULL GROUP BY 1, 2, 3",
-        )
-        .await?
-        {
-            add(&mut series, &b, "spend", 3)?;
+        if metrics.contains(&"spend") {
+            for b in collect(
+                state,
+                "SELECT client_id, channel, date, sum(spend) AS spend FROM ad_performance \
+                 WHERE spend IS NOT NULL GROUP BY 1, 2, 3",
+            )
+            .await?
+            {
+                add(&mut series, &b, "spend", 3)?;
+            }
         }
-        for b in collect(
-            state,
-            &format!(
-                "SELECT client_id, channel, conversion_date AS date, \
-                 sum(CASE WHEN conversion_type IN ('lead', 'purchase') THEN conversions ELSE 0.0 END) AS conversions, \
-                 sum(CASE WHEN conversion_type IN ('won_deal', 'purchase') THEN value ELSE 0.0 END) AS revenue \
-                 FROM attribution_by_channel WHERE model = '{}' AND channel <> 'Unmatched' GROUP BY 1, 2, 3",
-                model.name()
-            ),
-        )
-        .await?
-        {
-            add(&mut series, &b, "conversions", 3)?;
-            add(&mut series, &b, "revenue", 4)?;
+        if metrics.contains(&"conversions") || metrics.contains(&"revenue") {
+            for b in collect(
+                state,
+                &format!(
+                    "SELECT client_id, channel, conversion_date AS date, \
+                     sum(CASE WHEN conversion_type IN ('lead', 'purchase') THEN conversions ELSE 0.0 END) AS conversions, \
+                     sum(CASE WHEN conversion_type IN ('won_deal', 'purchase') THEN value ELSE 0.0 END) AS revenue \
+                     FROM attribution_by_channel WHERE model = '{}' AND channel <> 'Unmatched' GROUP BY 1, 2, 3",
+                    model.name()
+                ),
+            )
+            .await?
+            {
+                add(&mut series, &b, "conversions", 3)?;
+                add(&mut series, &b, "revenue", 4)?;
+            }
         }
         // A client's history of a metric spans its first to its last day over all channels (a
         // channel without data on a day inside it had 0; the metric's source may end earlier

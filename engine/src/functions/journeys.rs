@@ -104,20 +104,34 @@ pub fn micros(batch: &RecordBatch, name: &str) -> Result<Vec<Option<i64>>> {
 
 /// The models of `models` that the query's filters on `model` keep.
 pub fn kept_models(state: &SessionState, filters: &[Expr], models: &[Model]) -> Result<Vec<Model>> {
-    let names = StringArray::from_iter_values(models.iter().map(|m| m.name()));
-    let batch = RecordBatch::try_new(
-        Arc::new(Schema::new(vec![Field::new(
-            "model",
-            DataType::Utf8,
-            false,
-        )])),
-        vec![Arc::new(names)],
-    )?;
-    let kept = strings(&apply_filters(state, filters, batch)?, "model")?;
+    let names: Vec<&str> = models.iter().map(|m| m.name()).collect();
+    let kept = kept_values(state, filters, "model", &names)?;
     Ok(models
         .iter()
         .copied()
-        .filter(|m| kept.iter().any(|k| k == Some(m.name())))
+        .filter(|m| kept.contains(&m.name()))
+        .collect())
+}
+
+/// The `values` of text column `column` that the query's filters on it keep (all of them when
+/// no filter names the column).
+pub fn kept_values<'v>(
+    state: &SessionState,
+    filters: &[Expr],
+    column: &str,
+    values: &[&'v str],
+) -> Result<Vec<&'v str>> {
+    let batch = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![Field::new(column, DataType::Utf8, false)])),
+        vec![Arc::new(StringArray::from_iter_values(
+            values.iter().copied(),
+        ))],
+    )?;
+    let kept = strings(&apply_filters(state, filters, batch)?, column)?;
+    Ok(values
+        .iter()
+        .copied()
+        .filter(|v| kept.iter().any(|k| k == Some(*v)))
         .collect())
 }
 
