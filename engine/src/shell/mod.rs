@@ -107,10 +107,7 @@ pub async fn run(project: Project, options: Options) -> i32 {
     };
     if scripted {
         for sql in &options.commands {
-            let (mut units, rest) = statements::split(sql);
-            if !rest.is_empty() {
-                units.push(Unit::Sql(rest));
-            }
+            let units = statements::all(sql);
             if !shell.run_units(units).await {
                 return 1;
             }
@@ -129,10 +126,7 @@ pub async fn run(project: Project, options: Options) -> i32 {
             eprintln!("error: reading standard input: {e}");
             return 1;
         }
-        let (mut units, rest) = statements::split(&text);
-        if !rest.is_empty() {
-            units.push(Unit::Sql(rest));
-        }
+        let units = statements::all(&text);
         return if shell.run_units(units).await { 0 } else { 1 };
     }
     shell.interactive_loop().await
@@ -165,10 +159,7 @@ impl Shell {
     async fn run_file(&mut self, path: &Path) -> Outcome {
         match std::fs::read_to_string(path) {
             Ok(text) => {
-                let (mut units, rest) = statements::split(&text);
-                if !rest.is_empty() {
-                    units.push(Unit::Sql(rest));
-                }
+                let units = statements::all(&text);
                 if Box::pin(self.run_units(units)).await {
                     Outcome::Ok
                 } else {
@@ -463,10 +454,7 @@ impl Shell {
                         continue;
                     }
                     let _ = editor.add_history_entry(input.as_str());
-                    let (mut units, rest) = statements::split(&input);
-                    if !rest.is_empty() {
-                        units.push(Unit::Sql(rest));
-                    }
+                    let units = statements::all(&input);
                     let mut quit = false;
                     for u in units {
                         if let Outcome::Quit = self.run_unit(u).await {

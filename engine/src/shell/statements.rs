@@ -98,6 +98,16 @@ fn only_comments(text: &str) -> bool {
         .all(|l| l.trim().is_empty() || l.trim().starts_with("--"))
 }
 
+/// Every unit of `text`, a last statement without its `;` included (scripts and `-c` need no
+/// final `;`).
+pub fn all(text: &str) -> Vec<Unit> {
+    let (mut units, rest) = split(text);
+    if !rest.is_empty() {
+        units.push(Unit::Sql(rest));
+    }
+    units
+}
+
 /// Whether `text` holds no unfinished statement (what the line editor uses to decide whether
 /// Enter submits or continues on a new line).
 pub fn is_complete(text: &str) -> bool {
