@@ -33,6 +33,14 @@ pub enum EngineError {
     #[error("budgets: {0}")]
     Budgets(String),
 
+    /// A client id the project does not declare.
+    #[error("no client `{id}` in the project; clients: {}", if known.is_empty() { "none".to_string() } else { known.join(", ") })]
+    UnknownClient { id: String, known: Vec<String> },
+
+    /// The project's annotations file has a bad cell (the message locates it).
+    #[error("annotations: {0}")]
+    Annotations(String),
+
     /// The demo generator could not write what it was asked to (e.g. into PostgreSQL).
     #[error("demo: {0}")]
     Demo(String),

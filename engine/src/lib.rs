@@ -14,6 +14,7 @@ pub mod output;
 pub mod plugin_host;
 pub mod project;
 pub mod reference;
+pub mod reports;
 pub mod session;
 pub mod settings;
 pub mod shell;

@@ -149,6 +149,14 @@ pub fn register(ctx: &SessionContext, project: &Project) -> Result<()> {
         "budgets",
         Arc::new(MemTable::try_new(budgets.schema(), vec![vec![budgets]])?),
     )?;
+    let annotations = crate::reports::annotations::load(project)?;
+    ctx.register_table(
+        "annotations",
+        Arc::new(MemTable::try_new(
+            annotations.schema(),
+            vec![vec![annotations]],
+        )?),
+    )?;
     let clients = clients_batch(project)?;
     ctx.register_table(
         "clients",

@@ -38,6 +38,21 @@ impl Engine {
         Self::with_host(project, host).await
     }
 
+    /// Opens the engine scoped to one client (every table shows its rows only), or to the whole
+    /// project when `client` is `None`.
+    pub async fn open_for(project: &Project, client: Option<&str>) -> Result<Self> {
+        match client {
+            None => Self::open(project.clone()).await,
+            Some(id) => match project.for_client(id) {
+                Some(scoped) => Self::open(scoped).await,
+                None => Err(EngineError::UnknownClient {
+                    id: id.to_string(),
+                    known: project.clients.iter().map(|c| c.id.clone()).collect(),
+                }),
+            },
+        }
+    }
+
     /// The plugin host a project would get: its folders, its explicit paths, and (unless turned
     /// off) the default folders.
     pub fn discover_plugins(project: &Project) -> PluginHost {

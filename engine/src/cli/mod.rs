@@ -4,6 +4,7 @@
 mod connectors;
 mod demo;
 mod query;
+mod report;
 mod shell;
 
 use clap::{Parser, Subcommand};
@@ -30,6 +31,9 @@ enum Command {
     Query(query::Args),
     /// The interactive SQL shell (or -c SQL, -f FILE, statements on standard input).
     Shell(shell::Args),
+    /// Saved-query reports: list, show, run (per client, with parameters), schedule.
+    #[command(subcommand)]
+    Report(report::Command),
     /// Inspect connector libraries: what was found, loaded and refused.
     #[command(subcommand)]
     Connectors(connectors::Command),
@@ -85,6 +89,7 @@ pub fn main() -> ExitCode {
             Command::Query(args) => query::run(args).await,
             Command::Shell(args) => shell::run(args).await,
             Command::Connectors(cmd) => connectors::run(cmd).await,
+            Command::Report(cmd) => report::run(cmd).await,
         }
     });
     match result {
@@ -98,7 +103,7 @@ pub fn main() -> ExitCode {
 
 /// The error and its causes, each cause once: DataFusion's errors repeat their source's text in
 /// their own, so `{:#}` would print the same sentence several times.
-fn message(e: &anyhow::Error) -> String {
+pub(crate) fn message(e: &anyhow::Error) -> String {
     let mut text = e.to_string();
     for cause in e.chain().skip(1) {
         let m = cause.to_string();

@@ -157,6 +157,13 @@ impl Options {
     }
 }
 
+const DEMO_ANNOTATIONS: &str = "client_id,date,end_date,channel,campaign,author,text
+acme,2024-02-12,2024-02-18,Paid Search,,Dana (AM),Brand campaign budget doubled for the product launch week
+acme,2024-03-04,,,,Dana (AM),Spring sale started (20% off): expect more leads and lower deal sizes
+globex,2024-02-20,2024-02-22,,,Lee (analytics),Checkout tag missing on the new site: web purchases under-counted
+initech,2024-03-11,,Paid Social,,Sam (AM),New Meta lead-gen campaign launched
+";
+
 /// Writes the demo project into `dir` (refusing a non-empty folder that is not an earlier demo).
 pub fn write(dir: &Path, options: &Options) -> Result<DemoProject> {
     let Options {
@@ -392,6 +399,14 @@ pub fn write(dir: &Path, options: &Options) -> Result<DemoProject> {
     let budgets_file = dir.join("budgets.csv");
     std::fs::write(&budgets_file, budgets).map_err(io(&budgets_file))?;
     files.push(budgets_file);
+    files.extend(
+        crate::reports::write_shipped(&dir.join("reports"))
+            .map_err(|e| EngineError::Demo(e.to_string()))?,
+    );
+    // Notes an account manager would have left: they show on the reports' charts.
+    let notes_file = dir.join("annotations.csv");
+    std::fs::write(&notes_file, DEMO_ANNOTATIONS).map_err(io(&notes_file))?;
+    files.push(notes_file);
     let truth_dir = dir.join("ground_truth");
     std::fs::create_dir_all(&truth_dir).map_err(io(&truth_dir))?;
     for (name, text) in [

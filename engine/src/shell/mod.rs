@@ -65,21 +65,9 @@ pub fn history_path() -> Option<PathBuf> {
 }
 
 async fn open(project: &Project, client: Option<&str>) -> Result<Engine, String> {
-    let scoped = match client {
-        None => project.clone(),
-        Some(id) => project.for_client(id).ok_or_else(|| {
-            format!(
-                "no client `{id}` in the project; clients: {}",
-                project
-                    .clients
-                    .iter()
-                    .map(|c| c.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        })?,
-    };
-    Engine::open(scoped).await.map_err(|e| e.to_string())
+    Engine::open_for(project, client)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Runs the shell; returns the process exit code (0, or 1 after the first error when not
