@@ -5,6 +5,8 @@
 //! - `cargo xtask test`: set up what the tests need, build everything (the tests load the
 //!   connector libraries from disk), check formatting and lints, and run the whole suite.
 
+mod apt;
+mod chromium;
 mod postgres;
 mod python;
 
@@ -108,13 +110,16 @@ fn test(filters: &[String]) -> Result<()> {
     )?;
     // Python packages the tests use (tests/python/requirements.txt).
     let python = python::install().context("installing the tests' Python packages")?;
+    // The browser the HTML report test opens pages in.
+    let chromium = chromium::ensure().context("installing Chromium for the HTML report test")?;
     // Services the tests use, started here and stopped when this function returns.
     let pg = postgres::Server::start().context("starting the test PostgreSQL server")?;
     let mut cmd = cargo();
     cmd.args(["test", "--workspace", "--no-fail-fast"])
         .args(filters)
         .envs(pg.env())
-        .env("LOOPQL_TEST_PYTHON", python);
+        .env("LOOPQL_TEST_PYTHON", python)
+        .env("LOOPQL_TEST_CHROMIUM", chromium);
     tests(&mut cmd)
 }
 

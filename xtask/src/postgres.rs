@@ -35,31 +35,8 @@ fn find_bin_dir() -> Option<PathBuf> {
     candidates.into_iter().find(|d| has_all(d))
 }
 
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout.starts_with(b"0"))
-        .unwrap_or(false)
-}
-
 fn install() -> Result<()> {
-    if !is_root() {
-        bail!(
-            "PostgreSQL (initdb, pg_ctl, postgres) is not installed; install Debian's `postgresql` package"
-        );
-    }
-    eprintln!("==> installing PostgreSQL from Debian's packages");
-    let ok = Command::new("apt-get").arg("update").status()?.success()
-        && Command::new("apt-get")
-            .args(["install", "-y", "--no-install-recommends", "postgresql"])
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()?
-            .success();
-    if !ok {
-        bail!("apt-get install postgresql failed");
-    }
-    Ok(())
+    crate::apt::install(&["postgresql"], "PostgreSQL (initdb, pg_ctl, postgres)")
 }
 
 fn run(cmd: &mut Command, what: &str) -> Result<()> {
@@ -85,7 +62,7 @@ impl Server {
             }
         };
         // PostgreSQL refuses to run as root: run it as the `postgres` account the package makes.
-        let as_user = is_root().then(|| "postgres".to_string());
+        let as_user = crate::apt::is_root().then(|| "postgres".to_string());
         if as_user.is_some()
             && !Command::new("id")
                 .arg("postgres")

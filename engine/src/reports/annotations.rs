@@ -176,6 +176,7 @@ pub fn parse_command(
     let mut campaign = None;
     let mut dates = None;
     while let Some((word, tail)) = next_word(rest) {
+        let word = word.as_str();
         if let Some(v) = word.strip_prefix("client=") {
             client = Some(v.to_string());
         } else if let Some(v) = word.strip_prefix("channel=") {
@@ -221,15 +222,22 @@ pub fn parse_command(
     })
 }
 
-fn next_word(s: &str) -> Option<(&str, &str)> {
+/// The next word and the rest; `"..."` quotes keep spaces (`channel="Paid Search"`).
+fn next_word(s: &str) -> Option<(String, &str)> {
     let s = s.trim_start();
     if s.is_empty() {
         return None;
     }
-    Some(match s.find(char::is_whitespace) {
-        Some(i) => (&s[..i], &s[i..]),
-        None => (s, ""),
-    })
+    let mut word = String::new();
+    let mut quoted = false;
+    for (i, c) in s.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            c if c.is_whitespace() && !quoted => return Some((word, &s[i..])),
+            c => word.push(c),
+        }
+    }
+    Some((word, ""))
 }
 
 #[cfg(test)]
@@ -239,7 +247,7 @@ mod tests {
     #[test]
     fn shell_command() {
         let a = parse_command(
-            "2024-03-04..2024-03-10 channel=Paid_Search Spring sale, 20% off",
+            "2024-03-04..2024-03-10 channel=\"Paid Search\" Spring sale, 20% off",
             Some("acme"),
             Some("ann".into()),
         )
@@ -250,7 +258,7 @@ mod tests {
             a.end_date.map(|d| d.to_string()).as_deref(),
             Some("2024-03-10")
         );
-        assert_eq!(a.channel.as_deref(), Some("Paid_Search"));
+        assert_eq!(a.channel.as_deref(), Some("Paid Search"));
         assert_eq!(a.text, "Spring sale, 20% off");
         let e = parse_command("2024-03-04 x", None, None).unwrap_err();
         assert!(e.contains("which client"), "{e}");

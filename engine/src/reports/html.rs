@@ -13,7 +13,7 @@ h1{margin-bottom:.2rem}.context,.params,.freshness,footer{color:#555;font-size:.
 table{border-collapse:collapse;width:100%;font-size:.85rem;margin-top:1rem}\
 th,td{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:left}th{background:#f4f5f7}\
 td.num{text-align:right;font-variant-numeric:tabular-nums}.up{color:#1b7a3a}.down{color:#b42318}\
-figure{margin:1rem 0}figcaption ol{font-size:.85rem;color:#444}";
+figure{margin:1rem 0}.notes{font-size:.85rem;color:#444;list-style:none;padding-left:0}.scroll{overflow-x:auto}";
 
 pub fn escape(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
@@ -84,22 +84,22 @@ pub fn render(run: &Run) -> Result<String, String> {
         o.push_str(&svg);
         o.push('\n');
         if !run.annotations.is_empty() {
-            o.push_str("<figcaption><ol class=\"notes\">");
+            o.push_str("<figcaption><ul class=\"notes\">");
             for (i, a) in run.annotations.iter().enumerate() {
                 o.push_str(&format!("<li>{}</li>", e(&note_line(i, a))));
             }
-            o.push_str("</ol></figcaption>\n");
+            o.push_str("</ul></figcaption>\n");
         }
         o.push_str("</figure>\n");
     } else if !run.annotations.is_empty() {
-        o.push_str("<ol class=\"notes\">");
+        o.push_str("<ul class=\"notes\">");
         for (i, a) in run.annotations.iter().enumerate() {
             o.push_str(&format!("<li>{}</li>", e(&note_line(i, a))));
         }
-        o.push_str("</ol>\n");
+        o.push_str("</ul>\n");
     }
     let kinds = cells::kinds(&run.table);
-    o.push_str("<table class=\"result\">\n<thead><tr>");
+    o.push_str("<div class=\"scroll\">\n<table class=\"result\">\n<thead><tr>");
     for f in run.table.schema.fields() {
         o.push_str(&format!("<th>{}</th>", e(f.name())));
     }
@@ -117,7 +117,7 @@ pub fn render(run: &Run) -> Result<String, String> {
         }
         o.push_str("</tr>\n");
     }
-    o.push_str("</tbody>\n</table>\n");
+    o.push_str("</tbody>\n</table>\n</div>\n");
     if !run.freshness.is_empty() {
         o.push_str("<p class=\"freshness\">Data as of: ");
         let parts: Vec<String> = run

@@ -114,8 +114,22 @@ pub async fn run(
         previous.as_ref(),
     )?;
     let mut notes = annotations::read(engine.project(), client).map_err(engine_err(report))?;
-    if let Some(p) = &period {
-        notes.retain(|a| a.overlaps(p));
+    // Notes of the period; without one, of the dates the chart shows; else none.
+    let span = period.or_else(|| {
+        let spec = report.header.chart.as_ref()?;
+        let data = super::chart::data(spec, &current).ok()?;
+        if !data.x_is_date {
+            return None;
+        }
+        let day = |s: &String| s.get(..10)?.parse().ok();
+        Some(Period {
+            start: day(data.categories.first()?)?,
+            end: day(data.categories.last()?)?,
+        })
+    });
+    match &span {
+        Some(p) => notes.retain(|a| a.overlaps(p)),
+        None => notes.clear(),
     }
     Ok(Run {
         report: report.clone(),

@@ -51,6 +51,8 @@ pub enum Meta {
     Include(PathBuf),
     /// `\client [ID]`: scope the session to one client (no id: all clients).
     Client(Option<String>),
+    /// `\annotate ...`: add a note to the project's annotations (the rest of the line).
+    Annotate(String),
     Help,
     Quit,
 }
@@ -106,6 +108,11 @@ pub const COMMANDS: &[Command] = &[
         name: "\\client",
         args: "[ID]",
         help: "scope the session to one client's data; no ID: all clients",
+    },
+    Command {
+        name: "\\annotate",
+        args: "[client=ID] DATE[..END] [channel=C] [campaign=C] TEXT",
+        help: "note what happened (reports show it on charts)",
     },
     Command {
         name: "\\?",
@@ -180,6 +187,9 @@ pub fn parse(line: &str) -> Result<Meta, String> {
             one.ok_or_else(|| needs("a file"))?,
         ))),
         "\\client" => Ok(Meta::Client(one.map(str::to_string))),
+        "\\annotate" => Ok(Meta::Annotate(
+            line.trim_start()[name.len()..].trim().to_string(),
+        )),
         "\\?" | "\\h" | "\\help" | ".help" => Ok(Meta::Help),
         "\\q" | "\\quit" | ".quit" | ".exit" => Ok(Meta::Quit),
         other => Err(format!("unknown command `{other}`; \\? lists them")),
@@ -221,6 +231,10 @@ mod tests {
             Ok(Meta::Client(Some("acme".into())))
         );
         assert_eq!(parse("\\q"), Ok(Meta::Quit));
+        assert_eq!(
+            parse("\\annotate 2024-03-04  Spring  sale"),
+            Ok(Meta::Annotate("2024-03-04  Spring  sale".into()))
+        );
     }
 
     #[test]

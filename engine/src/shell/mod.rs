@@ -264,6 +264,45 @@ impl Shell {
                     Outcome::Failed
                 }
             },
+            Meta::Annotate(args) => {
+                let author = std::env::var("USER").ok().filter(|u| !u.is_empty());
+                let noted = crate::reports::annotations::parse_command(
+                    &args,
+                    self.client.as_deref(),
+                    author,
+                )
+                .and_then(|a| {
+                    if self.project.client(&a.client_id).is_none() {
+                        return Err(crate::EngineError::UnknownClient {
+                            id: a.client_id.clone(),
+                            known: self.project.clients.iter().map(|c| c.id.clone()).collect(),
+                        }
+                        .to_string());
+                    }
+                    crate::reports::annotations::append(&self.project, &a)
+                        .map(|path| (a, path))
+                        .map_err(|e| e.to_string())
+                });
+                match noted {
+                    Ok((a, path)) => {
+                        // Reopen so the `annotations` table shows the new note.
+                        if let Ok(engine) = open(&self.project, self.client.as_deref()).await {
+                            self.engine = engine;
+                        }
+                        println!(
+                            "Noted for {} on {} ({}).",
+                            a.client_id,
+                            a.date,
+                            path.display()
+                        );
+                        Outcome::Ok
+                    }
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        Outcome::Failed
+                    }
+                }
+            }
             Meta::ListTables => match describe::list_tables(&self.engine).await {
                 Ok((s, b)) => done(self.show(&s, &[b])),
                 Err(e) => {
