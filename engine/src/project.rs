@@ -188,7 +188,6 @@ pub enum ProjectError {
 }
 
 impl Project {
-    /// An empty project rooted at `base_dir`: no clients, no sources.
     /// The same project with one client only (its sources, its reference rows): what a
     /// session scoped to that client sees. None when the project has no such client.
     pub fn for_client(&self, id: &str) -> Option<Project> {
@@ -201,6 +200,7 @@ impl Project {
         Some(scoped)
     }
 
+    /// An empty project rooted at `base_dir`: no clients, no sources.
     pub fn empty(base_dir: &Path) -> Self {
         Self {
             path: None,

@@ -34,8 +34,11 @@ pub fn kinds(t: &Table) -> Vec<Kind> {
         .collect()
 }
 
-/// Every row's cells, formatted; the second value is the raw number for numeric cells.
-pub fn rows(t: &Table) -> Result<Vec<Vec<(String, Option<f64>)>>, String> {
+/// A cell's text, and its raw number when it has one.
+pub type Cell = (String, Option<f64>);
+
+/// Every row's cells, formatted.
+pub fn rows(t: &Table) -> Result<Vec<Vec<Cell>>, String> {
     let kinds = kinds(t);
     let opts = FormatOptions::default().with_null("–");
     let mut out = Vec::new();

@@ -52,7 +52,7 @@ pub enum ReportError {
     Engine {
         report: String,
         #[source]
-        source: crate::EngineError,
+        source: Box<crate::EngineError>,
     },
     #[error("{}: {source}", path.display())]
     Io {

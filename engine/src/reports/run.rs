@@ -63,14 +63,14 @@ pub struct Run {
 fn engine_err(report: &Report) -> impl Fn(crate::EngineError) -> ReportError + '_ {
     |source| ReportError::Engine {
         report: report.name.clone(),
-        source,
+        source: Box::new(source),
     }
 }
 
 fn df_err(report: &Report) -> impl Fn(datafusion::error::DataFusionError) -> ReportError + '_ {
     |e| ReportError::Engine {
         report: report.name.clone(),
-        source: e.into(),
+        source: Box::new(e.into()),
     }
 }
 
