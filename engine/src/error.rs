@@ -33,6 +33,10 @@ pub enum EngineError {
     #[error("budgets: {0}")]
     Budgets(String),
 
+    /// `loopql serve` could not start or serve.
+    #[error("server: {0}")]
+    Server(String),
+
     /// A client id the project does not declare.
     #[error("no client `{id}` in the project; clients: {}", if known.is_empty() { "none".to_string() } else { known.join(", ") })]
     UnknownClient { id: String, known: Vec<String> },

@@ -34,6 +34,10 @@ struct ProjectFile {
     /// `crate::budgets`). Default: none.
     #[serde(default)]
     budgets: Option<String>,
+    /// `loopql serve`: principals and query limits (see `crate::server_config`). Default: no
+    /// principals (the server refuses to start).
+    #[serde(default)]
+    server: Option<crate::server_config::ServerFile>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -161,6 +165,8 @@ pub struct Project {
     pub source_categories: Option<PathBuf>,
     /// The budgets CSV, if the project has one.
     pub budgets: Option<PathBuf>,
+    /// `loopql serve`'s principals and limits.
+    pub server: crate::server_config::ServerConfig,
 }
 
 /// Where exchange rates come from (see `crate::fx`).
@@ -200,6 +206,17 @@ impl Project {
         Some(scoped)
     }
 
+    /// The same project with these clients only; None when one of them is unknown.
+    pub fn for_clients(&self, ids: &[String]) -> Option<Project> {
+        if ids.iter().any(|id| self.client(id).is_none()) {
+            return None;
+        }
+        let mut scoped = self.clone();
+        scoped.clients.retain(|c| ids.contains(&c.id));
+        scoped.sources.retain(|s| ids.contains(&s.client_id));
+        Some(scoped)
+    }
+
     /// An empty project rooted at `base_dir`: no clients, no sources.
     pub fn empty(base_dir: &Path) -> Self {
         Self {
@@ -214,6 +231,7 @@ impl Project {
             fx: None,
             source_categories: None,
             budgets: None,
+            server: Default::default(),
         }
     }
 
@@ -390,8 +408,13 @@ impl Project {
             });
         }
 
+        let server = match &file.server {
+            Some(f) => crate::server_config::resolve(f, &clients, &invalid)?,
+            None => Default::default(),
+        };
         Ok(Project {
             path: Some(path.to_path_buf()),
+            server,
             warehouse: resolve(&file.warehouse),
             plugin_dirs: file.plugins.dirs.iter().map(|d| resolve(d)).collect(),
             plugin_paths: file.plugins.paths.iter().map(|d| resolve(d)).collect(),

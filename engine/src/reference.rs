@@ -135,8 +135,29 @@ pub fn source_categories(project: &Project) -> Result<RecordBatch> {
     Ok(RecordBatch::try_new(schema, vec![col(0), col(1), col(2)])?)
 }
 
+/// The rows of `batch` (first column `client_id`) for the project's clients, or for every client
+/// (`*` or empty).
+fn own_rows(batch: RecordBatch, project: &Project) -> Result<RecordBatch> {
+    use datafusion::arrow::array::{AsArray, BooleanArray};
+    let ids = datafusion::arrow::compute::cast(batch.column(0), &DataType::Utf8)?;
+    let keep: BooleanArray = ids
+        .as_string::<i32>()
+        .iter()
+        .map(|id| {
+            Some(match id {
+                None | Some("") | Some("*") => true,
+                Some(id) => project.client(id).is_some(),
+            })
+        })
+        .collect();
+    Ok(datafusion::arrow::compute::filter_record_batch(
+        &batch, &keep,
+    )?)
+}
+
 pub fn register(ctx: &SessionContext, project: &Project) -> Result<()> {
-    let categories = source_categories(project)?;
+    // A session scoped to some clients sees their rows only (and the rows every client shares).
+    let categories = own_rows(source_categories(project)?, project)?;
     ctx.register_table(
         "source_categories",
         Arc::new(MemTable::try_new(
@@ -144,7 +165,7 @@ pub fn register(ctx: &SessionContext, project: &Project) -> Result<()> {
             vec![vec![categories]],
         )?),
     )?;
-    let budgets = crate::budgets::load(project)?;
+    let budgets = own_rows(crate::budgets::load(project)?, project)?;
     ctx.register_table(
         "budgets",
         Arc::new(MemTable::try_new(budgets.schema(), vec![vec![budgets]])?),

@@ -5,6 +5,7 @@ mod connectors;
 mod demo;
 mod query;
 mod report;
+mod serve;
 mod shell;
 
 use clap::{Parser, Subcommand};
@@ -34,6 +35,8 @@ enum Command {
     /// Saved-query reports: list, show, run (per client, with parameters), schedule.
     #[command(subcommand)]
     Report(report::Command),
+    /// Serve the project over Arrow Flight SQL (principals and limits from the project's [server]).
+    Serve(serve::Args),
     /// Inspect connector libraries: what was found, loaded and refused.
     #[command(subcommand)]
     Connectors(connectors::Command),
@@ -90,6 +93,7 @@ pub fn main() -> ExitCode {
             Command::Shell(args) => shell::run(args).await,
             Command::Connectors(cmd) => connectors::run(cmd).await,
             Command::Report(cmd) => report::run(cmd).await,
+            Command::Serve(args) => serve::run(args).await,
         }
     });
     match result {

@@ -1,0 +1,97 @@
+//! `loopql serve`: an Arrow Flight SQL server over the engine. Every call is authenticated
+//! ([`auth`]); each caller queries the engine of its scope (admin: the whole project; scoped:
+//! an engine built for its clients only, see `crate::tenancy`); results stream batch by batch
+//! under the project's limits ([`query`]).
+
+pub mod auth;
+mod metadata;
+pub mod query;
+mod service;
+
+use crate::project::Project;
+use crate::server_config::Scope;
+use crate::{Engine, EngineError};
+use arrow_flight::flight_service_server::FlightServiceServer;
+use datafusion::arrow::array::RecordBatch;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::sync::OnceCell;
+use tonic::Status;
+
+/// A prepared statement: its SQL, who made it, and the parameters bound last.
+struct Prepared {
+    sql: String,
+    owner: String,
+    params: Option<RecordBatch>,
+}
+
+pub struct FlightServer {
+    project: Arc<Project>,
+    auth: auth::Auth,
+    limits: query::Limits,
+    engines: Mutex<HashMap<Scope, Arc<OnceCell<Arc<Engine>>>>>,
+    prepared: Mutex<HashMap<String, Prepared>>,
+}
+
+impl FlightServer {
+    pub fn new(project: Project) -> Result<Self, EngineError> {
+        let auth = auth::Auth::new(&project.server).map_err(EngineError::Server)?;
+        let limits = query::Limits::new(&project.server);
+        Ok(Self {
+            project: Arc::new(project),
+            auth,
+            limits,
+            engines: Mutex::new(HashMap::new()),
+            prepared: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The engine of `scope`, built once on first use.
+    async fn engine(&self, scope: &Scope) -> Result<Arc<Engine>, Status> {
+        let cell = {
+            let mut engines = self
+                .engines
+                .lock()
+                .map_err(|_| Status::internal("engine cache poisoned"))?;
+            engines.entry(scope.clone()).or_default().clone()
+        };
+        cell.get_or_try_init(|| async {
+            Engine::open_scope(&self.project, scope)
+                .await
+                .map(Arc::new)
+                .map_err(|e| Status::internal(format!("cannot open the engine: {e}")))
+        })
+        .await
+        .cloned()
+    }
+
+    /// The tonic service to mount.
+    pub fn service(self) -> FlightServiceServer<Self> {
+        FlightServiceServer::new(self)
+    }
+
+    /// Opens the admin engine now, so a broken project fails at start rather than at the first
+    /// query.
+    pub async fn warm_up(&self) -> Result<(), Status> {
+        self.engine(&Scope::Admin).await.map(|_| ())
+    }
+}
+
+/// Serves until `shutdown` resolves.
+pub async fn serve(
+    project: Project,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send,
+) -> Result<(), EngineError> {
+    let server = FlightServer::new(project)?;
+    server
+        .warm_up()
+        .await
+        .map_err(|e| EngineError::Server(e.message().to_string()))?;
+    let incoming = tonic::transport::server::TcpIncoming::from(listener);
+    tonic::transport::Server::builder()
+        .add_service(server.service())
+        .serve_with_incoming_shutdown(incoming, shutdown)
+        .await
+        .map_err(|e| EngineError::Server(e.to_string()))
+}
