@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod flight;
 
 use std::path::{Path, PathBuf};
 

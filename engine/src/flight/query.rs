@@ -80,8 +80,14 @@ pub async fn plan(
     sql: &str,
     params: Option<&RecordBatch>,
 ) -> Result<DataFrame, Status> {
+    // No spilling: a query over its memory limit fails (ResourceExhausted) rather than filling
+    // the server's disk.
     let runtime = RuntimeEnvBuilder::new()
         .with_memory_limit(limits.memory, 1.0)
+        .with_disk_manager_builder(
+            datafusion::execution::disk_manager::DiskManagerBuilder::default()
+                .with_mode(datafusion::execution::disk_manager::DiskManagerMode::Disabled),
+        )
         .build_arc()
         .map_err(status)?;
     let state = SessionStateBuilder::new_from_existing(engine.context().state())
@@ -119,6 +125,25 @@ pub async fn plan(
             df.with_param_values(ParamValues::from(values))
                 .map_err(status)
         }
+    }
+}
+
+/// A planned statement ready to run: DDL and session statements (`CREATE VIEW`, `SET`) are
+/// carried out by the engine's context, which keeps what they create for later queries.
+pub async fn executable(engine: &Engine, df: DataFrame) -> Result<DataFrame, Status> {
+    use datafusion::logical_expr::LogicalPlan;
+    if matches!(
+        df.logical_plan(),
+        LogicalPlan::Ddl(_) | LogicalPlan::Statement(_)
+    ) {
+        let (_, plan) = df.into_parts();
+        engine
+            .context()
+            .execute_logical_plan(plan)
+            .await
+            .map_err(status)
+    } else {
+        Ok(df)
     }
 }
 

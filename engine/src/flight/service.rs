@@ -145,6 +145,7 @@ impl FlightServer {
         let slot = self.limits.slot()?;
         let engine = self.engine(&caller.scope).await?;
         let df = query::plan(&engine, caller, &self.limits, sql, params).await?;
+        let df = query::executable(&engine, df).await?;
         let limited = Limited::run(df, &self.limits, slot).await?;
         let schema = limited.schema();
         tracing::info!(principal = %caller.name, sql = %sql, "query");
@@ -166,6 +167,7 @@ impl FlightServer {
         let _slot = self.limits.slot()?;
         let engine = self.engine(&caller.scope).await?;
         let df = query::plan(&engine, caller, &self.limits, sql, None).await?;
+        let df = query::executable(&engine, df).await?;
         let batches = tokio::time::timeout(self.limits.timeout, df.collect())
             .await
             .map_err(|_| {
