@@ -61,12 +61,17 @@ impl Limits {
     }
 
     /// A slot for one query, or ResourceExhausted when all are taken.
-    pub fn slot(&self) -> Result<OwnedSemaphorePermit, Status> {
-        self.slots.clone().try_acquire_owned().map_err(|_| {
+    pub fn slot(&self) -> Result<Slot, Status> {
+        let permit = self.slots.clone().try_acquire_owned().map_err(|_| {
             Status::resource_exhausted(format!(
                 "the server is running its maximum of {} queries (max_concurrent_queries); retry shortly",
                 self.max
             ))
+        })?;
+        Ok(Slot {
+            permit: Some(permit),
+            slots: self.slots.clone(),
+            max: self.max,
         })
     }
 }
@@ -152,22 +157,40 @@ pub fn schema(df: &DataFrame) -> SchemaRef {
     Arc::new(df.schema().as_arrow().clone())
 }
 
+/// A query's slot. When the last running query lets go of its slot, the memory its allocations
+/// freed is handed back to the operating system (glibc keeps freed memory in per-thread arenas
+/// otherwise, and an idle server would stay at its peak).
+pub struct Slot {
+    permit: Option<OwnedSemaphorePermit>,
+    slots: Arc<Semaphore>,
+    max: usize,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        drop(self.permit.take());
+        if self.slots.available_permits() == self.max {
+            #[cfg(all(target_os = "linux", target_env = "gnu"))]
+            // SAFETY: malloc_trim only returns free heap memory to the system.
+            unsafe {
+                libc::malloc_trim(0);
+            }
+        }
+    }
+}
+
 /// A result stream that holds its query slot, stops at the deadline, and carries the announced
 /// schema on every batch.
 pub struct Limited {
     inner: datafusion::execution::SendableRecordBatchStream,
     schema: SchemaRef,
     deadline: Pin<Box<tokio::time::Sleep>>,
-    _slot: OwnedSemaphorePermit,
+    _slot: Slot,
     done: bool,
 }
 
 impl Limited {
-    pub async fn run(
-        df: DataFrame,
-        limits: &Limits,
-        slot: OwnedSemaphorePermit,
-    ) -> Result<Self, Status> {
+    pub async fn run(df: DataFrame, limits: &Limits, slot: Slot) -> Result<Self, Status> {
         let schema = schema(&df);
         let deadline = Box::pin(tokio::time::sleep(limits.timeout));
         let inner = df.execute_stream().await.map_err(status)?;
