@@ -1,0 +1,50 @@
+"""Reads one large result and prints JSON {bytes, rows, seconds}: over Flight SQL from loopql
+(`flight URI SQL`) or as a raw Arrow IPC stream from a TCP socket (`ipc HOST PORT`)."""
+
+import json
+import socket
+import struct
+import sys
+import time
+
+import pyarrow as pa
+import pyarrow.flight as flight
+
+
+def statement_query(sql):
+    def varint(n):
+        out = b""
+        while True:
+            b = n & 0x7F
+            n >>= 7
+            if n:
+                out += struct.pack("B", b | 0x80)
+            else:
+                return out + struct.pack("B", b)
+
+    def field(num, payload):
+        return varint((num << 3) | 2) + varint(len(payload)) + payload
+
+    url = b"type.googleapis.com/arrow.flight.protocol.sql.CommandStatementQuery"
+    return field(1, url) + field(2, field(1, sql.encode()))
+
+
+def main():
+    if sys.argv[1] == "flight":
+        uri, user, password, sql = sys.argv[2:6]
+        client = flight.FlightClient(uri)
+        options = flight.FlightCallOptions(headers=[client.authenticate_basic_token(user.encode(), password.encode())])
+        start = time.perf_counter()
+        info = client.get_flight_info(flight.FlightDescriptor.for_command(statement_query(sql)), options)
+        table = client.do_get(info.endpoints[0].ticket, options).read_all()
+    else:
+        host, port = sys.argv[2], int(sys.argv[3])
+        start = time.perf_counter()
+        with socket.create_connection((host, port)) as s, s.makefile("rb") as f:
+            table = pa.ipc.open_stream(f).read_all()
+    seconds = time.perf_counter() - start
+    print(json.dumps({"bytes": table.nbytes, "rows": table.num_rows, "seconds": seconds}))
+
+
+if __name__ == "__main__":
+    main()
