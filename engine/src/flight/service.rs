@@ -391,7 +391,7 @@ impl FlightSqlService for FlightServer {
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
         self.caller(&request)?;
-        let schema = query.clone().into_builder().schema();
+        let schema = query.into_builder().schema();
         info(
             &schema,
             query.as_any().encode_to_vec(),
@@ -518,7 +518,7 @@ impl FlightSqlService for FlightServer {
         let data = metadata::XDBC
             .as_ref()
             .map_err(|e| Status::internal(e.clone()))?;
-        let schema = query.clone().into_builder(data).schema();
+        let schema = query.into_builder(data).schema();
         info(
             &schema,
             query.as_any().encode_to_vec(),
