@@ -27,18 +27,17 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             loopql::server_config::Scope::Clients(c) => format!("{} ({})", p.name, c.join(", ")),
         })
         .collect();
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
-        eprintln!("shutting down");
-    };
-    let serving = loopql::flight::serve(project, listener, async move {
-        shutdown.await;
-    });
-    // Say where we listen once the engine is up (serve opens it before accepting).
+    // Principals checked and the engine open before we say we are listening.
+    let server = loopql::flight::FlightServer::ready(project).await?;
     eprintln!(
         "loopql Flight SQL on grpc://{addr} — principals: {}",
         principals.join(", ")
     );
-    serving.await?;
+    server
+        .serve(listener, async {
+            let _ = tokio::signal::ctrl_c().await;
+            eprintln!("shutting down");
+        })
+        .await?;
     Ok(ExitCode::SUCCESS)
 }

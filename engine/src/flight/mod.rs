@@ -77,21 +77,38 @@ impl FlightServer {
     }
 }
 
-/// Serves until `shutdown` resolves.
+/// Checks the project's principals and opens the engine, then serves until `shutdown` resolves.
 pub async fn serve(
     project: Project,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send,
 ) -> Result<(), EngineError> {
-    let server = FlightServer::new(project)?;
-    server
-        .warm_up()
-        .await
-        .map_err(|e| EngineError::Server(e.message().to_string()))?;
-    let incoming = tonic::transport::server::TcpIncoming::from(listener);
-    tonic::transport::Server::builder()
-        .add_service(server.service())
-        .serve_with_incoming_shutdown(incoming, shutdown)
-        .await
-        .map_err(|e| EngineError::Server(e.to_string()))
+    let server = FlightServer::ready(project).await?;
+    server.serve(listener, shutdown).await
+}
+
+impl FlightServer {
+    /// A server whose principals are checked and whose admin engine is open.
+    pub async fn ready(project: Project) -> Result<Self, EngineError> {
+        let server = FlightServer::new(project)?;
+        server
+            .warm_up()
+            .await
+            .map_err(|e| EngineError::Server(e.message().to_string()))?;
+        Ok(server)
+    }
+
+    /// Serves on `listener` until `shutdown` resolves.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send,
+    ) -> Result<(), EngineError> {
+        let incoming = tonic::transport::server::TcpIncoming::from(listener);
+        tonic::transport::Server::builder()
+            .add_service(self.service())
+            .serve_with_incoming_shutdown(incoming, shutdown)
+            .await
+            .map_err(|e| EngineError::Server(e.to_string()))
+    }
 }
