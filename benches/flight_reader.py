@@ -2,31 +2,16 @@
 (`flight URI SQL`) or as a raw Arrow IPC stream from a TCP socket (`ipc HOST PORT`)."""
 
 import json
+import os
 import socket
-import struct
 import sys
 import time
 
 import pyarrow as pa
 import pyarrow.flight as flight
 
-
-def statement_query(sql):
-    def varint(n):
-        out = b""
-        while True:
-            b = n & 0x7F
-            n >>= 7
-            if n:
-                out += struct.pack("B", b | 0x80)
-            else:
-                return out + struct.pack("B", b)
-
-    def field(num, payload):
-        return varint((num << 3) | 2) + varint(len(payload)) + payload
-
-    url = b"type.googleapis.com/arrow.flight.protocol.sql.CommandStatementQuery"
-    return field(1, url) + field(2, field(1, sql.encode()))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "python"))
+from flightsql_command import statement_query  # noqa: E402
 
 
 def main():

@@ -9,7 +9,7 @@ mod common;
 use arrow_flight::Ticket;
 use arrow_flight::sql::{CommandGetTables, ProstMessageExt, SqlInfo, TicketStatementQuery};
 use common::flight::{
-    ACME, ACME_TOKEN, ADMIN, cells, client, code, demo_project, login, query, start,
+    ACME, ACME_TOKEN, ADMIN, cells, client, code, demo_project, fetch, login, query, start,
 };
 use datafusion::arrow::array::{AsArray, Int64Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
@@ -98,13 +98,7 @@ async fn statements_prepared_statements_metadata_and_errors() {
     .unwrap();
     stmt.set_parameters(params).unwrap();
     let info = stmt.execute().await.unwrap();
-    let got: Vec<RecordBatch> = admin
-        .do_get(info.endpoint[0].ticket.clone().unwrap())
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
+    let got: Vec<RecordBatch> = fetch(&mut admin, info).await;
     assert_eq!(cells(&got)[0], "globex");
     let want = count(
         &mut admin,
@@ -125,13 +119,7 @@ async fn statements_prepared_statements_metadata_and_errors() {
         })
         .await
         .unwrap();
-    let tables: Vec<RecordBatch> = admin
-        .do_get(info.endpoint[0].ticket.clone().unwrap())
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
+    let tables: Vec<RecordBatch> = fetch(&mut admin, info).await;
     let names = cells(&tables);
     assert!(names.contains(&"ad_performance".to_string()), "{names:?}");
     assert_eq!(tables[0].num_columns(), 5, "with table_schema");
@@ -142,13 +130,7 @@ async fn statements_prepared_statements_metadata_and_errors() {
         ])
         .await
         .unwrap();
-    let si: Vec<RecordBatch> = admin
-        .do_get(info.endpoint[0].ticket.clone().unwrap())
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
+    let si: Vec<RecordBatch> = fetch(&mut admin, info).await;
     assert_eq!(si[0].num_rows(), 2);
     for info in [
         admin.get_catalogs().await.unwrap(),
@@ -158,13 +140,7 @@ async fn statements_prepared_statements_metadata_and_errors() {
             .await
             .unwrap(),
     ] {
-        let b: Vec<RecordBatch> = admin
-            .do_get(info.endpoint[0].ticket.clone().unwrap())
-            .await
-            .unwrap()
-            .try_collect()
-            .await
-            .unwrap();
+        let b: Vec<RecordBatch> = fetch(&mut admin, info).await;
         assert!(b.iter().map(|b| b.num_rows()).sum::<usize>() >= 1);
     }
     let info = admin
@@ -175,13 +151,7 @@ async fn statements_prepared_statements_metadata_and_errors() {
         })
         .await
         .unwrap();
-    let b: Vec<RecordBatch> = admin
-        .do_get(info.endpoint[0].ticket.clone().unwrap())
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
+    let b: Vec<RecordBatch> = fetch(&mut admin, info).await;
     assert_eq!(b.iter().map(|b| b.num_rows()).sum::<usize>(), 0);
 
     // Bad SQL: InvalidArgument with the parser's message. Admin DDL works; scoped DDL does not.
@@ -343,13 +313,7 @@ async fn a_scoped_principal_sees_only_its_clients() {
         )
         .unwrap();
         let info = stmt.execute().await.unwrap();
-        let b: Vec<RecordBatch> = acme
-            .do_get(info.endpoint[0].ticket.clone().unwrap())
-            .await
-            .unwrap()
-            .try_collect()
-            .await
-            .unwrap();
+        let b: Vec<RecordBatch> = fetch(&mut acme, info).await;
         assert_eq!(b.iter().map(|b| b.num_rows()).sum::<usize>(), 0, "{value}");
     }
     // A forged ticket is planned again as the caller: raw tables stay out of reach.
@@ -393,13 +357,7 @@ async fn a_scoped_principal_sees_only_its_clients() {
         })
         .await
         .unwrap();
-    let b: Vec<RecordBatch> = acme
-        .do_get(info.endpoint[0].ticket.clone().unwrap())
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
+    let b: Vec<RecordBatch> = fetch(&mut acme, info).await;
     let mut schemas: Vec<String> = b
         .iter()
         .flat_map(|b| {

@@ -101,3 +101,12 @@ pub fn cells(batches: &[RecordBatch]) -> Vec<String> {
     }
     out
 }
+
+/// DoGet of a FlightInfo's first endpoint, all batches.
+pub async fn fetch(
+    c: &mut FlightSqlServiceClient<Channel>,
+    info: arrow_flight::FlightInfo,
+) -> Vec<RecordBatch> {
+    let ticket = info.endpoint[0].ticket.clone().expect("a ticket");
+    c.do_get(ticket).await.unwrap().try_collect().await.unwrap()
+}

@@ -3,7 +3,6 @@ Polars. Run by tests/flight_clients.rs, which starts `loopql serve` over a demo 
 LOOPQL_FLIGHT_URI (and LOOPQL_SERVER_PID for the load test)."""
 
 import os
-import struct
 import threading
 import time
 
@@ -12,6 +11,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.flight as flight
 import pytest
+from flightsql_command import statement_query
 
 URI = os.environ["LOOPQL_FLIGHT_URI"]
 ADMIN = ("agency", "agency-pw")
@@ -93,35 +93,13 @@ def test_errors_say_what_went_wrong():
         connect("acme", "wrong-password")
 
 
-def _statement_query(sql):
-    """CommandStatementQuery wrapped in google.protobuf.Any, encoded by hand (pyarrow speaks
-    Flight, not Flight SQL)."""
-
-    def varint(n):
-        out = b""
-        while True:
-            b = n & 0x7F
-            n >>= 7
-            if n:
-                out += struct.pack("B", b | 0x80)
-            else:
-                return out + struct.pack("B", b)
-
-    def field(num, payload):
-        return varint((num << 3) | 2) + varint(len(payload)) + payload
-
-    command = field(1, sql.encode())
-    url = b"type.googleapis.com/arrow.flight.protocol.sql.CommandStatementQuery"
-    return field(1, url) + field(2, command)
-
-
 def test_pyarrow_flight_basic_token_and_do_get():
     client = flight.FlightClient(URI)
     header = client.authenticate_basic_token(ACME[0].encode(), ACME[1].encode())
     assert header[0] == b"authorization" and header[1].startswith(b"Bearer ")
     options = flight.FlightCallOptions(headers=[header])
     descriptor = flight.FlightDescriptor.for_command(
-        _statement_query("SELECT client_id, sum(spend) AS spend FROM ad_performance GROUP BY 1"))
+        statement_query("SELECT client_id, sum(spend) AS spend FROM ad_performance GROUP BY 1"))
     info = client.get_flight_info(descriptor, options)
     table = client.do_get(info.endpoints[0].ticket, options).read_all()
     assert table.schema == info.schema

@@ -34,19 +34,7 @@ pub struct Data {
 pub fn data(spec: &ChartSpec, t: &Table) -> Result<Data, String> {
     let col = |name: &Option<String>, what: &str| -> Result<Option<usize>, String> {
         name.as_ref()
-            .map(|n| {
-                t.schema.index_of(n).map_err(|_| {
-                    format!(
-                        "chart {what} `{n}` is not a column of the result (columns: {})",
-                        t.schema
-                            .fields()
-                            .iter()
-                            .map(|f| f.name().as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                })
-            })
+            .map(|n| t.column(n).map_err(|m| format!("chart {what}: {m}")))
             .transpose()
     };
     let (Some(x), Some(y)) = (col(&spec.x, "x")?, col(&spec.y, "y")?) else {

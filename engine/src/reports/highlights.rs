@@ -34,17 +34,8 @@ pub struct Highlights {
 
 fn values(t: &Table, key: &str, metric: &str) -> Result<BTreeMap<String, f64>> {
     let find = |name: &str| {
-        t.schema.index_of(name).map_err(|_| {
-            DataFusionError::Plan(format!(
-                "highlights: the query has no column `{name}` (it has: {})",
-                t.schema
-                    .fields()
-                    .iter()
-                    .map(|f| f.name().as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
-        })
+        t.column(name)
+            .map_err(|m| DataFusionError::Plan(format!("highlights: {m}")))
     };
     let (k, m) = (find(key)?, find(metric)?);
     let mut out = BTreeMap::new();

@@ -29,6 +29,22 @@ impl Table {
     pub fn rows(&self) -> usize {
         self.batches.iter().map(RecordBatch::num_rows).sum()
     }
+
+    /// The index of column `name`, or a message naming the columns there are.
+    pub fn column(&self, name: &str) -> Result<usize, String> {
+        self.schema.index_of(name).map_err(|_| {
+            let names: Vec<&str> = self
+                .schema
+                .fields()
+                .iter()
+                .map(|f| f.name().as_str())
+                .collect();
+            format!(
+                "no column `{name}` in the result (columns: {})",
+                names.join(", ")
+            )
+        })
+    }
 }
 
 /// Latest date a source has data for.
