@@ -49,13 +49,13 @@ fn resolve(p: &Principal, secrets: &[Secret], what: &str) -> Result<Vec<[u8; 32]
         .collect()
 }
 
-/// 32 random bytes as hex, from the operating system.
-fn random_token() -> Result<String, Status> {
+/// `n` random bytes as hex, from the operating system (tokens, statement handles).
+pub fn random_hex(n: usize) -> Result<String, Status> {
     use std::io::Read;
-    let mut bytes = [0u8; 32];
+    let mut bytes = vec![0u8; n];
     std::fs::File::open("/dev/urandom")
         .and_then(|mut f| f.read_exact(&mut bytes))
-        .map_err(|e| Status::internal(format!("cannot make a token: {e}")))?;
+        .map_err(|e| Status::internal(format!("cannot make a random id: {e}")))?;
     Ok(hex::encode(bytes))
 }
 
@@ -114,7 +114,7 @@ impl Auth {
             .iter()
             .position(|p| p.name == user && p.passwords.iter().any(|h| eq(h, &hash)))
             .ok_or_else(bad)?;
-        let token = random_token()?;
+        let token = random_hex(32)?;
         let mut issued = self
             .issued
             .lock()

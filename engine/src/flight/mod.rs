@@ -4,6 +4,7 @@
 //! under the project's limits ([`query`]).
 
 pub mod auth;
+mod calls;
 mod metadata;
 pub mod query;
 mod service;
