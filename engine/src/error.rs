@@ -29,6 +29,9 @@ pub enum EngineError {
     #[error(transparent)]
     Arrow(#[from] datafusion::arrow::error::ArrowError),
 
+    #[error("parquet: {0}")]
+    Parquet(#[from] parquet::errors::ParquetError),
+
     /// The project's budgets file has a bad cell (the message locates it).
     #[error("budgets: {0}")]
     Budgets(String),
@@ -44,6 +47,15 @@ pub enum EngineError {
     /// The project's annotations file has a bad cell (the message locates it).
     #[error("annotations: {0}")]
     Annotations(String),
+
+    /// The warehouse could not be read or written (`loopql sync`, queries over it).
+    #[error("warehouse {location}: {message}")]
+    Warehouse { location: String, message: String },
+
+    /// A query or sync needs something the chosen mode cannot give (e.g. a live table on a
+    /// cluster).
+    #[error("{0}")]
+    Mode(String),
 
     /// The demo generator could not write what it was asked to (e.g. into PostgreSQL).
     #[error("demo: {0}")]

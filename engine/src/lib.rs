@@ -5,6 +5,7 @@
 
 pub mod attribution;
 pub mod budgets;
+pub mod cluster;
 pub mod demo;
 pub mod error;
 pub mod flight;
@@ -22,6 +23,7 @@ pub mod settings;
 pub mod shell;
 pub mod tenancy;
 pub mod views;
+pub mod warehouse;
 
 pub use error::{EngineError, Result};
 pub use project::Project;

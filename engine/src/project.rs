@@ -9,9 +9,10 @@ use toml::Spanned;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ProjectFile {
-    /// Folder of the local Parquet warehouse. Default: `"warehouse"`, next to the project file.
-    #[serde(default = "default_warehouse")]
-    warehouse: String,
+    /// Where `loopql sync` keeps the Parquet warehouse: a folder (relative to the project file)
+    /// or an `s3://BUCKET/PREFIX` URL. Default: `"warehouse"`, next to the project file.
+    #[serde(default)]
+    warehouse: Option<Spanned<String>>,
     /// Where connector libraries are looked for. Default: see [`PluginsFile`].
     #[serde(default)]
     plugins: PluginsFile,
@@ -55,9 +56,20 @@ fn default_fx_days() -> u32 {
     7
 }
 
-fn default_warehouse() -> String {
-    "warehouse".into()
+/// Where an engine's tables come from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ReadFrom {
+    /// The warehouse's current snapshot when one exists, else the connectors.
+    #[default]
+    Auto,
+    /// The connectors, even when a warehouse exists (`--live`).
+    Live,
+    /// A Ballista cluster at this `df://HOST:PORT` URL, over the warehouse.
+    Cluster(String),
 }
+
+/// Days `loopql sync` reads again when a source does not say.
+pub const DEFAULT_RESTATEMENT_DAYS: u32 = 30;
 
 fn default_true() -> bool {
     true
@@ -126,6 +138,11 @@ struct SourceFile {
     /// Options for the connector (`loopql connectors list` shows each connector's). Default: none.
     #[serde(default)]
     options: Option<Spanned<toml::Table>>,
+    /// `loopql sync`: days before the newest synced day that are read again at each sync, for
+    /// sources that restate recent days (late conversions, deduplication). 0 to 3650.
+    /// Default: 30.
+    #[serde(default)]
+    restatement_days: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Clone)]
@@ -145,6 +162,8 @@ pub struct Source {
     pub connector: String,
     pub client_id: String,
     pub options: serde_json::Map<String, serde_json::Value>,
+    /// Trailing days `loopql sync` reads again (see `crate::warehouse`).
+    pub restatement_days: u32,
     /// `path:line:column` of the source in the project file, for later errors.
     pub location: String,
 }
@@ -155,7 +174,9 @@ pub struct Project {
     /// The project file; `None` for an empty in-memory project.
     pub path: Option<PathBuf>,
     pub base_dir: PathBuf,
-    pub warehouse: PathBuf,
+    pub warehouse: crate::warehouse::location::Location,
+    /// Where queries read from (set by the command line, not the file).
+    pub read_from: ReadFrom,
     pub plugin_dirs: Vec<PathBuf>,
     pub plugin_paths: Vec<PathBuf>,
     pub search_default_plugin_dirs: bool,
@@ -222,7 +243,8 @@ impl Project {
         Self {
             path: None,
             base_dir: base_dir.to_path_buf(),
-            warehouse: base_dir.join("warehouse"),
+            warehouse: crate::warehouse::location::Location::Local(base_dir.join("warehouse")),
+            read_from: ReadFrom::Auto,
             plugin_dirs: Vec::new(),
             plugin_paths: Vec::new(),
             search_default_plugin_dirs: true,
@@ -398,16 +420,37 @@ impl Project {
                     _ => return Err(invalid(Some(t.span()), "options: expected a table".into())),
                 },
             };
+            let restatement_days = match &s.restatement_days {
+                None => DEFAULT_RESTATEMENT_DAYS,
+                Some(d) => match u32::try_from(*d.get_ref()) {
+                    Ok(n) if n <= 3650 => n,
+                    _ => {
+                        return Err(invalid(
+                            Some(d.span()),
+                            format!(
+                                "restatement_days: expected a whole number of days from 0 to 3650, found {}",
+                                d.get_ref()
+                            ),
+                        ));
+                    }
+                },
+            };
             let (line, column) = line_column(text, s.connector.span().start);
             sources.push(Source {
                 name,
                 connector: connector.clone(),
                 client_id: client_id.clone(),
                 options,
+                restatement_days,
                 location: format!("{}:{line}:{column}", path.display()),
             });
         }
 
+        let warehouse = match &file.warehouse {
+            None => crate::warehouse::location::Location::Local(base_dir.join("warehouse")),
+            Some(w) => crate::warehouse::location::Location::parse(w.get_ref(), &base_dir)
+                .map_err(|m| invalid(Some(w.span()), m))?,
+        };
         let server = match &file.server {
             Some(f) => crate::server_config::resolve(f, &clients, &invalid)?,
             None => Default::default(),
@@ -415,7 +458,8 @@ impl Project {
         Ok(Project {
             path: Some(path.to_path_buf()),
             server,
-            warehouse: resolve(&file.warehouse),
+            warehouse,
+            read_from: ReadFrom::Auto,
             plugin_dirs: file.plugins.dirs.iter().map(|d| resolve(d)).collect(),
             plugin_paths: file.plugins.paths.iter().map(|d| resolve(d)).collect(),
             search_default_plugin_dirs: file.plugins.search_default_dirs,
@@ -484,7 +528,10 @@ options = { path = "exports/*.csv" }
     #[test]
     fn resolves_defaults_and_paths() {
         let p = parse(OK).unwrap();
-        assert_eq!(p.warehouse, PathBuf::from("/p/warehouse"));
+        assert_eq!(
+            p.warehouse,
+            crate::warehouse::location::Location::Local(PathBuf::from("/p/warehouse"))
+        );
         assert_eq!(p.clients[0].name, "acme");
         assert_eq!(p.clients[0].currency, "EUR");
         assert_eq!(p.sources[0].name, "acme_google_ads");

@@ -4,7 +4,7 @@
 
 use crate::error::{EngineError, Result};
 use crate::plugin_host::{BoundSource, PluginHost, PluginTable, default_dirs};
-use crate::project::{Project, Source};
+use crate::project::{Project, ReadFrom, Source};
 use crate::views;
 use datafusion::catalog::{MemorySchemaProvider, SchemaProvider};
 use datafusion::dataframe::DataFrame;
@@ -21,6 +21,10 @@ pub struct Engine {
     ctx: SessionContext,
     project: Arc<Project>,
     host: Arc<PluginHost>,
+    /// Each harmonized view's mapping queries, as the connectors declare them.
+    mappings: Vec<(String, String)>,
+    /// The warehouse snapshot the tables come from; `None` when they come from connectors.
+    snapshot: Option<u64>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -32,10 +36,88 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
-    /// Loads the project's plugins and builds the session.
+    /// Builds the session: over the warehouse's current snapshot when there is one (unless the
+    /// project says `Live`), else over the connectors.
     pub async fn open(project: Project) -> Result<Self> {
+        match &project.read_from {
+            ReadFrom::Live => {}
+            ReadFrom::Auto => {
+                if let Some(engine) = Self::over_warehouse(&project, false).await? {
+                    return Ok(engine);
+                }
+            }
+            ReadFrom::Cluster(_) => {
+                return Self::over_warehouse(&project, true).await?.ok_or_else(|| {
+                    EngineError::Mode(format!(
+                        "the cluster reads the warehouse, and {} has no snapshot yet; run `loopql sync` first",
+                        project.warehouse.display()
+                    ))
+                });
+            }
+        }
         let host = Self::discover_plugins(&project);
         Self::with_host(project, host).await
+    }
+
+    /// The engine over the warehouse's current snapshot, or `None` without one.
+    async fn over_warehouse(project: &Project, cluster: bool) -> Result<Option<Self>> {
+        if let Some(dir) = project.warehouse.local_dir()
+            && !dir.join("CURRENT").exists()
+        {
+            return Ok(None);
+        }
+        let warehouse = crate::warehouse::Warehouse::open(&project.warehouse)?;
+        let Some(manifest) = warehouse.current().await? else {
+            return Ok(None);
+        };
+        let ctx = if cluster {
+            crate::cluster::client_context(project).await?
+        } else {
+            Self::bare_context(project)?
+        };
+        crate::functions::register(&ctx)?;
+        let which = if cluster {
+            crate::warehouse::register::Which::All
+        } else {
+            crate::reference::register(&ctx, project)?;
+            crate::warehouse::register::Which::Data
+        };
+        let clients: Vec<String> = project.clients.iter().map(|c| c.id.clone()).collect();
+        crate::warehouse::register::register(
+            &ctx,
+            &warehouse,
+            manifest.snapshot,
+            &manifest.tables,
+            &clients,
+            which,
+        )
+        .await?;
+        views::register_missing_harmonized(&ctx, &manifest.tables).await?;
+        views::register_derived(&ctx).await?;
+        Ok(Some(Self {
+            ctx,
+            project: Arc::new(project.clone()),
+            host: Arc::new(PluginHost::new()),
+            mappings: Vec::new(),
+            snapshot: Some(manifest.snapshot),
+        }))
+    }
+
+    /// A session with loopql's configuration and nothing registered.
+    pub fn bare_context(_project: &Project) -> Result<SessionContext> {
+        let config = crate::settings::install(
+            SessionConfig::new()
+                .with_default_catalog_and_schema(CATALOG, DEFAULT_SCHEMA)
+                .with_information_schema(true)
+                .with_create_default_catalog_and_schema(true),
+        );
+        Ok(SessionContext::new_with_state(
+            datafusion::execution::SessionStateBuilder::new()
+                .with_config(config)
+                .with_default_features()
+                .with_physical_optimizer_rules(physical_optimizer_rules())
+                .build(),
+        ))
     }
 
     /// Opens the engine scoped to one client (every table shows its rows only), or to the whole
@@ -65,20 +147,7 @@ impl Engine {
 
     /// Builds the session over an already loaded plugin host.
     pub async fn with_host(project: Project, host: PluginHost) -> Result<Self> {
-        let config = crate::settings::install(
-            SessionConfig::new()
-                .with_default_catalog_and_schema(CATALOG, DEFAULT_SCHEMA)
-                .with_information_schema(true)
-                .with_create_default_catalog_and_schema(true),
-        );
-        let ctx = SessionContext::new_with_state(
-            datafusion::execution::SessionStateBuilder::new()
-                .with_config(config)
-                .with_default_features()
-                .with_physical_optimizer_rules(physical_optimizer_rules())
-                .build(),
-        );
-
+        let ctx = Self::bare_context(&project)?;
         let mut by_connector: BTreeMap<&str, Vec<&Source>> = BTreeMap::new();
         for s in &project.sources {
             by_connector
@@ -122,6 +191,8 @@ impl Engine {
             ctx,
             project: Arc::new(project),
             host: Arc::new(host),
+            mappings,
+            snapshot: None,
         })
     }
 
@@ -131,6 +202,16 @@ impl Engine {
 
     pub fn plugins(&self) -> &PluginHost {
         &self.host
+    }
+
+    /// The harmonized views' mapping queries (empty over the warehouse).
+    pub fn mappings(&self) -> &[(String, String)] {
+        &self.mappings
+    }
+
+    /// The warehouse snapshot the engine reads, `None` when it reads the connectors.
+    pub fn snapshot(&self) -> Option<u64> {
+        self.snapshot
     }
 
     /// Plans a SQL statement (query or DDL).

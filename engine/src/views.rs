@@ -187,6 +187,47 @@ impl ViewFile {
     }
 }
 
+/// The column holding each harmonized view's activity day (what `loopql sync` partitions and
+/// windows it by); `None` for tables whose rows change at any time.
+pub fn activity_day(view: &str) -> Option<&'static str> {
+    match view {
+        "ad_performance" => Some("date"),
+        "sessions" => Some("session_date"),
+        "campaign_changes" => Some("touch_date"),
+        _ => None,
+    }
+}
+
+/// Harmonized views a warehouse snapshot lacks, as empty typed relations.
+pub async fn register_missing_harmonized(
+    ctx: &SessionContext,
+    tables: &std::collections::BTreeMap<String, crate::warehouse::manifest::TableEntry>,
+) -> Result<()> {
+    for view in HARMONIZED {
+        if tables.contains_key(view.name) {
+            continue;
+        }
+        let statement = format!("CREATE VIEW {} AS {}", view.name, view.expand(&[]));
+        ctx.sql(&statement).await.map_err(|e| EngineError::View {
+            view: view.name.to_string(),
+            message: e.to_string(),
+        })?;
+    }
+    Ok(())
+}
+
+/// Creates the views over the harmonized ones.
+pub async fn register_derived(ctx: &SessionContext) -> Result<()> {
+    for view in DERIVED {
+        let statement = format!("CREATE VIEW {} AS {}", view.name, view.sql);
+        ctx.sql(&statement).await.map_err(|e| EngineError::View {
+            view: view.name.to_string(),
+            message: e.to_string(),
+        })?;
+    }
+    Ok(())
+}
+
 /// Creates each harmonized view over the mappings given for it.
 pub async fn register_harmonized(
     ctx: &SessionContext,
@@ -205,14 +246,7 @@ pub async fn register_harmonized(
             message: e.to_string(),
         })?;
     }
-    for view in DERIVED {
-        let statement = format!("CREATE VIEW {} AS {}", view.name, view.sql);
-        ctx.sql(&statement).await.map_err(|e| EngineError::View {
-            view: view.name.to_string(),
-            message: e.to_string(),
-        })?;
-    }
-    Ok(())
+    register_derived(ctx).await
 }
 
 #[cfg(test)]

@@ -91,6 +91,7 @@ impl Connector for GoogleAds {
                         exact: true,
                     })
                     .collect(),
+                activity_date: Some("segments_date".into()),
                 schema: campaign_stats_schema(),
             }],
             mappings: vec![Mapping {

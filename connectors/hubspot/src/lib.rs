@@ -140,6 +140,7 @@ impl Connector for HubSpot {
                             exact: true,
                         })
                         .collect(),
+                    activity_date: None,
                     schema: csv_table::schema(columns),
                 })
                 .collect(),

@@ -89,6 +89,7 @@ impl Connector for MicrosoftAds {
                         exact: true,
                     })
                     .collect(),
+                activity_date: Some("time_period".into()),
                 schema: csv_table::schema(COLUMNS),
             }],
             mappings: vec![Mapping {

@@ -118,6 +118,7 @@ impl Connector for Postgres {
                             exact: true,
                         })
                         .collect(),
+                    activity_date: None,
                     schema: t.schema(),
                 })
                 .collect(),

@@ -126,6 +126,7 @@ impl Connector for Salesforce {
                     name: t.name.into(),
                     description: format!("one row per {} record", t.object),
                     filters: t.filters.iter().map(|c| FilterSpec { column: (*c).into(), exact: true }).collect(),
+                    activity_date: None,
                     schema: csv_table::schema(t.columns),
                 })
                 .collect(),

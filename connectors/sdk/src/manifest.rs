@@ -68,6 +68,12 @@ pub struct TableSpec {
     /// Columns the connector can filter on while reading.
     #[serde(default)]
     pub filters: Vec<FilterSpec>,
+    /// The column (a date or timestamp) holding the day each row's activity happened, when rows
+    /// of past days change only within a trailing restatement window (daily ad reports, analytics
+    /// events). `loopql sync` partitions the table by that day and re-reads only the window.
+    /// `None`: rows may change at any time (CRM objects), so each sync re-reads the whole table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity_date: Option<String>,
     /// Not part of the JSON manifest: crosses as an `FFI_ArrowSchema`.
     #[serde(skip, default = "empty_schema")]
     pub schema: SchemaRef,
@@ -78,6 +84,7 @@ impl PartialEq for TableSpec {
         self.name == other.name
             && self.description == other.description
             && self.filters == other.filters
+            && self.activity_date == other.activity_date
             && self.schema == other.schema
     }
 }

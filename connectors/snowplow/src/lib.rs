@@ -141,6 +141,7 @@ impl Connector for Snowplow {
                     exact: true,
                 })
                 .collect(),
+                activity_date: Some("derived_tstamp".into()),
                 schema: csv_table::schema(COLUMNS),
             }],
             mappings: vec![

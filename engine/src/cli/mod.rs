@@ -1,12 +1,14 @@
 //! The command line (clap derive). Every flag is defined once here with its doc; the work is done
 //! by the library.
 
+mod cluster;
 mod connectors;
 mod demo;
 mod query;
 mod report;
 mod serve;
 mod shell;
+mod sync;
 
 use clap::{Parser, Subcommand};
 use loopql::Project;
@@ -37,6 +39,11 @@ enum Command {
     Report(report::Command),
     /// Serve the project over Arrow Flight SQL (principals and limits from the project's [server]).
     Serve(serve::Args),
+    /// Copy the sources into the Parquet warehouse (incremental), or `sync status`.
+    Sync(sync::Args),
+    /// Run a Ballista scheduler or executor with loopql's SQL functions.
+    #[command(subcommand)]
+    Cluster(cluster::Command),
     /// Inspect connector libraries: what was found, loaded and refused.
     #[command(subcommand)]
     Connectors(connectors::Command),
@@ -48,10 +55,26 @@ pub struct ProjectArg {
     /// Project file. Default: ./loopql.toml if it exists, else an empty project.
     #[arg(long, short = 'p', env = "LOOPQL_PROJECT", value_name = "FILE")]
     project: Option<PathBuf>,
+    /// Read the connectors directly, even when the project has a synced warehouse.
+    #[arg(long, conflicts_with = "cluster")]
+    live: bool,
+    /// Run queries on a Ballista cluster (its scheduler's df://HOST:PORT), over the warehouse.
+    #[arg(long, value_name = "df://HOST:PORT", env = "LOOPQL_CLUSTER")]
+    cluster: Option<String>,
 }
 
 impl ProjectArg {
     pub fn load(&self) -> anyhow::Result<Project> {
+        let mut project = self.load_file()?;
+        project.read_from = match (&self.cluster, self.live) {
+            (Some(url), _) => loopql::project::ReadFrom::Cluster(loopql::cluster::check_url(url)?),
+            (None, true) => loopql::project::ReadFrom::Live,
+            (None, false) => loopql::project::ReadFrom::Auto,
+        };
+        Ok(project)
+    }
+
+    fn load_file(&self) -> anyhow::Result<Project> {
         match &self.project {
             Some(path) => Ok(Project::load(path)?),
             None => {
@@ -94,6 +117,8 @@ pub fn main() -> ExitCode {
             Command::Connectors(cmd) => connectors::run(cmd).await,
             Command::Report(cmd) => report::run(cmd).await,
             Command::Serve(args) => serve::run(args).await,
+            Command::Sync(args) => sync::run(args).await,
+            Command::Cluster(cmd) => cluster::run(cmd).await,
         }
     });
     match result {

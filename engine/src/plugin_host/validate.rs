@@ -72,6 +72,20 @@ pub fn manifest(m: &Manifest, known_views: &[&str]) -> Vec<String> {
                 ));
             }
         }
+        if let Some(day) = &t.activity_date {
+            match t.schema.field_with_name(day) {
+                Err(_) => problems.push(format!(
+                    "table `{}`: activity_date `{day}` is not one of its columns",
+                    t.name
+                )),
+                Ok(f) if !is_day_type(f.data_type()) => problems.push(format!(
+                    "table `{}`: activity_date `{day}` is {}; expected a date or timestamp column",
+                    t.name,
+                    f.data_type()
+                )),
+                Ok(_) => {}
+            }
+        }
         for filter in &t.filters {
             if !columns.contains(filter.column.as_str()) {
                 problems.push(format!(
@@ -94,6 +108,15 @@ pub fn manifest(m: &Manifest, known_views: &[&str]) -> Vec<String> {
         }
     }
     problems
+}
+
+/// Types a day can be read from: dates and timestamps.
+pub fn is_day_type(t: &datafusion::arrow::datatypes::DataType) -> bool {
+    use datafusion::arrow::datatypes::DataType;
+    matches!(
+        t,
+        DataType::Date32 | DataType::Date64 | DataType::Timestamp(..)
+    )
 }
 
 #[cfg(test)]
@@ -122,11 +145,11 @@ mod tests {
                     column: "day".into(),
                     exact: true,
                 }],
-                schema: Arc::new(Schema::new(vec![Field::new(
-                    "day",
-                    DataType::Date32,
-                    false,
-                )])),
+                activity_date: Some("day".into()),
+                schema: Arc::new(Schema::new(vec![
+                    Field::new("day", DataType::Date32, false),
+                    Field::new("name", DataType::Utf8, false),
+                ])),
             }],
             mappings: vec![Mapping {
                 view: "ad_performance".into(),
@@ -177,6 +200,14 @@ mod tests {
                 "mapping onto `nope`",
             ),
             (Box::new(|m| m.mappings[0].sql = " ".into()), "has no SQL"),
+            (
+                Box::new(|m| m.tables[0].activity_date = Some("nope".into())),
+                "activity_date `nope` is not one of its columns",
+            ),
+            (
+                Box::new(|m| m.tables[0].activity_date = Some("name".into())),
+                "activity_date `name` is Utf8; expected a date or timestamp",
+            ),
         ];
         for (edit, expected) in cases {
             let found = problems(edit);

@@ -19,6 +19,7 @@ impl Connector for BadManifest {
                 column: filter.into(),
                 exact: true,
             }],
+            activity_date: None,
             schema: schema.clone(),
         };
         Manifest {

@@ -37,6 +37,7 @@ fn table(name: &str, description: &str) -> TableSpec {
                 exact: false,
             },
         ],
+        activity_date: None,
         schema: schema(),
     }
 }
