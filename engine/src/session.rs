@@ -92,6 +92,9 @@ impl Engine {
             which,
         )
         .await?;
+        if cluster {
+            crate::cluster::register_live_only(&ctx, project, &manifest)?;
+        }
         views::register_missing_harmonized(&ctx, &manifest.tables).await?;
         views::register_derived(&ctx).await?;
         Ok(Some(Self {
@@ -306,7 +309,7 @@ fn bind_source(project: &Project, source: &Source, specs: &[OptionSpec]) -> Resu
 /// merge that orders by it, although the order is the same. It only checks, never rewrites, so
 /// leaving it out changes no result; tests/slt/harmonized/ordering.slt holds the queries it
 /// refused.
-fn physical_optimizer_rules()
+pub(crate) fn physical_optimizer_rules()
 -> Vec<Arc<dyn datafusion::physical_optimizer::PhysicalOptimizerRule + Send + Sync>> {
     datafusion::physical_optimizer::optimizer::PhysicalOptimizer::new()
         .rules

@@ -56,7 +56,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             ""
         }
     );
-    let engine = Engine::open(Project::load(&written.project_file)?).await?;
+    // The exports just written, not an earlier demo's synced warehouse.
+    let mut project = Project::load(&written.project_file)?;
+    project.read_from = loopql::project::ReadFrom::Live;
+    let engine = Engine::open(project).await?;
     println!("{}\n", demo::FIRST_QUERY);
     let stream = engine.stream(demo::FIRST_QUERY).await?;
     let mut stdout = std::io::stdout();
@@ -65,7 +68,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let exe = std::env::current_exe().unwrap_or_else(|_| "loopql".into());
     let loopql = exe.display();
     println!(
-        "\nTry next:\n  {loopql} query --project {p} \"SELECT * FROM ad_performance WHERE client_id = 'acme' LIMIT 5\"\n  {loopql} query --project {p} --format csv --out stats.csv \"SELECT * FROM google_ads.campaign_stats\"\n  {loopql} query --project {p} \"SELECT channel, model, round(sum(spend), 2) AS spend, round(sum(revenue), 2) AS revenue FROM roi_by_channel WHERE client_id = 'acme' AND model IN ('last_touch', 'markov') GROUP BY 1, 2 ORDER BY 1, 2\"\n  {loopql} report run monthly_overview --project {p} --client acme --out acme-overview.html\n  {loopql} connectors list --project {p}\n  compare with {}/ground_truth/ads_by_client_platform_month.csv",
+        "\nTry next:\n  {loopql} query --project {p} \"SELECT * FROM ad_performance WHERE client_id = 'acme' LIMIT 5\"\n  {loopql} query --project {p} --format csv --out stats.csv \"SELECT * FROM google_ads.campaign_stats\"\n  {loopql} query --project {p} \"SELECT channel, model, round(sum(spend), 2) AS spend, round(sum(revenue), 2) AS revenue FROM roi_by_channel WHERE client_id = 'acme' AND model IN ('last_touch', 'markov') GROUP BY 1, 2 ORDER BY 1, 2\"\n  {loopql} report run monthly_overview --project {p} --client acme --out acme-overview.html\n  {loopql} sync --project {p}   (then queries read the Parquet warehouse; --live reads the exports)\n  {loopql} connectors list --project {p}\n  compare with {}/ground_truth/ads_by_client_platform_month.csv",
         written.dir.display()
     );
     Ok(ExitCode::SUCCESS)

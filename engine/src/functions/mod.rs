@@ -11,6 +11,7 @@ mod forecast;
 mod journeys;
 mod local_date;
 mod loopql_setting;
+pub mod recorded;
 mod scalar_args;
 mod table_args;
 mod url_param;
@@ -122,7 +123,13 @@ pub fn register(ctx: &SessionContext) -> datafusion::common::Result<()> {
         ctx.register_udf(f.as_ref().clone());
     }
     for f in table_functions() {
-        ctx.register_udtf(f.name, f.function);
+        ctx.register_udtf(
+            f.name,
+            Arc::new(recorded::Recorded {
+                name: f.name,
+                inner: f.function,
+            }),
+        );
     }
     let catalog = catalog()?;
     ctx.register_table(

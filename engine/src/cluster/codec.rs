@@ -1,0 +1,173 @@
+//! What a Ballista client adds to the logical plans it sends: loopql's table function calls
+//! (sent as the call, made again on the scheduler over its warehouse catalog), empty tables, and
+//! a clear refusal for tables only a connector can read. Everything else is Ballista's codec.
+
+use crate::functions::recorded::{CallTable, call};
+use ballista_core::serde::BallistaLogicalExtensionCodec;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::common::{DataFusionError, Result, TableReference};
+use datafusion::datasource::TableProvider;
+use datafusion::datasource::empty::EmptyTable;
+use datafusion::datasource::file_format::FileFormatFactory;
+use datafusion::execution::TaskContext;
+use datafusion::execution::session_state::SessionStateBuilder;
+use datafusion::logical_expr::{AggregateUDF, Extension, LogicalPlan, ScalarUDF, WindowUDF};
+use datafusion_proto::logical_plan::LogicalExtensionCodec;
+use std::sync::Arc;
+
+/// First byte of an encoded table: whose it is.
+const BALLISTA: u8 = 0;
+const CALL: u8 = 1;
+const EMPTY: u8 = 2;
+
+#[derive(Debug, Default)]
+pub struct Codec {
+    inner: BallistaLogicalExtensionCodec,
+}
+
+/// A connector's table that no sync has copied into the warehouse: only a live session reads it.
+#[derive(Debug)]
+pub struct LiveOnly {
+    pub name: String,
+    pub schema: SchemaRef,
+}
+
+#[async_trait::async_trait]
+impl TableProvider for LiveOnly {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> datafusion::datasource::TableType {
+        datafusion::datasource::TableType::Base
+    }
+
+    async fn scan(
+        &self,
+        _state: &dyn datafusion::catalog::Session,
+        _projection: Option<&Vec<usize>>,
+        _filters: &[datafusion::logical_expr::Expr],
+        _limit: Option<usize>,
+    ) -> Result<Arc<dyn datafusion::physical_plan::ExecutionPlan>> {
+        Err(live_only(&self.name))
+    }
+}
+
+fn live_only(name: &str) -> DataFusionError {
+    DataFusionError::Plan(format!(
+        "{name} is read live from its connector, which a cluster cannot do: run `loopql sync` first, then the cluster reads it from the warehouse"
+    ))
+}
+
+impl LogicalExtensionCodec for Codec {
+    fn try_decode(
+        &self,
+        buf: &[u8],
+        inputs: &[LogicalPlan],
+        ctx: &TaskContext,
+    ) -> Result<Extension> {
+        self.inner.try_decode(buf, inputs, ctx)
+    }
+
+    fn try_encode(&self, node: &Extension, buf: &mut Vec<u8>) -> Result<()> {
+        self.inner.try_encode(node, buf)
+    }
+
+    fn try_decode_table_provider(
+        &self,
+        buf: &[u8],
+        table_ref: &TableReference,
+        schema: SchemaRef,
+        ctx: &TaskContext,
+    ) -> Result<Arc<dyn TableProvider>> {
+        match buf.split_first() {
+            Some((&CALL, rest)) => {
+                let (function, args): (String, Vec<serde_json::Value>) =
+                    serde_json::from_slice(rest)
+                        .map_err(|e| DataFusionError::Internal(format!("loopql call: {e}")))?;
+                let session = SessionStateBuilder::new().build();
+                call(&function, &args, &session)
+            }
+            Some((&EMPTY, _)) => Ok(Arc::new(EmptyTable::new(schema))),
+            Some((&BALLISTA, rest)) => self
+                .inner
+                .try_decode_table_provider(rest, table_ref, schema, ctx),
+            _ => Err(DataFusionError::Internal(format!(
+                "table {table_ref}: not a loopql-encoded table"
+            ))),
+        }
+    }
+
+    fn try_encode_table_provider(
+        &self,
+        table_ref: &TableReference,
+        node: Arc<dyn TableProvider>,
+        buf: &mut Vec<u8>,
+    ) -> Result<()> {
+        if let Some(c) = (node.as_ref() as &dyn std::any::Any).downcast_ref::<CallTable>() {
+            buf.push(CALL);
+            let text = serde_json::to_vec(&(&c.function, &c.args))
+                .map_err(|e| DataFusionError::Internal(e.to_string()))?;
+            buf.extend(text);
+            return Ok(());
+        }
+        if (node.as_ref() as &dyn std::any::Any)
+            .downcast_ref::<EmptyTable>()
+            .is_some()
+        {
+            buf.push(EMPTY);
+            return Ok(());
+        }
+        if let Some(l) = (node.as_ref() as &dyn std::any::Any).downcast_ref::<LiveOnly>() {
+            return Err(live_only(&l.name));
+        }
+        buf.push(BALLISTA);
+        self.inner
+            .try_encode_table_provider(table_ref, node, buf)
+            .map_err(|e| {
+                DataFusionError::Plan(format!(
+                    "table {table_ref} cannot run on a cluster ({e}); only warehouse tables, views and loopql's table functions with literal arguments can"
+                ))
+            })
+    }
+
+    fn try_decode_file_format(
+        &self,
+        buf: &[u8],
+        ctx: &TaskContext,
+    ) -> Result<Arc<dyn FileFormatFactory>> {
+        self.inner.try_decode_file_format(buf, ctx)
+    }
+
+    fn try_encode_file_format(
+        &self,
+        buf: &mut Vec<u8>,
+        node: Arc<dyn FileFormatFactory>,
+    ) -> Result<()> {
+        self.inner.try_encode_file_format(buf, node)
+    }
+
+    fn try_decode_udf(&self, name: &str, buf: &[u8]) -> Result<Arc<ScalarUDF>> {
+        self.inner.try_decode_udf(name, buf)
+    }
+
+    fn try_encode_udf(&self, node: &ScalarUDF, buf: &mut Vec<u8>) -> Result<()> {
+        self.inner.try_encode_udf(node, buf)
+    }
+
+    fn try_decode_udaf(&self, name: &str, buf: &[u8]) -> Result<Arc<AggregateUDF>> {
+        self.inner.try_decode_udaf(name, buf)
+    }
+
+    fn try_encode_udaf(&self, node: &AggregateUDF, buf: &mut Vec<u8>) -> Result<()> {
+        self.inner.try_encode_udaf(node, buf)
+    }
+
+    fn try_decode_udwf(&self, name: &str, buf: &[u8]) -> Result<Arc<WindowUDF>> {
+        self.inner.try_decode_udwf(name, buf)
+    }
+
+    fn try_encode_udwf(&self, node: &WindowUDF, buf: &mut Vec<u8>) -> Result<()> {
+        self.inner.try_encode_udwf(node, buf)
+    }
+}
