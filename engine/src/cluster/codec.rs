@@ -171,3 +171,56 @@ impl LogicalExtensionCodec for Codec {
         self.inner.try_encode_udwf(node, buf)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+
+    fn round_trip(table: Arc<dyn TableProvider>) -> Result<Arc<dyn TableProvider>> {
+        let codec = Codec::default();
+        let name = TableReference::bare("t");
+        let mut buf = Vec::new();
+        codec.try_encode_table_provider(&name, table.clone(), &mut buf)?;
+        let ctx = TaskContext::default();
+        codec.try_decode_table_provider(&buf, &name, table.schema(), &ctx)
+    }
+
+    #[test]
+    fn table_function_calls_travel_as_the_call() {
+        let ctx = datafusion::prelude::SessionContext::new();
+        crate::functions::register(&ctx).unwrap();
+        let state = ctx.state();
+        let table = crate::functions::recorded::call(
+            "attribution",
+            &[serde_json::json!("channel"), serde_json::json!("markov")],
+            &state,
+        )
+        .unwrap();
+        let recorded = Arc::new(CallTable {
+            function: "attribution".into(),
+            args: vec![serde_json::json!("channel"), serde_json::json!("markov")],
+            inner: table.clone(),
+        });
+        let back = round_trip(recorded).unwrap();
+        assert_eq!(back.schema(), table.schema());
+    }
+
+    #[test]
+    fn empty_tables_travel_and_live_tables_are_refused_with_what_to_do() {
+        let schema = Arc::new(Schema::new(vec![Field::new("a", DataType::Int64, true)]));
+        let back = round_trip(Arc::new(EmptyTable::new(schema.clone()))).unwrap();
+        assert_eq!(back.schema(), schema);
+        let err = round_trip(Arc::new(LiveOnly {
+            name: "google_ads.campaign_stats".into(),
+            schema,
+        }))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("google_ads.campaign_stats is read live")
+                && err.contains("run `loopql sync` first"),
+            "{err}"
+        );
+    }
+}

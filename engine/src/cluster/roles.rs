@@ -97,7 +97,10 @@ pub async fn run_scheduler(project: Project, listen: SocketAddr) -> Result<()> {
                 crate::session::CATALOG,
                 crate::session::DEFAULT_SCHEMA,
             )
-            .with_information_schema(true);
+            .with_information_schema(true)
+            // The catalog list holds the warehouse's tables: creating the default catalog would
+            // replace it with an empty one.
+            .with_create_default_catalog_and_schema(false);
         let state: SessionState = functions_state(config)
             .with_catalog_list(catalogs.current()?)
             .with_optimizer_rules(ballista_core::optimizer::ballista_default_optimizer_rules())

@@ -66,7 +66,15 @@ impl<C: Compute> TableProvider for Computed<C> {
         filters: &[Expr],
         _limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let batch = self.0.compute(session_state(state)?, filters).await?;
+        // The inner queries run here, on this machine, with loopql's own physical rules: a
+        // Ballista scheduler's job state carries adaptive-planning rules whose placeholder
+        // operators only its stage planner can run.
+        let local = datafusion::execution::session_state::SessionStateBuilder::new_from_existing(
+            session_state(state)?.clone(),
+        )
+        .with_physical_optimizer_rules(crate::session::physical_optimizer_rules())
+        .build();
+        let batch = self.0.compute(&local, filters).await?;
         Ok(MemorySourceConfig::try_new_exec(
             &[vec![batch]],
             self.0.schema(),

@@ -1,0 +1,181 @@
+//! A Ballista cluster of loopql processes on loopback — a scheduler and two executors — runs the
+//! KPI, attribution (loopql's table function and scalar functions) and ROI queries over the
+//! synced warehouse, and answers exactly what one machine answers.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::cli::{loopql, run};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+/// Kills the cluster's processes however the test ends.
+struct Processes(Vec<Child>);
+
+impl Drop for Processes {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn query(project: &Path, cluster: Option<&str>, sql: &str) -> (bool, String, String) {
+    let mut args = vec!["query", "-p", project.to_str().unwrap(), "--format", "csv"];
+    if let Some(url) = cluster {
+        args.extend(["--cluster", url]);
+    }
+    args.push(sql);
+    let (out, stdout, stderr) = run(&mut loopql(&args));
+    (out.status.success(), stdout, stderr)
+}
+
+fn job_folders(work_dir: &Path) -> usize {
+    std::fs::read_dir(work_dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| {
+            e.path().is_dir() && !e.file_name().to_string_lossy().starts_with("datafusion-")
+        })
+        .count()
+}
+
+#[test]
+fn a_scheduler_and_two_executors_answer_like_one_machine() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo");
+    let (out, _, stderr) = run(&mut loopql(&[
+        "demo",
+        "--dir",
+        demo.to_str().unwrap(),
+        "--seed",
+        "3",
+        "--scale",
+        "0.2",
+    ]));
+    assert!(out.status.success(), "{stderr}");
+    let project = demo.join("loopql.toml");
+
+    // Before any sync the cluster has nothing to read, and says what to do.
+    let (ok, _, stderr) = query(&project, Some("df://127.0.0.1:9"), "SELECT 1");
+    assert!(!ok);
+    assert!(stderr.contains("run `loopql sync` first"), "{stderr}");
+
+    let (out, _, stderr) = run(&mut loopql(&[
+        "sync",
+        "-q",
+        "-p",
+        project.to_str().unwrap(),
+    ]));
+    assert!(out.status.success(), "{stderr}");
+
+    let scheduler_port = free_port();
+    let url = format!("df://127.0.0.1:{scheduler_port}");
+    let mut processes = Processes(Vec::new());
+    processes.0.push(
+        loopql(&[
+            "cluster",
+            "scheduler",
+            "--listen",
+            &format!("127.0.0.1:{scheduler_port}"),
+            "-p",
+            project.to_str().unwrap(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap(),
+    );
+    let addr: SocketAddr = format!("127.0.0.1:{scheduler_port}").parse().unwrap();
+    let started = Instant::now();
+    while TcpStream::connect(addr).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the scheduler did not listen"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let work_dirs = [dir.path().join("executor-1"), dir.path().join("executor-2")];
+    for work in &work_dirs {
+        std::fs::create_dir_all(work).unwrap();
+        let (port, grpc) = (free_port(), free_port());
+        processes.0.push(
+            loopql(&[
+                "cluster",
+                "executor",
+                "--scheduler",
+                &format!("127.0.0.1:{scheduler_port}"),
+                "--port",
+                &port.to_string(),
+                "--grpc-port",
+                &grpc.to_string(),
+                "--work-dir",
+                work.to_str().unwrap(),
+                "--concurrent-tasks",
+                "2",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+        );
+    }
+
+    let queries = [
+        // KPI
+        "SELECT client_id, channel, round(sum(spend), 2) AS spend, sum(clicks) AS clicks, round(sum(conversions), 4) AS conversions FROM kpi_paid_media GROUP BY 1, 2 ORDER BY 1, 2",
+        // Attribution: loopql's table function, every model
+        "SELECT client_id, model, channel, round(sum(conversions), 6) AS conversions, round(sum(value), 2) AS value FROM attribution('channel') GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+        // Attribution view with a scalar loopql function applied on the cluster
+        "SELECT channel_group(s.source, s.medium, s.campaign, NULL) AS grouped, count(*) AS sessions FROM sessions s GROUP BY 1 ORDER BY 1",
+        // Closed-loop ROI
+        "SELECT client_id, model, channel, round(sum(spend), 2) AS spend, round(sum(revenue), 2) AS revenue, round(sum(customers), 6) AS customers FROM roi_by_channel GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+    ];
+    for sql in queries {
+        let (ok, single, stderr) = query(&project, None, sql);
+        assert!(ok, "{sql}: {stderr}");
+        assert!(single.lines().count() > 2, "{sql}: {single}");
+        // Executors register within a few seconds; the first query waits for them.
+        let (ok, clustered, stderr) = query(&project, Some(&url), sql);
+        assert!(ok, "{sql} on the cluster: {stderr}");
+        assert_eq!(clustered, single, "{sql}");
+    }
+    // Both executors ran tasks.
+    for work in &work_dirs {
+        assert!(job_folders(work) > 0, "{work:?} ran no task");
+    }
+
+    // A connector no sync has copied is refused with what to do.
+    let text = std::fs::read_to_string(&project).unwrap();
+    let extra = demo.join("with_microsoft.toml");
+    std::fs::write(
+        &extra,
+        format!(
+            "{text}\n[[sources]]\nname = \"acme_microsoft_ads\"\nconnector = \"microsoft_ads\"\nclient_id = \"acme\"\noptions = {{ path = \"exports/acme/microsoft/*.csv\" }}\n"
+        ),
+    )
+    .unwrap();
+    let (ok, _, stderr) = query(
+        &extra,
+        Some(&url),
+        "SELECT count(*) FROM microsoft_ads.campaign_performance",
+    );
+    assert!(!ok);
+    assert!(
+        stderr.contains("microsoft_ads.campaign_performance is read live from its connector")
+            && stderr.contains("run `loopql sync` first"),
+        "{stderr}"
+    );
+}
