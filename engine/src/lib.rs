@@ -15,6 +15,7 @@ pub mod fx;
 pub mod output;
 pub mod plugin_host;
 pub mod project;
+pub mod read_from;
 pub mod reference;
 pub mod reports;
 pub mod server_config;

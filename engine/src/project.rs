@@ -56,17 +56,7 @@ fn default_fx_days() -> u32 {
     7
 }
 
-/// Where an engine's tables come from.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum ReadFrom {
-    /// The warehouse's current snapshot when one exists, else the connectors.
-    #[default]
-    Auto,
-    /// The connectors, even when a warehouse exists (`--live`).
-    Live,
-    /// A Ballista cluster at this `df://HOST:PORT` URL, over the warehouse.
-    Cluster(String),
-}
+pub use crate::read_from::ReadFrom;
 
 /// Days `loopql sync` reads again when a source does not say.
 pub const DEFAULT_RESTATEMENT_DAYS: u32 = 30;

@@ -20,6 +20,7 @@ pub mod manifest;
 pub mod partition;
 pub mod progress;
 pub mod register;
+mod snapshot_writer;
 pub mod status;
 pub mod sync;
 

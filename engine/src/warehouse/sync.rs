@@ -12,11 +12,12 @@
 //! A partition whose rows did not change encodes to the same bytes (rows are put in a canonical
 //! order) and is linked, not rewritten; a sync that changes nothing commits nothing.
 
-use super::manifest::{FORMAT, FileEntry, Manifest, SourceSync, TableEntry, TableKind};
-use super::partition::{Partitions, day_text, encode};
+use super::Warehouse;
+use super::manifest::{FORMAT, Manifest, SourceSync, TableEntry, TableKind};
+use super::partition::{Partitions, day_text};
 use super::progress::{Line, Progress};
 use super::register::{Layout, Which, quote};
-use super::{NULL_DAY, Warehouse};
+use super::snapshot_writer::Run;
 use crate::error::{EngineError, Result};
 use crate::project::{Project, ReadFrom};
 use crate::session::Engine;
@@ -24,7 +25,7 @@ use crate::views;
 use chrono::{NaiveDate, Utc};
 use datafusion::arrow::datatypes::Schema;
 use datafusion::prelude::SessionContext;
-use futures::{StreamExt, TryStreamExt};
+use futures::TryStreamExt;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What to sync.
@@ -405,184 +406,9 @@ fn now() -> String {
     Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-/// One sync's writes into its new snapshot.
-struct Run<'a> {
-    warehouse: &'a Warehouse,
-    old: Option<&'a Manifest>,
-    id: u64,
-    rows_read: u64,
-    written: u64,
-    kept: u64,
-    dropped: u64,
-    bytes: u64,
-}
-
-impl Run<'_> {
-    fn new_dir(&self) -> String {
-        Warehouse::snapshot_dir(self.id)
-    }
-
-    /// Links the old files of `client` (those before `before`, or all) into the new snapshot.
-    async fn carry(
-        &mut self,
-        entry: &mut TableEntry,
-        old: Option<&TableEntry>,
-        client: &str,
-        before: Option<i32>,
-    ) -> Result<()> {
-        let (Some(old), Some(manifest)) = (old, self.old) else {
-            return Ok(());
-        };
-        let from = Warehouse::snapshot_dir(manifest.snapshot);
-        let to = self.new_dir();
-        let files: Vec<FileEntry> = old
-            .client_files(client)
-            .filter(|f| match (before, f.day.as_deref()) {
-                (None, _) => true,
-                (Some(_), Some(NULL_DAY)) | (Some(_), None) => false,
-                (Some(b), Some(d)) => super::partition::parse_day(d).is_some_and(|d| d < b),
-            })
-            .cloned()
-            .collect();
-        let warehouse = self.warehouse;
-        futures::stream::iter(files.iter().map(|f| {
-            let (a, b) = (format!("{from}/{}", f.path), format!("{to}/{}", f.path));
-            async move { warehouse.link(&a, &b).await }
-        }))
-        .buffer_unordered(8)
-        .try_collect::<Vec<()>>()
-        .await?;
-        self.kept += files.len() as u64;
-        entry.files.extend(files);
-        Ok(())
-    }
-
-    /// Replaces `client`'s partitions from `since` (all when `None`) with `parts`, keeping
-    /// older ones and linking re-read partitions whose content did not change.
-    async fn replace(
-        &mut self,
-        entry: &mut TableEntry,
-        old: Option<&TableEntry>,
-        client: &str,
-        since: Option<i32>,
-        parts: Partitions,
-        line: &mut Line,
-    ) -> Result<()> {
-        if since.is_some() {
-            self.carry(entry, old, client, since).await?;
-        }
-        let schema = std::sync::Arc::new(entry.schema.clone());
-        let layout = Layout::of(entry);
-        let drop = layout.path_columns(&entry.schema);
-        let drop: Vec<&str> = drop.iter().map(String::as_str).collect();
-        let mut produced = BTreeSet::new();
-        for (day, batches) in parts.by_day {
-            let day_name = match (&layout.day, day) {
-                (None, _) => None,
-                (Some(_), None) => Some(NULL_DAY.to_string()),
-                (Some(_), Some(d)) => Some(day_text(d)),
-            };
-            produced.insert(day_name.clone());
-            let encoded = encode(&schema, &batches, &drop)?;
-            let before = old.and_then(|o| {
-                o.client_files(client)
-                    .find(|f| f.day == day_name && f.sha256 == encoded.sha256)
-            });
-            if let (Some(same), Some(manifest)) = (before, self.old) {
-                let from = format!(
-                    "{}/{}",
-                    Warehouse::snapshot_dir(manifest.snapshot),
-                    same.path
-                );
-                self.warehouse
-                    .link(&from, &format!("{}/{}", self.new_dir(), same.path))
-                    .await?;
-                self.kept += 1;
-                entry.files.push(same.clone());
-                continue;
-            }
-            let mut path = format!("{}/client_id={client}", entry.dir);
-            if let (Some((_, level)), Some(d)) = (&layout.day, &day_name) {
-                path.push_str(&format!("/{level}={d}"));
-            }
-            path.push_str(&format!("/part-{:06}.parquet", self.id));
-            let bytes = encoded.bytes.len() as u64;
-            self.warehouse
-                .put(&format!("{}/{path}", self.new_dir()), encoded.bytes)
-                .await?;
-            line.bytes(bytes);
-            self.written += 1;
-            self.bytes += bytes;
-            entry.files.push(FileEntry {
-                path,
-                client_id: Some(client.to_string()),
-                day: day_name,
-                rows: encoded.rows,
-                bytes,
-                sha256: encoded.sha256,
-            });
-        }
-        // Old partitions inside the window that the source no longer has are gone.
-        if let Some(old) = old {
-            self.dropped += old
-                .client_files(client)
-                .filter(|f| !produced.contains(&f.day))
-                .filter(|f| match (since, f.day.as_deref()) {
-                    (None, _) => true,
-                    (Some(_), Some(NULL_DAY)) | (Some(_), None) => true,
-                    (Some(s), Some(d)) => super::partition::parse_day(d).is_some_and(|d| d >= s),
-                })
-                .count() as u64;
-        }
-        Ok(())
-    }
-
-    /// A reference table: one file, linked when unchanged.
-    async fn write_reference(
-        &mut self,
-        entry: &mut TableEntry,
-        old: Option<&TableEntry>,
-        parts: Partitions,
-    ) -> Result<()> {
-        let schema = std::sync::Arc::new(entry.schema.clone());
-        let batches: Vec<_> = parts.by_day.into_values().flatten().collect();
-        let encoded = encode(&schema, &batches, &[])?;
-        if let (Some(same), Some(manifest)) = (
-            old.and_then(|o| o.files.iter().find(|f| f.sha256 == encoded.sha256)),
-            self.old,
-        ) && old.is_some_and(|o| o.schema == entry.schema)
-        {
-            let from = format!(
-                "{}/{}",
-                Warehouse::snapshot_dir(manifest.snapshot),
-                same.path
-            );
-            self.warehouse
-                .link(&from, &format!("{}/{}", self.new_dir(), same.path))
-                .await?;
-            entry.files.push(same.clone());
-            return Ok(());
-        }
-        let path = format!("{}/part-{:06}.parquet", entry.dir, self.id);
-        let bytes = encoded.bytes.len() as u64;
-        self.warehouse
-            .put(&format!("{}/{path}", self.new_dir()), encoded.bytes)
-            .await?;
-        self.bytes += bytes;
-        entry.files.push(FileEntry {
-            path,
-            client_id: None,
-            day: None,
-            rows: encoded.rows,
-            bytes,
-            sha256: encoded.sha256,
-        });
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::manifest::FileEntry;
     use super::*;
 
     #[test]

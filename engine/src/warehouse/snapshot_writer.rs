@@ -1,0 +1,190 @@
+//! One sync's writes into its new snapshot: re-read partitions written (or linked when their
+//! bytes did not change), the rest linked from the previous snapshot.
+
+use super::manifest::{FileEntry, Manifest, TableEntry};
+use super::partition::{Partitions, day_text, encode};
+use super::progress::Line;
+use super::register::Layout;
+use super::{NULL_DAY, Warehouse};
+use crate::error::Result;
+use futures::{StreamExt, TryStreamExt};
+use std::collections::BTreeSet;
+
+/// One sync's writes into its new snapshot.
+pub(super) struct Run<'a> {
+    pub(super) warehouse: &'a Warehouse,
+    pub(super) old: Option<&'a Manifest>,
+    pub(super) id: u64,
+    pub(super) rows_read: u64,
+    pub(super) written: u64,
+    pub(super) kept: u64,
+    pub(super) dropped: u64,
+    pub(super) bytes: u64,
+}
+
+impl Run<'_> {
+    fn new_dir(&self) -> String {
+        Warehouse::snapshot_dir(self.id)
+    }
+
+    /// Links a file of the previous snapshot into the new one at the same path; false when
+    /// there is no previous snapshot.
+    async fn link_old(&self, file: &FileEntry) -> Result<bool> {
+        let Some(manifest) = self.old else {
+            return Ok(false);
+        };
+        let from = format!(
+            "{}/{}",
+            Warehouse::snapshot_dir(manifest.snapshot),
+            file.path
+        );
+        self.warehouse
+            .link(&from, &format!("{}/{}", self.new_dir(), file.path))
+            .await?;
+        Ok(true)
+    }
+
+    /// Links the old files of `client` (those before `before`, or all) into the new snapshot.
+    pub(super) async fn carry(
+        &mut self,
+        entry: &mut TableEntry,
+        old: Option<&TableEntry>,
+        client: &str,
+        before: Option<i32>,
+    ) -> Result<()> {
+        let (Some(old), Some(manifest)) = (old, self.old) else {
+            return Ok(());
+        };
+        let from = Warehouse::snapshot_dir(manifest.snapshot);
+        let to = self.new_dir();
+        let files: Vec<FileEntry> = old
+            .client_files(client)
+            .filter(|f| match (before, f.day.as_deref()) {
+                (None, _) => true,
+                (Some(_), Some(NULL_DAY)) | (Some(_), None) => false,
+                (Some(b), Some(d)) => super::partition::parse_day(d).is_some_and(|d| d < b),
+            })
+            .cloned()
+            .collect();
+        let warehouse = self.warehouse;
+        futures::stream::iter(files.iter().map(|f| {
+            let (a, b) = (format!("{from}/{}", f.path), format!("{to}/{}", f.path));
+            async move { warehouse.link(&a, &b).await }
+        }))
+        .buffer_unordered(8)
+        .try_collect::<Vec<()>>()
+        .await?;
+        self.kept += files.len() as u64;
+        entry.files.extend(files);
+        Ok(())
+    }
+
+    /// Replaces `client`'s partitions from `since` (all when `None`) with `parts`, keeping
+    /// older ones and linking re-read partitions whose content did not change.
+    pub(super) async fn replace(
+        &mut self,
+        entry: &mut TableEntry,
+        old: Option<&TableEntry>,
+        client: &str,
+        since: Option<i32>,
+        parts: Partitions,
+        line: &mut Line,
+    ) -> Result<()> {
+        if since.is_some() {
+            self.carry(entry, old, client, since).await?;
+        }
+        let schema = std::sync::Arc::new(entry.schema.clone());
+        let layout = Layout::of(entry);
+        let drop = layout.path_columns(&entry.schema);
+        let drop: Vec<&str> = drop.iter().map(String::as_str).collect();
+        let mut produced = BTreeSet::new();
+        for (day, batches) in parts.by_day {
+            let day_name = match (&layout.day, day) {
+                (None, _) => None,
+                (Some(_), None) => Some(NULL_DAY.to_string()),
+                (Some(_), Some(d)) => Some(day_text(d)),
+            };
+            produced.insert(day_name.clone());
+            let encoded = encode(&schema, &batches, &drop)?;
+            let before = old.and_then(|o| {
+                o.client_files(client)
+                    .find(|f| f.day == day_name && f.sha256 == encoded.sha256)
+            });
+            if let Some(same) = before
+                && self.link_old(same).await?
+            {
+                self.kept += 1;
+                entry.files.push(same.clone());
+                continue;
+            }
+            let mut path = format!("{}/client_id={client}", entry.dir);
+            if let (Some((_, level)), Some(d)) = (&layout.day, &day_name) {
+                path.push_str(&format!("/{level}={d}"));
+            }
+            path.push_str(&format!("/part-{:06}.parquet", self.id));
+            let bytes = encoded.bytes.len() as u64;
+            self.warehouse
+                .put(&format!("{}/{path}", self.new_dir()), encoded.bytes)
+                .await?;
+            line.bytes(bytes);
+            self.written += 1;
+            self.bytes += bytes;
+            entry.files.push(FileEntry {
+                path,
+                client_id: Some(client.to_string()),
+                day: day_name,
+                rows: encoded.rows,
+                bytes,
+                sha256: encoded.sha256,
+            });
+        }
+        // Old partitions inside the window that the source no longer has are gone.
+        if let Some(old) = old {
+            self.dropped += old
+                .client_files(client)
+                .filter(|f| !produced.contains(&f.day))
+                .filter(|f| match (since, f.day.as_deref()) {
+                    (None, _) => true,
+                    (Some(_), Some(NULL_DAY)) | (Some(_), None) => true,
+                    (Some(s), Some(d)) => super::partition::parse_day(d).is_some_and(|d| d >= s),
+                })
+                .count() as u64;
+        }
+        Ok(())
+    }
+
+    /// A reference table: one file, linked when unchanged.
+    pub(super) async fn write_reference(
+        &mut self,
+        entry: &mut TableEntry,
+        old: Option<&TableEntry>,
+        parts: Partitions,
+    ) -> Result<()> {
+        let schema = std::sync::Arc::new(entry.schema.clone());
+        let batches: Vec<_> = parts.by_day.into_values().flatten().collect();
+        let encoded = encode(&schema, &batches, &[])?;
+        if let Some(same) = old
+            .filter(|o| o.schema == entry.schema)
+            .and_then(|o| o.files.iter().find(|f| f.sha256 == encoded.sha256))
+            && self.link_old(same).await?
+        {
+            entry.files.push(same.clone());
+            return Ok(());
+        }
+        let path = format!("{}/part-{:06}.parquet", entry.dir, self.id);
+        let bytes = encoded.bytes.len() as u64;
+        self.warehouse
+            .put(&format!("{}/{path}", self.new_dir()), encoded.bytes)
+            .await?;
+        self.bytes += bytes;
+        entry.files.push(FileEntry {
+            path,
+            client_id: None,
+            day: None,
+            rows: encoded.rows,
+            bytes,
+            sha256: encoded.sha256,
+        });
+        Ok(())
+    }
+}
