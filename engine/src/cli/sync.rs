@@ -18,6 +18,10 @@ pub struct Args {
     /// Re-read everything the sources have.
     #[arg(long)]
     full: bool,
+    /// Memory the sync's queries may hold, in MiB; beyond it sorting spills to a temporary
+    /// folder. Default: 1024.
+    #[arg(long, value_name = "MB", value_parser = clap::value_parser!(u64).range(64..))]
+    memory_mb: Option<u64>,
     /// No progress lines.
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -43,6 +47,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         sources: args.sources,
         since: args.since,
         full: args.full,
+        memory_mb: args.memory_mb,
         progress: !args.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
     };
     let s = warehouse::sync(&project, &options).await?;

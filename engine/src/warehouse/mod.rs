@@ -30,7 +30,7 @@ use location::{Location, Store};
 use manifest::Manifest;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
-pub use sync::{SyncOptions, SyncSummary, sync};
+pub use sync::{DEFAULT_SYNC_MEMORY_MB, SyncOptions, SyncSummary, sync};
 
 /// File naming the current snapshot.
 const CURRENT: &str = "CURRENT";
@@ -66,7 +66,7 @@ impl Warehouse {
         &self.store
     }
 
-    fn fail(&self, message: impl Into<String>) -> EngineError {
+    pub(super) fn fail(&self, message: impl Into<String>) -> EngineError {
         EngineError::Warehouse {
             location: self.location.display(),
             message: message.into(),

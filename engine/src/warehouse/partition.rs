@@ -58,6 +58,27 @@ impl Partitions {
         }
         Ok(())
     }
+
+    /// Takes out every day but `last`: when rows arrive ordered by day (rows without a day
+    /// last) and the newest batch ends on `last`, no more rows can come for the others.
+    pub fn take_complete(&mut self, last: Day) -> Vec<(Day, Vec<RecordBatch>)> {
+        let days: Vec<Day> = self.by_day.keys().copied().filter(|d| *d != last).collect();
+        days.into_iter()
+            .filter_map(|d| self.by_day.remove(&d).map(|b| (d, b)))
+            .collect()
+    }
+}
+
+/// The day of a batch's last row (`None` without a day column, or when that row has none).
+pub fn last_day(batch: &RecordBatch, day_column: Option<&str>) -> Result<Day> {
+    let (Some(name), Some(last)) = (day_column, batch.num_rows().checked_sub(1)) else {
+        return Ok(None);
+    };
+    let column = batch
+        .column_by_name(name)
+        .ok_or_else(|| datafusion::error::DataFusionError::Plan(format!("no column `{name}`")))?;
+    let days = days_of(&column.slice(last, 1))?;
+    Ok(days.is_valid(0).then(|| days.value(0)))
 }
 
 /// A column's values as days.
@@ -243,6 +264,36 @@ mod tests {
         let schema = back[0].schema();
         let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
         assert_eq!(names, vec!["name", "n"], "the path's column is left out");
+    }
+
+    #[test]
+    fn only_days_before_the_last_one_seen_are_complete() {
+        let mut parts = Partitions::default();
+        let first = batch(vec![Some(1), Some(2), Some(3)], vec!["a", "b", "c"]);
+        let last = last_day(&first, Some("ts")).unwrap();
+        assert_eq!(last, Some(3));
+        parts.add(first, Some("ts")).unwrap();
+        let done: Vec<Day> = parts
+            .take_complete(last)
+            .into_iter()
+            .map(|(d, _)| d)
+            .collect();
+        assert_eq!(done, vec![Some(1), Some(2)]);
+        let second = batch(vec![Some(3), None], vec!["d", "e"]);
+        let last = last_day(&second, Some("ts")).unwrap();
+        assert_eq!(last, None, "rows without a day come last");
+        parts.add(second, Some("ts")).unwrap();
+        let done: Vec<(Day, usize)> = parts
+            .take_complete(last)
+            .into_iter()
+            .map(|(d, b)| (d, b.iter().map(RecordBatch::num_rows).sum()))
+            .collect();
+        assert_eq!(done, vec![(Some(3), 2)], "day 3's rows from both batches");
+        assert_eq!(parts.by_day.keys().copied().collect::<Vec<_>>(), vec![None]);
+        assert_eq!(
+            last_day(&batch(vec![Some(5)], vec!["x"]), None).unwrap(),
+            None
+        );
     }
 
     #[test]

@@ -2,11 +2,13 @@
 //! bytes did not change), the rest linked from the previous snapshot.
 
 use super::manifest::{FileEntry, Manifest, TableEntry};
-use super::partition::{Partitions, day_text, encode};
+use super::partition::{Day, Partitions, day_text, encode, last_day};
 use super::progress::Line;
 use super::register::Layout;
 use super::{NULL_DAY, Warehouse};
 use crate::error::Result;
+use datafusion::arrow::array::RecordBatch;
+use datafusion::execution::SendableRecordBatchStream;
 use futures::{StreamExt, TryStreamExt};
 use std::collections::BTreeSet;
 
@@ -79,64 +81,42 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Replaces `client`'s partitions from `since` (all when `None`) with `parts`, keeping
-    /// older ones and linking re-read partitions whose content did not change.
+    /// Replaces `client`'s partitions from `since` (all when `None`) with the rows of `rows`,
+    /// keeping older ones and linking re-read partitions whose content did not change.
+    ///
+    /// `rows` must come ordered by day, rows without a day last (see `sync::read_sql`): each
+    /// day's partition is written as soon as a later day shows up, so memory holds one day.
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn replace(
         &mut self,
         entry: &mut TableEntry,
         old: Option<&TableEntry>,
         client: &str,
         since: Option<i32>,
-        parts: Partitions,
+        mut rows: SendableRecordBatchStream,
         line: &mut Line,
     ) -> Result<()> {
         if since.is_some() {
             self.carry(entry, old, client, since).await?;
         }
-        let schema = std::sync::Arc::new(entry.schema.clone());
-        let layout = Layout::of(entry);
-        let drop = layout.path_columns(&entry.schema);
-        let drop: Vec<&str> = drop.iter().map(String::as_str).collect();
+        let day_column = entry.day_column.clone();
+        let mut parts = Partitions::default();
         let mut produced = BTreeSet::new();
-        for (day, batches) in parts.by_day {
-            let day_name = match (&layout.day, day) {
-                (None, _) => None,
-                (Some(_), None) => Some(NULL_DAY.to_string()),
-                (Some(_), Some(d)) => Some(day_text(d)),
-            };
-            produced.insert(day_name.clone());
-            let encoded = encode(&schema, &batches, &drop)?;
-            let before = old.and_then(|o| {
-                o.client_files(client)
-                    .find(|f| f.day == day_name && f.sha256 == encoded.sha256)
-            });
-            if let Some(same) = before
-                && self.link_old(same).await?
-            {
-                self.kept += 1;
-                entry.files.push(same.clone());
+        while let Some(batch) = rows.try_next().await? {
+            if batch.num_rows() == 0 {
                 continue;
             }
-            let mut path = format!("{}/client_id={client}", entry.dir);
-            if let (Some((_, level)), Some(d)) = (&layout.day, &day_name) {
-                path.push_str(&format!("/{level}={d}"));
+            line.rows(batch.num_rows() as u64);
+            let last = last_day(&batch, day_column.as_deref())?;
+            parts.add(batch, day_column.as_deref())?;
+            for (day, batches) in parts.take_complete(last) {
+                self.write_partition(entry, old, client, day, &batches, &mut produced, line)
+                    .await?;
             }
-            path.push_str(&format!("/part-{:06}.parquet", self.id));
-            let bytes = encoded.bytes.len() as u64;
-            self.warehouse
-                .put(&format!("{}/{path}", self.new_dir()), encoded.bytes)
+        }
+        for (day, batches) in std::mem::take(&mut parts.by_day) {
+            self.write_partition(entry, old, client, day, &batches, &mut produced, line)
                 .await?;
-            line.bytes(bytes);
-            self.written += 1;
-            self.bytes += bytes;
-            entry.files.push(FileEntry {
-                path,
-                client_id: Some(client.to_string()),
-                day: day_name,
-                rows: encoded.rows,
-                bytes,
-                sha256: encoded.sha256,
-            });
         }
         // Old partitions inside the window that the source no longer has are gone.
         if let Some(old) = old {
@@ -150,6 +130,70 @@ impl Run<'_> {
                 })
                 .count() as u64;
         }
+        Ok(())
+    }
+
+    /// Writes one day's partition of `client` (or links the old file when its bytes are the
+    /// same).
+    #[allow(clippy::too_many_arguments)]
+    async fn write_partition(
+        &mut self,
+        entry: &mut TableEntry,
+        old: Option<&TableEntry>,
+        client: &str,
+        day: Day,
+        batches: &[RecordBatch],
+        produced: &mut BTreeSet<Option<String>>,
+        line: &mut Line,
+    ) -> Result<()> {
+        let layout = Layout::of(entry);
+        let day_name = match (&layout.day, day) {
+            (None, _) => None,
+            (Some(_), None) => Some(NULL_DAY.to_string()),
+            (Some(_), Some(d)) => Some(day_text(d)),
+        };
+        if !produced.insert(day_name.clone()) {
+            return Err(self.warehouse.fail(format!(
+                "{}: rows of client {client} for day {} arrived after that day's partition was                  written (the read was not ordered by day); nothing was committed, run the sync again",
+                entry.dir,
+                day_name.as_deref().unwrap_or("-")
+            )));
+        }
+        let schema = std::sync::Arc::new(entry.schema.clone());
+        let drop = layout.path_columns(&entry.schema);
+        let drop: Vec<&str> = drop.iter().map(String::as_str).collect();
+        let encoded = encode(&schema, batches, &drop)?;
+        let before = old.and_then(|o| {
+            o.client_files(client)
+                .find(|f| f.day == day_name && f.sha256 == encoded.sha256)
+        });
+        if let Some(same) = before
+            && self.link_old(same).await?
+        {
+            self.kept += 1;
+            entry.files.push(same.clone());
+            return Ok(());
+        }
+        let mut path = format!("{}/client_id={client}", entry.dir);
+        if let (Some((_, level)), Some(d)) = (&layout.day, &day_name) {
+            path.push_str(&format!("/{level}={d}"));
+        }
+        path.push_str(&format!("/part-{:06}.parquet", self.id));
+        let bytes = encoded.bytes.len() as u64;
+        self.warehouse
+            .put(&format!("{}/{path}", self.new_dir()), encoded.bytes)
+            .await?;
+        line.bytes(bytes);
+        self.written += 1;
+        self.bytes += bytes;
+        entry.files.push(FileEntry {
+            path,
+            client_id: Some(client.to_string()),
+            day: day_name,
+            rows: encoded.rows,
+            bytes,
+            sha256: encoded.sha256,
+        });
         Ok(())
     }
 

@@ -15,7 +15,7 @@
 use super::Warehouse;
 use super::manifest::{FORMAT, Manifest, SourceSync, TableEntry, TableKind};
 use super::partition::{Partitions, day_text};
-use super::progress::{Line, Progress};
+use super::progress::Progress;
 use super::register::{Layout, Which, quote};
 use super::snapshot_writer::Run;
 use crate::error::{EngineError, Result};
@@ -24,9 +24,13 @@ use crate::session::Engine;
 use crate::views;
 use chrono::{NaiveDate, Utc};
 use datafusion::arrow::datatypes::Schema;
+use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::prelude::SessionContext;
 use futures::TryStreamExt;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// What to sync.
 #[derive(Debug, Clone, Default)]
@@ -39,7 +43,13 @@ pub struct SyncOptions {
     pub full: bool,
     /// Draw progress lines on the terminal.
     pub progress: bool,
+    /// Memory the sync's queries may hold (sorting by day spills to disk beyond it); `None`:
+    /// [`DEFAULT_SYNC_MEMORY_MB`].
+    pub memory_mb: Option<u64>,
 }
+
+/// Memory a sync's queries may hold by default, in MiB.
+pub const DEFAULT_SYNC_MEMORY_MB: u64 = 1024;
 
 /// What a sync did.
 #[derive(Debug, Clone)]
@@ -54,6 +64,10 @@ pub struct SyncSummary {
     pub partitions_dropped: u64,
     pub bytes_written: u64,
     pub sources: Vec<SourceSync>,
+    /// Time spent reading the sources into raw partitions.
+    pub raw_time: std::time::Duration,
+    /// Time spent computing the harmonized tables and writing the reference tables.
+    pub derived_time: std::time::Duration,
 }
 
 /// Reference tables written into each snapshot (what a cluster reads instead of the project's
@@ -87,6 +101,15 @@ pub async fn sync(project: &Project, options: &SyncOptions) -> Result<SyncSummar
     let mut live_project = project.clone();
     live_project.read_from = ReadFrom::Live;
     let live = Engine::open(live_project).await?;
+    // Sorts share the limit fairly and spill beyond it; the error names the biggest holders.
+    let limit = (options.memory_mb.unwrap_or(DEFAULT_SYNC_MEMORY_MB) as usize) << 20;
+    let runtime = RuntimeEnvBuilder::new()
+        .with_memory_pool(Arc::new(TrackConsumersPool::new(
+            FairSpillPool::new(limit),
+            std::num::NonZeroUsize::MIN.saturating_add(2),
+        )))
+        .build_arc()?;
+    let live_ctx = limited(live.context(), &runtime);
     let progress = Progress::new(options.progress);
     let mut run = Run {
         warehouse: &warehouse,
@@ -100,6 +123,7 @@ pub async fn sync(project: &Project, options: &SyncOptions) -> Result<SyncSummar
     };
 
     // 1. Raw tables.
+    let started = std::time::Instant::now();
     let mut tables: BTreeMap<String, TableEntry> = BTreeMap::new();
     // Per client touched: the first day re-read (`None`: all of it).
     let mut windows: BTreeMap<String, Option<i32>> = BTreeMap::new();
@@ -136,8 +160,7 @@ pub async fn sync(project: &Project, options: &SyncOptions) -> Result<SyncSummar
             let changes_before = run.written + run.dropped;
             for spec in &library.manifest().tables {
                 let key = format!("{connector}.{}", spec.name);
-                let schema =
-                    table_schema(live.context(), &format!("{connector}.{}", spec.name)).await?;
+                let schema = table_schema(&live_ctx, &format!("{connector}.{}", spec.name)).await?;
                 let entry = tables.entry(key.clone()).or_insert_with(|| TableEntry {
                     kind: TableKind::Raw,
                     dir: format!("raw/{connector}/{}", spec.name),
@@ -169,9 +192,8 @@ pub async fn sync(project: &Project, options: &SyncOptions) -> Result<SyncSummar
                     entry.day_column.as_deref(),
                     since,
                 );
-                let parts =
-                    read(live.context(), &sql, entry.day_column.as_deref(), &mut line).await?;
-                run.replace(entry, comparable, client, since, parts, &mut line)
+                let rows = live_ctx.sql(&sql).await?.execute_stream().await?;
+                run.replace(entry, comparable, client, since, rows, &mut line)
                     .await?;
             }
             if let Some(w) = since_used {
@@ -206,12 +228,15 @@ pub async fn sync(project: &Project, options: &SyncOptions) -> Result<SyncSummar
     }
 
     // 2. Harmonized tables, from the new raw tables.
+    let raw_time = started.elapsed();
+    let started = std::time::Instant::now();
     let ctx = Engine::bare_context(project)?;
     crate::functions::register(&ctx)?;
     crate::reference::register(&ctx, project)?;
     let clients: Vec<String> = project.clients.iter().map(|c| c.id.clone()).collect();
     super::register::register(&ctx, &warehouse, id, &tables, &clients, Which::Raw).await?;
     views::register_harmonized(&ctx, live.mappings()).await?;
+    let ctx = limited(&ctx, &runtime);
     let mut line = progress.line("harmonized tables");
     for view in views::HARMONIZED {
         let schema = table_schema(&ctx, view.name).await?;
@@ -247,8 +272,8 @@ pub async fn sync(project: &Project, options: &SyncOptions) -> Result<SyncSummar
                 entry.day_column.as_deref(),
                 since,
             );
-            let parts = read(&ctx, &sql, entry.day_column.as_deref(), &mut line).await?;
-            run.replace(&mut entry, comparable, client, since, parts, &mut line)
+            let rows = ctx.sql(&sql).await?.execute_stream().await?;
+            run.replace(&mut entry, comparable, client, since, rows, &mut line)
                 .await?;
         }
         tables.insert(view.name.to_string(), entry);
@@ -267,13 +292,7 @@ pub async fn sync(project: &Project, options: &SyncOptions) -> Result<SyncSummar
             files: Vec::new(),
         };
         let old_entry = old.as_ref().and_then(|m| m.tables.get(*name));
-        let parts = read(
-            &ctx,
-            &format!("SELECT * FROM {}", quote(name)),
-            None,
-            &mut line,
-        )
-        .await?;
+        let parts = read_whole(&ctx, &format!("SELECT * FROM {}", quote(name))).await?;
         run.write_reference(&mut entry, old_entry, parts).await?;
         tables.insert((*name).to_string(), entry);
     }
@@ -288,6 +307,7 @@ pub async fn sync(project: &Project, options: &SyncOptions) -> Result<SyncSummar
         }
     }
     source_runs.sort_by(|a, b| a.source.cmp(&b.source));
+    let derived_time = started.elapsed();
     let manifest = Manifest {
         format: FORMAT,
         snapshot: id,
@@ -305,6 +325,8 @@ pub async fn sync(project: &Project, options: &SyncOptions) -> Result<SyncSummar
         partitions_dropped: run.dropped,
         bytes_written: run.bytes,
         sources,
+        raw_time,
+        derived_time,
     };
     if let Some(m) = &old
         && m.same_data(&manifest)
@@ -367,6 +389,8 @@ fn merge_window(a: Option<Option<i32>>, b: Option<Option<i32>>) -> Option<Option
     }
 }
 
+/// The read of one table for one client (from `since` when given), ordered by day with rows
+/// without a day last: the order `Run::replace` writes partitions in.
 fn read_sql(table: &str, client: &str, day_column: Option<&str>, since: Option<i32>) -> String {
     let mut sql = format!(
         "SELECT * FROM {table} WHERE client_id = '{}'",
@@ -379,22 +403,32 @@ fn read_sql(table: &str, client: &str, day_column: Option<&str>, since: Option<i
             day_text(since)
         ));
     }
+    if let Some(day) = day_column {
+        sql.push_str(&format!(
+            " ORDER BY CAST({} AS DATE) NULLS LAST",
+            quote(day)
+        ));
+    }
     sql
 }
 
-async fn read(
-    ctx: &SessionContext,
-    sql: &str,
-    day_column: Option<&str>,
-    line: &mut Line,
-) -> Result<Partitions> {
+/// A small table, whole.
+async fn read_whole(ctx: &SessionContext, sql: &str) -> Result<Partitions> {
     let mut stream = ctx.sql(sql).await?.execute_stream().await?;
     let mut parts = Partitions::default();
     while let Some(batch) = stream.try_next().await? {
-        line.rows(batch.num_rows() as u64);
-        parts.add(batch, day_column)?;
+        parts.add(batch, None)?;
     }
     Ok(parts)
+}
+
+/// `ctx` with the sync's memory limit (its catalogs and functions shared).
+fn limited(ctx: &SessionContext, runtime: &Arc<RuntimeEnv>) -> SessionContext {
+    SessionContext::new_with_state(
+        SessionStateBuilder::new_from_existing(ctx.state())
+            .with_runtime_env(Arc::clone(runtime))
+            .build(),
+    )
 }
 
 async fn table_schema(ctx: &SessionContext, name: &str) -> Result<Schema> {
@@ -465,7 +499,7 @@ mod tests {
         let sql = read_sql("\"t\"", "o'brien", Some("ts"), Some(0));
         assert_eq!(
             sql,
-            "SELECT * FROM \"t\" WHERE client_id = 'o''brien' AND (CAST(\"ts\" AS DATE) >= DATE '1970-01-01' OR \"ts\" IS NULL)"
+            "SELECT * FROM \"t\" WHERE client_id = 'o''brien' AND (CAST(\"ts\" AS DATE) >= DATE '1970-01-01' OR \"ts\" IS NULL) ORDER BY CAST(\"ts\" AS DATE) NULLS LAST"
         );
     }
 }
