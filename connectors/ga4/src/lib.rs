@@ -13,7 +13,9 @@ use loopql_connector_sdk::{
 };
 
 /// A session is user_pseudo_id + ga_session_id; its source is the first collected traffic source
-/// of the session (GA4's session-scoped attribution), its landing page the first page.
+/// of the session (GA4's session-scoped attribution), its landing page the first page. Events
+/// with the same timestamp are ordered by their other columns, so the same export always gives
+/// the same sessions (a re-sync then changes nothing).
 const MAPPING_SESSIONS: &str = "SELECT
     client_id,
     'ga4' AS source_system,
@@ -22,13 +24,13 @@ const MAPPING_SESSIONS: &str = "SELECT
     max(user_id) AS person_id,
     min(event_timestamp) AS session_start,
     max(event_timestamp) AS session_end,
-    first_value(manual_source ORDER BY event_timestamp) FILTER (WHERE manual_source IS NOT NULL) AS source,
-    first_value(manual_medium ORDER BY event_timestamp) FILTER (WHERE manual_medium IS NOT NULL) AS medium,
-    first_value(manual_campaign_name ORDER BY event_timestamp) FILTER (WHERE manual_campaign_name IS NOT NULL) AS campaign,
-    first_value(manual_term ORDER BY event_timestamp) FILTER (WHERE manual_term IS NOT NULL) AS term,
-    first_value(manual_content ORDER BY event_timestamp) FILTER (WHERE manual_content IS NOT NULL) AS content,
-    first_value(gclid ORDER BY event_timestamp) FILTER (WHERE gclid IS NOT NULL) AS click_id,
-    first_value(page_location ORDER BY event_timestamp) FILTER (WHERE page_location IS NOT NULL) AS landing_page,
+    first_value(manual_source ORDER BY event_timestamp, event_name, manual_source, manual_medium, manual_campaign_name, gclid, page_location) FILTER (WHERE manual_source IS NOT NULL) AS source,
+    first_value(manual_medium ORDER BY event_timestamp, event_name, manual_source, manual_medium, manual_campaign_name, gclid, page_location) FILTER (WHERE manual_medium IS NOT NULL) AS medium,
+    first_value(manual_campaign_name ORDER BY event_timestamp, event_name, manual_source, manual_medium, manual_campaign_name, gclid, page_location) FILTER (WHERE manual_campaign_name IS NOT NULL) AS campaign,
+    first_value(manual_term ORDER BY event_timestamp, event_name, manual_source, manual_medium, manual_campaign_name, gclid, page_location) FILTER (WHERE manual_term IS NOT NULL) AS term,
+    first_value(manual_content ORDER BY event_timestamp, event_name, manual_source, manual_medium, manual_campaign_name, gclid, page_location) FILTER (WHERE manual_content IS NOT NULL) AS content,
+    first_value(gclid ORDER BY event_timestamp, event_name, manual_source, manual_medium, manual_campaign_name, gclid, page_location) FILTER (WHERE gclid IS NOT NULL) AS click_id,
+    first_value(page_location ORDER BY event_timestamp, event_name, manual_source, manual_medium, manual_campaign_name, gclid, page_location) FILTER (WHERE page_location IS NOT NULL) AS landing_page,
     count(*) FILTER (WHERE event_name = 'page_view') AS page_views,
     COALESCE(bool_or(session_engaged), false) OR COALESCE(sum(engagement_time_msec), 0) > 10000 AS engaged,
     count(*) FILTER (WHERE event_name = 'purchase') AS conversions,
@@ -52,9 +54,9 @@ FROM (
     SELECT client_id, user_pseudo_id, ga_session_id, event_timestamp, manual_source, manual_medium,
            manual_campaign_name, gclid,
            lag(lower(trim(manual_campaign_name))) OVER (
-               PARTITION BY client_id, user_pseudo_id, ga_session_id ORDER BY event_timestamp) AS previous_campaign,
+               PARTITION BY client_id, user_pseudo_id, ga_session_id ORDER BY event_timestamp, event_name, manual_source, manual_medium, manual_campaign_name, gclid, page_location) AS previous_campaign,
            row_number() OVER (
-               PARTITION BY client_id, user_pseudo_id, ga_session_id ORDER BY event_timestamp) AS n
+               PARTITION BY client_id, user_pseudo_id, ga_session_id ORDER BY event_timestamp, event_name, manual_source, manual_medium, manual_campaign_name, gclid, page_location) AS n
     FROM ga4.events
     WHERE ga_session_id IS NOT NULL AND user_pseudo_id IS NOT NULL
       AND nullif(trim(manual_campaign_name), '') IS NOT NULL

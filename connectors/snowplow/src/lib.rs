@@ -10,7 +10,8 @@ use loopql_connector_sdk::{
 
 /// A session is domain_sessionid; its source is the first marketing (mkt_*) source, else the
 /// first referer classified by Snowplow's referer parser (search -> organic, unknown -> referral);
-/// page pings (the tracker's heartbeat) mark it engaged.
+/// page pings (the tracker's heartbeat) mark it engaged. Events with the same
+/// derived_tstamp are ordered by event_id, so the same export always gives the same sessions.
 const MAPPING_SESSIONS: &str = "SELECT
     client_id,
     'snowplow' AS source_system,
@@ -19,16 +20,16 @@ const MAPPING_SESSIONS: &str = "SELECT
     max(user_id) AS person_id,
     min(derived_tstamp) AS session_start,
     max(derived_tstamp) AS session_end,
-    first_value(COALESCE(mkt_source, refr_source) ORDER BY derived_tstamp)
+    first_value(COALESCE(mkt_source, refr_source) ORDER BY derived_tstamp, event_id)
         FILTER (WHERE COALESCE(mkt_source, refr_source) IS NOT NULL AND COALESCE(refr_medium, '') <> 'internal') AS source,
     first_value(COALESCE(mkt_medium, CASE refr_medium WHEN 'search' THEN 'organic' WHEN 'unknown' THEN 'referral' ELSE refr_medium END)
-        ORDER BY derived_tstamp)
+        ORDER BY derived_tstamp, event_id)
         FILTER (WHERE COALESCE(mkt_source, refr_source) IS NOT NULL AND COALESCE(refr_medium, '') <> 'internal') AS medium,
-    first_value(mkt_campaign ORDER BY derived_tstamp) FILTER (WHERE mkt_campaign IS NOT NULL) AS campaign,
-    first_value(mkt_term ORDER BY derived_tstamp) FILTER (WHERE mkt_term IS NOT NULL) AS term,
-    first_value(mkt_content ORDER BY derived_tstamp) FILTER (WHERE mkt_content IS NOT NULL) AS content,
-    first_value(mkt_clickid ORDER BY derived_tstamp) FILTER (WHERE mkt_clickid IS NOT NULL) AS click_id,
-    first_value(page_url ORDER BY derived_tstamp) FILTER (WHERE page_url IS NOT NULL) AS landing_page,
+    first_value(mkt_campaign ORDER BY derived_tstamp, event_id) FILTER (WHERE mkt_campaign IS NOT NULL) AS campaign,
+    first_value(mkt_term ORDER BY derived_tstamp, event_id) FILTER (WHERE mkt_term IS NOT NULL) AS term,
+    first_value(mkt_content ORDER BY derived_tstamp, event_id) FILTER (WHERE mkt_content IS NOT NULL) AS content,
+    first_value(mkt_clickid ORDER BY derived_tstamp, event_id) FILTER (WHERE mkt_clickid IS NOT NULL) AS click_id,
+    first_value(page_url ORDER BY derived_tstamp, event_id) FILTER (WHERE page_url IS NOT NULL) AS landing_page,
     count(*) FILTER (WHERE event_name = 'page_view') AS page_views,
     count(*) FILTER (WHERE event_name = 'page_ping') > 0 AS engaged,
     count(DISTINCT tr_orderid) AS conversions,
@@ -51,8 +52,8 @@ const MAPPING_CAMPAIGN_CHANGES: &str = "SELECT
 FROM (
     SELECT client_id, domain_sessionid, derived_tstamp, mkt_source, mkt_medium, mkt_campaign, mkt_clickid,
            lag(lower(trim(mkt_campaign))) OVER (
-               PARTITION BY client_id, domain_sessionid ORDER BY derived_tstamp) AS previous_campaign,
-           row_number() OVER (PARTITION BY client_id, domain_sessionid ORDER BY derived_tstamp) AS n
+               PARTITION BY client_id, domain_sessionid ORDER BY derived_tstamp, event_id) AS previous_campaign,
+           row_number() OVER (PARTITION BY client_id, domain_sessionid ORDER BY derived_tstamp, event_id) AS n
     FROM snowplow.events
     WHERE domain_sessionid IS NOT NULL AND nullif(trim(mkt_campaign), '') IS NOT NULL
 ) AS campaign_events
