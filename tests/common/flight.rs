@@ -23,7 +23,13 @@ fn sha(s: &str) -> String {
 pub fn demo_project(dir: &Path, limits: &str) -> PathBuf {
     let written =
         loopql::demo::write(&dir.join("demo"), &loopql::demo::Options::new(21, 0.05)).unwrap();
-    let mut text = std::fs::read_to_string(&written.project_file).unwrap();
+    add_principals(&written.project_file, limits);
+    written.project_file
+}
+
+/// Appends `[server]` with `limits`, an admin and a principal scoped to acme to a project file.
+pub fn add_principals(project_file: &Path, limits: &str) {
+    let mut text = std::fs::read_to_string(project_file).unwrap();
     text.push_str(&format!(
         "\n[server]\n{limits}\n\n[[server.principals]]\nname = \"{}\"\npassword_sha256 = \"{}\"\nadmin = true\n\n\
          [[server.principals]]\nname = \"{}\"\npassword_sha256 = \"{}\"\ntoken_sha256 = [\"{}\"]\nclients = [\"acme\"]\n",
@@ -33,8 +39,7 @@ pub fn demo_project(dir: &Path, limits: &str) -> PathBuf {
         sha(ACME.1),
         sha(ACME_TOKEN)
     ));
-    std::fs::write(&written.project_file, text).unwrap();
-    written.project_file
+    std::fs::write(project_file, text).unwrap();
 }
 
 /// Serves `project` until the returned sender is dropped.

@@ -23,6 +23,54 @@ const EMPTY: u8 = 2;
 #[derive(Debug, Default)]
 pub struct Codec {
     inner: BallistaLogicalExtensionCodec,
+    /// The clients the sending session may see (a client's table function calls carry them;
+    /// the scheduler keeps those clients' rows only). `None` on the scheduler and executors.
+    clients: Option<Vec<String>>,
+}
+
+impl Codec {
+    /// The codec of a client session that sees these clients only.
+    pub fn for_clients(clients: Vec<String>) -> Self {
+        Self {
+            inner: BallistaLogicalExtensionCodec::default(),
+            clients: Some(clients),
+        }
+    }
+}
+
+/// A call as it travels: the function, its literal arguments, and the clients of the session
+/// that made it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Call {
+    function: String,
+    args: Vec<serde_json::Value>,
+    clients: Option<Vec<String>>,
+}
+
+/// The call's table with the rows of `clients` only: the scheduler's catalog holds every client
+/// of the warehouse, the session that sent the call may see fewer.
+fn scoped(
+    table: Arc<dyn TableProvider>,
+    function: &str,
+    clients: &[String],
+) -> Result<Arc<dyn TableProvider>> {
+    use datafusion::logical_expr::{LogicalPlanBuilder, col, lit};
+    if table.schema().field_with_name("client_id").is_err() {
+        return Err(DataFusionError::Plan(format!(
+            "{function}() has no client_id column to keep the session's clients by, so a cluster \
+             cannot run it for a session scoped to clients; run it without --cluster"
+        )));
+    }
+    let plan = LogicalPlanBuilder::scan(
+        "call",
+        datafusion::datasource::provider_as_source(table),
+        None,
+    )?
+    .filter(col("client_id").in_list(clients.iter().map(|c| lit(c.as_str())).collect(), false))?
+    .build()?;
+    Ok(Arc::new(datafusion::catalog::view::ViewTable::new(
+        plan, None,
+    )))
 }
 
 /// A connector's table that no sync has copied into the warehouse: only a live session reads it.
@@ -82,11 +130,14 @@ impl LogicalExtensionCodec for Codec {
     ) -> Result<Arc<dyn TableProvider>> {
         match buf.split_first() {
             Some((&CALL, rest)) => {
-                let (function, args): (String, Vec<serde_json::Value>) =
-                    serde_json::from_slice(rest)
-                        .map_err(|e| DataFusionError::Internal(format!("loopql call: {e}")))?;
+                let c: Call = serde_json::from_slice(rest)
+                    .map_err(|e| DataFusionError::Internal(format!("loopql call: {e}")))?;
                 let session = SessionStateBuilder::new().build();
-                call(&function, &args, &session)
+                let table = call(&c.function, &c.args, &session)?;
+                match &c.clients {
+                    Some(clients) => scoped(table, &c.function, clients),
+                    None => Ok(table),
+                }
             }
             Some((&EMPTY, _)) => Ok(Arc::new(EmptyTable::new(schema))),
             Some((&BALLISTA, rest)) => self
@@ -106,8 +157,12 @@ impl LogicalExtensionCodec for Codec {
     ) -> Result<()> {
         if let Some(c) = (node.as_ref() as &dyn std::any::Any).downcast_ref::<CallTable>() {
             buf.push(CALL);
-            let text = serde_json::to_vec(&(&c.function, &c.args))
-                .map_err(|e| DataFusionError::Internal(e.to_string()))?;
+            let text = serde_json::to_vec(&Call {
+                function: c.function.clone(),
+                args: c.args.clone(),
+                clients: self.clients.clone(),
+            })
+            .map_err(|e| DataFusionError::Internal(e.to_string()))?;
             buf.extend(text);
             return Ok(());
         }
@@ -204,6 +259,55 @@ mod tests {
         });
         let back = round_trip(recorded).unwrap();
         assert_eq!(back.schema(), table.schema());
+    }
+
+    fn scoped_round_trip(
+        function: &str,
+        args: &[serde_json::Value],
+    ) -> Result<Arc<dyn TableProvider>> {
+        let ctx = datafusion::prelude::SessionContext::new();
+        crate::functions::register(&ctx).unwrap();
+        let state = ctx.state();
+        let table = call(function, args, &state).unwrap();
+        let recorded = Arc::new(CallTable {
+            function: function.into(),
+            args: args.to_vec(),
+            inner: table,
+        });
+        let codec = Codec::for_clients(vec!["acme".into()]);
+        let name = TableReference::bare("t");
+        let mut buf = Vec::new();
+        codec.try_encode_table_provider(&name, recorded.clone(), &mut buf)?;
+        let text = String::from_utf8_lossy(&buf[1..]).to_string();
+        assert!(text.contains("\"clients\":[\"acme\"]"), "{text}");
+        // The scheduler's codec knows no clients: the call says which.
+        Codec::default().try_decode_table_provider(
+            &buf,
+            &name,
+            recorded.schema(),
+            &TaskContext::default(),
+        )
+    }
+
+    #[test]
+    fn calls_carry_the_sessions_clients_and_come_back_filtered_to_them() {
+        let back = scoped_round_trip("attribution", &[serde_json::json!("channel")]).unwrap();
+        let view = (back.as_ref() as &dyn std::any::Any)
+            .downcast_ref::<datafusion::catalog::view::ViewTable>()
+            .expect("a filtered view of the call");
+        let plan = format!("{}", view.logical_plan().display_indent());
+        assert!(plan.contains("client_id IN ([Utf8(\"acme\")])"), "{plan}");
+        let err = scoped_round_trip(
+            "attribute_paths",
+            &[serde_json::json!("markov"), serde_json::json!("paths")],
+        );
+        match err {
+            Err(e) => assert!(e.to_string().contains("run it without --cluster"), "{e}"),
+            Ok(t) => assert!(
+                t.schema().field_with_name("client_id").is_ok(),
+                "a call without client_id must be refused for a scoped session"
+            ),
+        }
     }
 
     #[test]

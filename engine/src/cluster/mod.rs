@@ -36,8 +36,10 @@ pub async fn client_context(project: &Project) -> Result<SessionContext> {
     let ReadFrom::Cluster(url) = &project.read_from else {
         return Err(EngineError::Mode("no cluster URL given".into()));
     };
-    let config =
-        session_config().with_ballista_logical_extension_codec(Arc::new(codec::Codec::default()));
+    // Table function calls carry the project's clients: the scheduler sees every client.
+    let clients = project.clients.iter().map(|c| c.id.clone()).collect();
+    let config = session_config()
+        .with_ballista_logical_extension_codec(Arc::new(codec::Codec::for_clients(clients)));
     let state = SessionStateBuilder::new()
         .with_config(config)
         .with_default_features()
