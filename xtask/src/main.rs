@@ -23,7 +23,7 @@ fn main() -> Result<()> {
         "test" => test(&rest),
         "bench" => bench(&rest),
         _ => bail!(
-            "usage: cargo xtask demo [-- loopql demo flags] | cargo xtask test [-- cargo test filters]"
+            "usage: cargo xtask demo [-- loopql demo flags] | cargo xtask test [-- cargo test filters] | cargo xtask bench [-- --bench NAME]"
         ),
     }
 }
@@ -82,11 +82,14 @@ fn bench(args: &[String]) -> Result<()> {
         "build workspace (release)",
         cargo().args(["build", "--workspace", "--release"]),
     )?;
+    // The peers and clients the benchmarks run (pyarrow, DuckDB).
+    let python = python::install().context("installing the benchmarks' Python packages")?;
     step(
         "benchmarks",
         cargo()
             .args(["bench", "--package", "loopql-engine"])
-            .args(args),
+            .args(args)
+            .env("LOOPQL_TEST_PYTHON", python),
     )
 }
 

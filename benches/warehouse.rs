@@ -1,0 +1,212 @@
+//! The warehouse side by side with DuckDB over the same data, in one run; prints ratios.
+//!
+//! 1. Sync: `loopql sync` of the demo's exports into a fresh warehouse, next to DuckDB's `COPY`
+//!    of the same export files into Hive-partitioned Parquet (benches/duckdb_peer.py). loopql's
+//!    raw phase (read every export, sort by day, write each partition with its checksum) is the
+//!    like-for-like part; its derived phase (harmonized tables, reference tables) has no DuckDB
+//!    counterpart and is shown on its own.
+//! 2. KPI rollup: a monthly web KPI rollup per client and channel over the warehouse's `sessions`
+//!    Parquet, single-node loopql next to DuckDB reading the same files; the results must agree.
+//!
+//! Run with `cargo xtask bench`. The demo scale comes from `LOOPQL_BENCH_SCALE` (default 100,
+//! about 10M sessions; the generated demo is kept under the target folder for the next run).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use loopql::warehouse::{SyncOptions, Warehouse};
+use loopql::{Engine, Project};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const RUNS: usize = 5;
+
+/// The rollup, with `{table}` and `{day}` filled in for each engine.
+const ROLLUP: &str = "SELECT client_id, channel, \
+    CAST(CAST(date_trunc('month', {day}) AS DATE) AS VARCHAR) AS month, \
+    count(*) AS sessions, \
+    sum(CASE WHEN engaged THEN 1 ELSE 0 END) AS engaged_sessions, \
+    sum(page_views) AS page_views, \
+    sum(conversions) AS conversions, \
+    CAST(round(sum(revenue) * 100) AS BIGINT) AS revenue_cents, \
+    count(DISTINCT user_id) AS users \
+    FROM {table} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3";
+
+fn python() -> String {
+    std::env::var("LOOPQL_TEST_PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
+fn peer(args: &[&str]) -> serde_json::Value {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../benches/duckdb_peer.py");
+    let out = Command::new(python())
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("python3 with duckdb (cargo xtask bench installs it)");
+    assert!(
+        out.status.success(),
+        "duckdb_peer.py {}: {}",
+        args[0],
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The demo at `scale`, generated once and kept for later runs.
+fn demo(scale: f64) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("bench-demo-scale-{scale}"));
+    let done = dir.join(".complete");
+    if !done.exists() {
+        let _ = std::fs::remove_dir_all(&dir);
+        let started = Instant::now();
+        loopql::demo::write(&dir, &loopql::demo::Options::new(7, scale)).unwrap();
+        std::fs::write(&done, b"").unwrap();
+        println!(
+            "generated the demo at scale {scale} in {:.0?}",
+            started.elapsed()
+        );
+    }
+    dir
+}
+
+fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+#[tokio::main]
+async fn main() {
+    let scale: f64 = std::env::var("LOOPQL_BENCH_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100.0);
+    let dir = demo(scale);
+    let mut project = Project::load(&dir.join("loopql.toml")).unwrap();
+    let warehouse_dir = dir.join("bench-warehouse");
+    let _ = std::fs::remove_dir_all(&warehouse_dir);
+    project.warehouse = loopql::warehouse::location::Location::Local(warehouse_dir.clone());
+    println!("warehouse: demo scale {scale}");
+
+    // 1. Sync vs DuckDB COPY of the same exports.
+    let started = Instant::now();
+    let summary = loopql::warehouse::sync(&project, &SyncOptions::default())
+        .await
+        .unwrap();
+    let total = started.elapsed();
+    let duck_dir = dir.join("bench-duckdb");
+    let _ = std::fs::remove_dir_all(&duck_dir);
+    let copy = peer(&["copy", dir.to_str().unwrap(), duck_dir.to_str().unwrap()]);
+    let duck_secs = copy["seconds"].as_f64().unwrap();
+    let duck_rows = copy["rows"].as_u64().unwrap();
+    println!(
+        "sync of the exports to Hive-partitioned Parquet ({} rows read by loopql, {duck_rows} by DuckDB):",
+        summary.rows_read
+    );
+    println!(
+        "  loopql sync, raw tables        {:>8.1} s   {:>10.0} rows/s",
+        secs(summary.raw_time),
+        summary.rows_read as f64 / secs(summary.raw_time)
+    );
+    println!(
+        "  loopql sync, derived tables    {:>8.1} s   (harmonized + reference; no DuckDB counterpart)",
+        secs(summary.derived_time)
+    );
+    println!("  loopql sync, total             {:>8.1} s", secs(total));
+    println!(
+        "  DuckDB COPY                    {duck_secs:>8.1} s   {:>10.0} rows/s",
+        duck_rows as f64 / duck_secs
+    );
+    println!(
+        "  speed ratio loopql raw / DuckDB COPY (same files) {:>6.2}",
+        duck_secs / secs(summary.raw_time)
+    );
+    println!(
+        "  speed ratio loopql total / DuckDB COPY            {:>6.2}",
+        duck_secs / secs(total)
+    );
+
+    // 2. KPI rollup over the warehouse.
+    let warehouse = Warehouse::open(&project.warehouse).unwrap();
+    let manifest = warehouse.current().await.unwrap().unwrap();
+    let snapshot = warehouse_dir.join(Warehouse::snapshot_dir(manifest.snapshot));
+    let engine = Engine::open(project).await.unwrap();
+    assert_eq!(
+        engine.snapshot(),
+        Some(manifest.snapshot),
+        "reads the warehouse"
+    );
+    let ours_sql = ROLLUP
+        .replace("{table}", "sessions")
+        .replace("{day}", "session_date");
+    let mut best = Duration::MAX;
+    let mut ours = Vec::new();
+    for _ in 0..RUNS {
+        let started = Instant::now();
+        let batches = engine
+            .sql(&ours_sql)
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        best = best.min(started.elapsed());
+        ours = rows_as_text(&batches);
+    }
+    let theirs_sql = ROLLUP
+        .replace(
+            "{table}",
+            "read_parquet('{root}/sessions/*/*/*.parquet', hive_partitioning = true)",
+        )
+        .replace("{day}", "date");
+    let duck = peer(&[
+        "query",
+        snapshot.to_str().unwrap(),
+        &RUNS.to_string(),
+        &theirs_sql,
+    ]);
+    let theirs: Vec<Vec<Option<String>>> = serde_json::from_value(duck["rows"].clone()).unwrap();
+    assert_eq!(ours, theirs, "loopql and DuckDB must agree on the rollup");
+    let duck_best = duck["seconds"].as_f64().unwrap();
+    let sessions: u64 = manifest.tables["sessions"]
+        .files
+        .iter()
+        .map(|f| f.rows)
+        .sum();
+    println!(
+        "KPI rollup over the warehouse's sessions ({sessions} rows, {} result rows), best of {RUNS}:",
+        ours.len()
+    );
+    println!("  loopql (single node)           {:>8.3} s", secs(best));
+    println!("  DuckDB read_parquet            {duck_best:>8.3} s");
+    println!(
+        "  speed ratio loopql / DuckDB                       {:>6.2}",
+        duck_best / secs(best)
+    );
+}
+
+/// Every value as text (NULL as `None`), as duckdb_peer.py prints them.
+fn rows_as_text(
+    batches: &[datafusion::arrow::record_batch::RecordBatch],
+) -> Vec<Vec<Option<String>>> {
+    use datafusion::arrow::array::Array;
+    use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+    let options = FormatOptions::default();
+    let mut rows = Vec::new();
+    for batch in batches {
+        let formatters: Vec<ArrayFormatter> = batch
+            .columns()
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options).unwrap())
+            .collect();
+        for r in 0..batch.num_rows() {
+            rows.push(
+                batch
+                    .columns()
+                    .iter()
+                    .zip(&formatters)
+                    .map(|(c, f)| c.is_valid(r).then(|| f.value(r).to_string()))
+                    .collect(),
+            );
+        }
+    }
+    rows
+}
