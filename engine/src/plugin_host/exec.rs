@@ -116,8 +116,9 @@ impl ExecutionPlan for PluginScanExec {
     fn execute(
         &self,
         partition: usize,
-        _context: Arc<TaskContext>,
+        context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
+        let batch_size = context.session_config().batch_size().max(1);
         let mut builder = RecordBatchReceiverStreamBuilder::new(self.schema.clone(), 2);
         let Some(source) = self.sources.get(partition).cloned() else {
             // No source survived client pruning: one empty partition.
@@ -162,8 +163,10 @@ impl ExecutionPlan for PluginScanExec {
                     None => batch,
                 };
                 let out = assemble(&schema, &columns, &batch, &source.client_id)?;
-                if tx.blocking_send(Ok(out)).is_err() {
-                    return Ok(()); // the query was cancelled or finished early
+                for chunk in chunks(&out, batch_size)? {
+                    if tx.blocking_send(Ok(chunk)).is_err() {
+                        return Ok(()); // the query was cancelled or finished early
+                    }
                 }
             }
             if let Some(skipped) = library.finish_scan(&source.name, &table)
@@ -182,6 +185,35 @@ impl ExecutionPlan for PluginScanExec {
         });
         Ok(builder.build())
     }
+}
+
+/// A plugin's batch (often a whole export file) as batches of at most `size` rows, each in
+/// buffers of its own: DataFusion's memory accounting counts a slice at its whole buffer's
+/// size, so a sort given one file-sized batch (or slices of one) cannot spill its way through.
+fn chunks(batch: &RecordBatch, size: usize) -> Result<Vec<RecordBatch>> {
+    if batch.num_rows() <= size {
+        return Ok(vec![batch.clone()]);
+    }
+    (0..batch.num_rows())
+        .step_by(size)
+        .map(|start| {
+            let len = size.min(batch.num_rows() - start);
+            let indices = datafusion::arrow::array::UInt32Array::from_iter_values(
+                (start as u32)..((start + len) as u32),
+            );
+            let columns = batch
+                .columns()
+                .iter()
+                .map(|c| datafusion::arrow::compute::take(c.as_ref(), &indices, None))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            let options = RecordBatchOptions::new().with_row_count(Some(len));
+            Ok(RecordBatch::try_new_with_options(
+                batch.schema(),
+                columns,
+                &options,
+            )?)
+        })
+        .collect()
 }
 
 fn assemble(
@@ -204,4 +236,48 @@ fn assemble(
         arrays,
         &options,
     )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{Array, Int64Array};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+
+    #[test]
+    fn big_batches_come_out_in_compact_chunks_with_every_row() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("n", DataType::Int64, false),
+            Field::new("s", DataType::Utf8, false),
+        ]));
+        let n: Vec<i64> = (0..10_000).collect();
+        let s: Vec<String> = n.iter().map(|i| format!("row-{i}")).collect();
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(Int64Array::from(n.clone())),
+                Arc::new(StringArray::from(s)),
+            ],
+        )
+        .unwrap();
+        let out = chunks(&batch, 4096).unwrap();
+        let sizes: Vec<usize> = out.iter().map(RecordBatch::num_rows).collect();
+        assert_eq!(sizes, vec![4096, 4096, 1808]);
+        let back: Vec<i64> = out
+            .iter()
+            .flat_map(|b| {
+                let a = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+                a.values().to_vec()
+            })
+            .collect();
+        assert_eq!(back, n);
+        // Each chunk owns its buffers (a slice would report the whole batch's size).
+        assert!(out[2].get_array_memory_size() < batch.get_array_memory_size() / 3);
+        assert_eq!(out[2].column(1).len(), 1808);
+        assert_eq!(
+            chunks(&batch, 20_000).unwrap().len(),
+            1,
+            "small batches pass as they are"
+        );
+    }
 }
