@@ -9,7 +9,8 @@
 //!    Parquet, single-node loopql next to DuckDB reading the same files; the results must agree.
 //!
 //! Run with `cargo xtask bench`. The demo scale comes from `LOOPQL_BENCH_SCALE` (default 100,
-//! about 10M sessions; the generated demo is kept under the target folder for the next run).
+//! about 10M sessions; the generated demo is kept under the target folder for the next run);
+//! `LOOPQL_BENCH_SYNC_MEMORY_MB` sets the sync's memory limit (default: the sync's own).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -88,9 +89,13 @@ async fn main() {
 
     // 1. Sync vs DuckDB COPY of the same exports.
     let started = Instant::now();
-    let summary = loopql::warehouse::sync(&project, &SyncOptions::default())
-        .await
-        .unwrap();
+    let options = SyncOptions {
+        memory_mb: std::env::var("LOOPQL_BENCH_SYNC_MEMORY_MB")
+            .ok()
+            .and_then(|v| v.parse().ok()),
+        ..SyncOptions::default()
+    };
+    let summary = loopql::warehouse::sync(&project, &options).await.unwrap();
     let total = started.elapsed();
     let duck_dir = dir.join("bench-duckdb");
     let _ = std::fs::remove_dir_all(&duck_dir);
