@@ -186,14 +186,7 @@ fn a_scheduler_and_two_executors_answer_like_one_machine() {
         .unwrap(),
     );
     let addr: SocketAddr = format!("127.0.0.1:{scheduler_port}").parse().unwrap();
-    let started = Instant::now();
-    while TcpStream::connect(addr).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the scheduler did not listen"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for(addr, "the scheduler");
     let work_dirs = [dir.path().join("executor-1"), dir.path().join("executor-2")];
     for work in &work_dirs {
         std::fs::create_dir_all(work).unwrap();

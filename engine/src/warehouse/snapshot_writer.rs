@@ -202,11 +202,10 @@ impl Run<'_> {
         &mut self,
         entry: &mut TableEntry,
         old: Option<&TableEntry>,
-        parts: Partitions,
+        batches: &[RecordBatch],
     ) -> Result<()> {
         let schema = std::sync::Arc::new(entry.schema.clone());
-        let batches: Vec<_> = parts.by_day.into_values().flatten().collect();
-        let encoded = encode(&schema, &batches, &[])?;
+        let encoded = encode(&schema, batches, &[])?;
         if let Some(same) = old
             .filter(|o| o.schema == entry.schema)
             .and_then(|o| o.files.iter().find(|f| f.sha256 == encoded.sha256))

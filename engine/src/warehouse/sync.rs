@@ -14,7 +14,7 @@
 
 use super::Warehouse;
 use super::manifest::{FORMAT, Manifest, SourceSync, TableEntry, TableKind};
-use super::partition::{Partitions, day_text};
+use super::partition::day_text;
 use super::progress::Progress;
 use super::register::{Layout, Which, quote};
 use super::snapshot_writer::Run;
@@ -28,7 +28,6 @@ use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::prelude::SessionContext;
-use futures::TryStreamExt;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -292,8 +291,12 @@ pub async fn sync(project: &Project, options: &SyncOptions) -> Result<SyncSummar
             files: Vec::new(),
         };
         let old_entry = old.as_ref().and_then(|m| m.tables.get(*name));
-        let parts = read_whole(&ctx, &format!("SELECT * FROM {}", quote(name))).await?;
-        run.write_reference(&mut entry, old_entry, parts).await?;
+        let batches = ctx
+            .sql(&format!("SELECT * FROM {}", quote(name)))
+            .await?
+            .collect()
+            .await?;
+        run.write_reference(&mut entry, old_entry, &batches).await?;
         tables.insert((*name).to_string(), entry);
     }
 
@@ -410,16 +413,6 @@ fn read_sql(table: &str, client: &str, day_column: Option<&str>, since: Option<i
         ));
     }
     sql
-}
-
-/// A small table, whole.
-async fn read_whole(ctx: &SessionContext, sql: &str) -> Result<Partitions> {
-    let mut stream = ctx.sql(sql).await?.execute_stream().await?;
-    let mut parts = Partitions::default();
-    while let Some(batch) = stream.try_next().await? {
-        parts.add(batch, None)?;
-    }
-    Ok(parts)
 }
 
 /// `ctx` with the sync's memory limit (its catalogs and functions shared).
