@@ -86,6 +86,19 @@ def copy_jobs(demo, out):
                     True,
                 )
             )
+            # actions[] and action_values[] unnested, one row per row x kind x action type (as
+            # loopql's meta_ads.insights_actions).
+            for kind, field in (("action", "actions"), ("action_value", "action_values")):
+                jobs.append(
+                    (
+                        f"SELECT d.campaign_id, d.date_start, '{kind}' AS kind, "
+                        f"unnest(d.{field}, recursive := true), {lit} AS client_id, "
+                        f"CAST(d.date_start AS DATE) AS date FROM "
+                        f"(SELECT unnest(data) AS d FROM read_json({meta}))",
+                        f"meta_ads/insights_{field}",
+                        True,
+                    )
+                )
         for crm in ("hubspot", "salesforce"):
             for f in sorted(glob.glob(os.path.join(cdir, crm, "*.csv"))):
                 name = os.path.splitext(os.path.basename(f))[0]

@@ -10,7 +10,8 @@
 //!
 //! Run with `cargo xtask bench`. The demo scale comes from `LOOPQL_BENCH_SCALE` (default 100,
 //! about 10M sessions; the generated demo is kept under the target folder for the next run);
-//! `LOOPQL_BENCH_SYNC_MEMORY_MB` sets the sync's memory limit (default: the sync's own).
+//! `LOOPQL_BENCH_SYNC_MEMORY_MB` sets the sync's memory limit (default: the sync's own, half the
+//! machine's memory).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -102,6 +103,10 @@ async fn main() {
     let copy = peer(&["copy", dir.to_str().unwrap(), duck_dir.to_str().unwrap()]);
     let duck_secs = copy["seconds"].as_f64().unwrap();
     let duck_rows = copy["rows"].as_u64().unwrap();
+    assert_eq!(
+        summary.rows_read, duck_rows,
+        "loopql and DuckDB must copy the same rows"
+    );
     println!(
         "sync of the exports to Hive-partitioned Parquet ({} rows read by loopql, {duck_rows} by DuckDB):",
         summary.rows_read

@@ -19,7 +19,7 @@ pub struct Args {
     #[arg(long)]
     full: bool,
     /// Memory the sync's queries may hold, in MiB; beyond it sorting spills to a temporary
-    /// folder. Default: 1024.
+    /// folder. Default: half the machine's memory (at least 1024).
     #[arg(long, value_name = "MB", value_parser = clap::value_parser!(u64).range(64..))]
     memory_mb: Option<u64>,
     /// No progress lines.

@@ -17,6 +17,7 @@
 
 pub mod location;
 pub mod manifest;
+pub mod memory;
 pub mod partition;
 pub mod progress;
 pub mod register;
@@ -30,7 +31,7 @@ use location::{Location, Store};
 use manifest::Manifest;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
-pub use sync::{DEFAULT_SYNC_MEMORY_MB, SyncOptions, SyncSummary, sync};
+pub use sync::{SyncOptions, SyncSummary, sync};
 
 /// File naming the current snapshot.
 const CURRENT: &str = "CURRENT";

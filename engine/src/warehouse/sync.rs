@@ -14,6 +14,7 @@
 
 use super::Warehouse;
 use super::manifest::{FORMAT, Manifest, SourceSync, TableEntry, TableKind};
+use super::memory;
 use super::partition::day_text;
 use super::progress::Progress;
 use super::register::{Layout, Which, quote};
@@ -25,8 +26,7 @@ use crate::views;
 use chrono::{NaiveDate, Utc};
 use datafusion::arrow::datatypes::Schema;
 use datafusion::execution::SessionStateBuilder;
-use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
-use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::prelude::SessionContext;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -42,13 +42,10 @@ pub struct SyncOptions {
     pub full: bool,
     /// Draw progress lines on the terminal.
     pub progress: bool,
-    /// Memory the sync's queries may hold (sorting by day spills to disk beyond it); `None`:
-    /// [`DEFAULT_SYNC_MEMORY_MB`].
+    /// Memory the sync's queries may hold, in MiB (sorting by day spills to disk beyond it);
+    /// `None`: half the machine's memory ([`memory::default_mb`]).
     pub memory_mb: Option<u64>,
 }
-
-/// Memory a sync's queries may hold by default, in MiB.
-pub const DEFAULT_SYNC_MEMORY_MB: u64 = 1024;
 
 /// What a sync did.
 #[derive(Debug, Clone)]
@@ -83,6 +80,13 @@ const REFERENCE: &[&str] = &[
 const HARMONIZED_MARGIN_DAYS: i64 = 2;
 
 pub async fn sync(project: &Project, options: &SyncOptions) -> Result<SyncSummary> {
+    let limit_mb = options.memory_mb.unwrap_or_else(memory::default_mb);
+    run_sync(project, options, limit_mb)
+        .await
+        .map_err(|e| memory::explain(e, limit_mb))
+}
+
+async fn run_sync(project: &Project, options: &SyncOptions, limit_mb: u64) -> Result<SyncSummary> {
     let warehouse = Warehouse::open(&project.warehouse)?;
     let _lock = warehouse.lock()?;
     let old = warehouse.current().await?;
@@ -100,14 +104,7 @@ pub async fn sync(project: &Project, options: &SyncOptions) -> Result<SyncSummar
     let mut live_project = project.clone();
     live_project.read_from = ReadFrom::Live;
     let live = Engine::open(live_project).await?;
-    // Sorts share the limit fairly and spill beyond it; the error names the biggest holders.
-    let limit = (options.memory_mb.unwrap_or(DEFAULT_SYNC_MEMORY_MB) as usize) << 20;
-    let runtime = RuntimeEnvBuilder::new()
-        .with_memory_pool(Arc::new(TrackConsumersPool::new(
-            FairSpillPool::new(limit),
-            std::num::NonZeroUsize::MIN.saturating_add(2),
-        )))
-        .build_arc()?;
+    let runtime = memory::runtime(limit_mb)?;
     let live_ctx = limited(live.context(), &runtime);
     let progress = Progress::new(options.progress);
     let mut run = Run {
