@@ -2,7 +2,7 @@
 //! bytes did not change), the rest linked from the previous snapshot.
 
 use super::manifest::{FileEntry, Manifest, TableEntry};
-use super::partition::{Day, Partitions, day_text, encode, last_day};
+use super::partition::{Day, Encoded, Partitions, day_text, encode, last_day};
 use super::progress::Line;
 use super::register::Layout;
 use super::{NULL_DAY, Warehouse};
@@ -11,6 +11,12 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::execution::SendableRecordBatchStream;
 use futures::{StreamExt, TryStreamExt};
 use std::collections::BTreeSet;
+
+/// A day's partition being ordered and encoded on a blocking thread.
+struct Encoding {
+    day_name: Option<String>,
+    encoded: tokio::task::JoinHandle<Result<Encoded>>,
+}
 
 /// One sync's writes into its new snapshot.
 pub(super) struct Run<'a> {
@@ -85,7 +91,9 @@ impl Run<'_> {
     /// keeping older ones and linking re-read partitions whose content did not change.
     ///
     /// `rows` must come ordered by day, rows without a day last (see `sync::read_sql`): each
-    /// day's partition is written as soon as a later day shows up, so memory holds one day.
+    /// day's partition is handed to a blocking thread to be ordered and encoded as soon as a
+    /// later day shows up, and the read goes on meanwhile (one partition in flight), so memory
+    /// holds about two days and reading and encoding use two cores.
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn replace(
         &mut self,
@@ -102,6 +110,7 @@ impl Run<'_> {
         let day_column = entry.day_column.clone();
         let mut parts = Partitions::default();
         let mut produced = BTreeSet::new();
+        let mut in_flight: Option<Encoding> = None;
         while let Some(batch) = rows.try_next().await? {
             if batch.num_rows() == 0 {
                 continue;
@@ -110,12 +119,22 @@ impl Run<'_> {
             let last = last_day(&batch, day_column.as_deref())?;
             parts.add(batch, day_column.as_deref())?;
             for (day, batches) in parts.take_complete(last) {
-                self.write_partition(entry, old, client, day, &batches, &mut produced, line)
-                    .await?;
+                let next = self.start_partition(entry, client, day, batches, &mut produced)?;
+                if let Some(done) = in_flight.replace(next) {
+                    self.finish_partition(entry, old, client, done, line)
+                        .await?;
+                }
             }
         }
         for (day, batches) in std::mem::take(&mut parts.by_day) {
-            self.write_partition(entry, old, client, day, &batches, &mut produced, line)
+            let next = self.start_partition(entry, client, day, batches, &mut produced)?;
+            if let Some(done) = in_flight.replace(next) {
+                self.finish_partition(entry, old, client, done, line)
+                    .await?;
+            }
+        }
+        if let Some(done) = in_flight {
+            self.finish_partition(entry, old, client, done, line)
                 .await?;
         }
         // Old partitions inside the window that the source no longer has are gone.
@@ -133,19 +152,16 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Writes one day's partition of `client` (or links the old file when its bytes are the
-    /// same).
-    #[allow(clippy::too_many_arguments)]
-    async fn write_partition(
-        &mut self,
-        entry: &mut TableEntry,
-        old: Option<&TableEntry>,
+    /// Starts encoding one day's partition of `client` on a blocking thread; refuses a day
+    /// whose partition was already produced.
+    fn start_partition(
+        &self,
+        entry: &TableEntry,
         client: &str,
         day: Day,
-        batches: &[RecordBatch],
+        batches: Vec<RecordBatch>,
         produced: &mut BTreeSet<Option<String>>,
-        line: &mut Line,
-    ) -> Result<()> {
+    ) -> Result<Encoding> {
         let layout = Layout::of(entry);
         let day_name = match (&layout.day, day) {
             (None, _) => None,
@@ -154,15 +170,35 @@ impl Run<'_> {
         };
         if !produced.insert(day_name.clone()) {
             return Err(self.warehouse.fail(format!(
-                "{}: rows of client {client} for day {} arrived after that day's partition was                  written (the read was not ordered by day); nothing was committed, run the sync again",
+                "{}: rows of client {client} for day {} arrived after that day's partition was written (the read was not ordered by day); nothing was committed, run the sync again",
                 entry.dir,
                 day_name.as_deref().unwrap_or("-")
             )));
         }
         let schema = std::sync::Arc::new(entry.schema.clone());
         let drop = layout.path_columns(&entry.schema);
-        let drop: Vec<&str> = drop.iter().map(String::as_str).collect();
-        let encoded = encode(&schema, batches, &drop)?;
+        let encoded = tokio::task::spawn_blocking(move || {
+            let drop: Vec<&str> = drop.iter().map(String::as_str).collect();
+            encode(&schema, &batches, &drop)
+        });
+        Ok(Encoding { day_name, encoded })
+    }
+
+    /// Waits for a partition's encoding and writes it (or links the old file when its bytes
+    /// are the same).
+    async fn finish_partition(
+        &mut self,
+        entry: &mut TableEntry,
+        old: Option<&TableEntry>,
+        client: &str,
+        encoding: Encoding,
+        line: &mut Line,
+    ) -> Result<()> {
+        let Encoding { day_name, encoded } = encoding;
+        let encoded = encoded.await.map_err(|e| {
+            self.warehouse
+                .fail(format!("encoding a partition failed: {e}"))
+        })??;
         let before = old.and_then(|o| {
             o.client_files(client)
                 .find(|f| f.day == day_name && f.sha256 == encoded.sha256)
@@ -174,6 +210,7 @@ impl Run<'_> {
             entry.files.push(same.clone());
             return Ok(());
         }
+        let layout = Layout::of(entry);
         let mut path = format!("{}/client_id={client}", entry.dir);
         if let (Some((_, level)), Some(d)) = (&layout.day, &day_name) {
             path.push_str(&format!("/{level}={d}"));
@@ -229,5 +266,125 @@ impl Run<'_> {
             sha256: encoded.sha256,
         });
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::location::Location;
+    use super::super::manifest::TableKind;
+    use super::*;
+    use datafusion::arrow::array::{Date32Array, Int64Array};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+    use std::sync::Arc;
+
+    fn schema() -> Arc<Schema> {
+        Arc::new(Schema::new(vec![
+            Field::new("day", DataType::Date32, true),
+            Field::new("v", DataType::Int64, false),
+        ]))
+    }
+
+    fn batch(days: &[Option<i32>], values: &[i64]) -> RecordBatch {
+        RecordBatch::try_new(
+            schema(),
+            vec![
+                Arc::new(Date32Array::from(days.to_vec())),
+                Arc::new(Int64Array::from(values.to_vec())),
+            ],
+        )
+        .unwrap()
+    }
+
+    fn stream(batches: Vec<RecordBatch>) -> SendableRecordBatchStream {
+        Box::pin(RecordBatchStreamAdapter::new(
+            schema(),
+            futures::stream::iter(batches.into_iter().map(Ok)),
+        ))
+    }
+
+    fn entry() -> TableEntry {
+        TableEntry {
+            kind: TableKind::Raw,
+            dir: "t".into(),
+            schema: schema().as_ref().clone(),
+            day_column: Some("day".into()),
+            day_partition: Some("date".into()),
+            files: Vec::new(),
+        }
+    }
+
+    async fn replace(dir: &std::path::Path, batches: Vec<RecordBatch>) -> Result<TableEntry> {
+        let warehouse = Warehouse::open(&Location::Local(dir.to_path_buf()))?;
+        let mut run = Run {
+            warehouse: &warehouse,
+            old: None,
+            id: 1,
+            rows_read: 0,
+            written: 0,
+            kept: 0,
+            dropped: 0,
+            bytes: 0,
+        };
+        let mut entry = entry();
+        let mut line = super::super::progress::Progress::new(false).line("t");
+        run.replace(&mut entry, None, "a", None, stream(batches), &mut line)
+            .await?;
+        assert_eq!(run.written as usize, entry.files.len());
+        Ok(entry)
+    }
+
+    #[tokio::test]
+    async fn each_day_becomes_one_partition_in_day_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let entry = replace(
+            dir.path(),
+            vec![
+                batch(&[Some(1), Some(1)], &[1, 2]),
+                batch(&[Some(1), Some(2)], &[3, 4]),
+                batch(&[Some(3), None], &[5, 6]),
+            ],
+        )
+        .await
+        .unwrap();
+        let days: Vec<(Option<&str>, u64)> = entry
+            .files
+            .iter()
+            .map(|f| (f.day.as_deref(), f.rows))
+            .collect();
+        assert_eq!(
+            days,
+            [
+                (Some("1970-01-02"), 3),
+                (Some("1970-01-03"), 1),
+                (Some("1970-01-04"), 1),
+                (Some(NULL_DAY), 1)
+            ]
+        );
+        for f in &entry.files {
+            let path = dir.path().join(Warehouse::snapshot_dir(1)).join(&f.path);
+            assert_eq!(std::fs::metadata(&path).unwrap().len(), f.bytes, "{path:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_day_seen_again_after_its_partition_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = replace(
+            dir.path(),
+            vec![
+                batch(&[Some(1)], &[1]),
+                batch(&[Some(2)], &[2]),
+                batch(&[Some(1)], &[3]),
+            ],
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("rows of client a for day 1970-01-02 arrived after"),
+            "{err}"
+        );
     }
 }
