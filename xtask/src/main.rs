@@ -84,19 +84,12 @@ fn bench(args: &[String]) -> Result<()> {
     )?;
     // The peers and clients the benchmarks run (pyarrow, DuckDB).
     let python = python::install().context("installing the benchmarks' Python packages")?;
-    // The same package selection as the build above, so features unify the same way and the
-    // dependencies built there are reused (with `--package loopql-engine` most were rebuilt).
-    let mut bench = cargo();
-    bench.args(["bench", "--workspace"]);
-    if !args
-        .iter()
-        .any(|a| a == "--bench" || a.starts_with("--bench="))
-    {
-        bench.arg("--benches");
-    }
     step(
         "benchmarks",
-        bench.args(args).env("LOOPQL_TEST_PYTHON", python),
+        cargo()
+            .args(["bench", "--package", "loopql-engine"])
+            .args(args)
+            .env("LOOPQL_TEST_PYTHON", python),
     )
 }
 

@@ -2,7 +2,7 @@
 //! bytes did not change), the rest linked from the previous snapshot.
 
 use super::manifest::{FileEntry, Manifest, TableEntry};
-use super::partition::{Day, Encoded, Partitions, day_text, encode, last_day};
+use super::partition::{Day, Partitions, day_text, encode, last_day};
 use super::progress::Line;
 use super::register::Layout;
 use super::{NULL_DAY, Warehouse};
@@ -11,12 +11,6 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::execution::SendableRecordBatchStream;
 use futures::{StreamExt, TryStreamExt};
 use std::collections::BTreeSet;
-
-/// A day's partition being ordered and encoded on a blocking thread.
-struct Encoding {
-    day_name: Option<String>,
-    encoded: tokio::task::JoinHandle<Result<Encoded>>,
-}
 
 /// One sync's writes into its new snapshot.
 pub(super) struct Run<'a> {
@@ -91,9 +85,7 @@ impl Run<'_> {
     /// keeping older ones and linking re-read partitions whose content did not change.
     ///
     /// `rows` must come ordered by day, rows without a day last (see `sync::read_sql`): each
-    /// day's partition is handed to a blocking thread to be ordered and encoded as soon as a
-    /// later day shows up, and the read goes on meanwhile (one partition in flight), so memory
-    /// holds about two days and reading and encoding use two cores.
+    /// day's partition is written as soon as a later day shows up, so memory holds one day.
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn replace(
         &mut self,
@@ -110,7 +102,6 @@ impl Run<'_> {
         let day_column = entry.day_column.clone();
         let mut parts = Partitions::default();
         let mut produced = BTreeSet::new();
-        let mut in_flight: Option<Encoding> = None;
         while let Some(batch) = rows.try_next().await? {
             if batch.num_rows() == 0 {
                 continue;
@@ -119,22 +110,12 @@ impl Run<'_> {
             let last = last_day(&batch, day_column.as_deref())?;
             parts.add(batch, day_column.as_deref())?;
             for (day, batches) in parts.take_complete(last) {
-                let next = self.start_partition(entry, client, day, batches, &mut produced)?;
-                if let Some(done) = in_flight.replace(next) {
-                    self.finish_partition(entry, old, client, done, line)
-                        .await?;
-                }
-            }
-        }
-        for (day, batches) in std::mem::take(&mut parts.by_day) {
-            let next = self.start_partition(entry, client, day, batches, &mut produced)?;
-            if let Some(done) = in_flight.replace(next) {
-                self.finish_partition(entry, old, client, done, line)
+                self.write_partition(entry, old, client, day, &batches, &mut produced, line)
                     .await?;
             }
         }
-        if let Some(done) = in_flight {
-            self.finish_partition(entry, old, client, done, line)
+        for (day, batches) in std::mem::take(&mut parts.by_day) {
+            self.write_partition(entry, old, client, day, &batches, &mut produced, line)
                 .await?;
         }
         // Old partitions inside the window that the source no longer has are gone.
@@ -152,16 +133,19 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Starts encoding one day's partition of `client` on a blocking thread; refuses a day
-    /// whose partition was already produced.
-    fn start_partition(
-        &self,
-        entry: &TableEntry,
+    /// Writes one day's partition of `client` (or links the old file when its bytes are the
+    /// same).
+    #[allow(clippy::too_many_arguments)]
+    async fn write_partition(
+        &mut self,
+        entry: &mut TableEntry,
+        old: Option<&TableEntry>,
         client: &str,
         day: Day,
-        batches: Vec<RecordBatch>,
+        batches: &[RecordBatch],
         produced: &mut BTreeSet<Option<String>>,
-    ) -> Result<Encoding> {
+        line: &mut Line,
+    ) -> Result<()> {
         let layout = Layout::of(entry);
         let day_name = match (&layout.day, day) {
             (None, _) => None,
@@ -177,28 +161,8 @@ impl Run<'_> {
         }
         let schema = std::sync::Arc::new(entry.schema.clone());
         let drop = layout.path_columns(&entry.schema);
-        let encoded = tokio::task::spawn_blocking(move || {
-            let drop: Vec<&str> = drop.iter().map(String::as_str).collect();
-            encode(&schema, &batches, &drop)
-        });
-        Ok(Encoding { day_name, encoded })
-    }
-
-    /// Waits for a partition's encoding and writes it (or links the old file when its bytes
-    /// are the same).
-    async fn finish_partition(
-        &mut self,
-        entry: &mut TableEntry,
-        old: Option<&TableEntry>,
-        client: &str,
-        encoding: Encoding,
-        line: &mut Line,
-    ) -> Result<()> {
-        let Encoding { day_name, encoded } = encoding;
-        let encoded = encoded.await.map_err(|e| {
-            self.warehouse
-                .fail(format!("encoding a partition failed: {e}"))
-        })??;
+        let drop: Vec<&str> = drop.iter().map(String::as_str).collect();
+        let encoded = encode(&schema, batches, &drop)?;
         let before = old.and_then(|o| {
             o.client_files(client)
                 .find(|f| f.day == day_name && f.sha256 == encoded.sha256)
@@ -210,7 +174,6 @@ impl Run<'_> {
             entry.files.push(same.clone());
             return Ok(());
         }
-        let layout = Layout::of(entry);
         let mut path = format!("{}/client_id={client}", entry.dir);
         if let (Some((_, level)), Some(d)) = (&layout.day, &day_name) {
             path.push_str(&format!("/{level}={d}"));
