@@ -6,30 +6,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use datafusion::arrow::ipc::writer::StreamWriter;
 use loopql::{Engine, Project};
-use std::process::Command;
 
 const SQL: &str = "SELECT v, v * 2.5 AS x, concat('campaign-', CAST(v % 1000 AS VARCHAR)) AS s \
                    FROM generate_series(1, {rows}) t(v)";
 
-fn python() -> String {
-    std::env::var("LOOPQL_TEST_PYTHON").unwrap_or_else(|_| "python3".into())
-}
-
 fn reader(args: &[&str]) -> (f64, f64) {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../benches/flight_reader.py");
-    let out = Command::new(python())
-        .arg(script)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = common::python_json("flight_reader.py", args);
     (v["bytes"].as_f64().unwrap(), v["seconds"].as_f64().unwrap())
 }
 

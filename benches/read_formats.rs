@@ -6,6 +6,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use datafusion::prelude::{CsvReadOptions, JsonReadOptions, SessionContext};
 use loopql::{Engine, Project};
 use std::time::{Duration, Instant};
@@ -53,10 +55,7 @@ fn report(format: &str, plugin: (usize, Duration), peer: (usize, Duration)) {
 
 #[tokio::main]
 async fn main() {
-    let scale: f64 = std::env::var("LOOPQL_BENCH_SCALE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0.5);
+    let scale = common::scale(0.5);
     let runs = 5;
     let dir = tempfile::tempdir().unwrap();
     let demo = dir.path().join("demo");

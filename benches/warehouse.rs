@@ -15,10 +15,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use loopql::warehouse::{SyncOptions, Warehouse};
 use loopql::{Engine, Project};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 const RUNS: usize = 5;
@@ -34,24 +35,8 @@ const ROLLUP: &str = "SELECT client_id, channel, \
     count(DISTINCT user_id) AS users \
     FROM {table} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3";
 
-fn python() -> String {
-    std::env::var("LOOPQL_TEST_PYTHON").unwrap_or_else(|_| "python3".into())
-}
-
 fn peer(args: &[&str]) -> serde_json::Value {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../benches/duckdb_peer.py");
-    let out = Command::new(python())
-        .arg(script)
-        .args(args)
-        .output()
-        .expect("python3 with duckdb (cargo xtask bench installs it)");
-    assert!(
-        out.status.success(),
-        "duckdb_peer.py {}: {}",
-        args[0],
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    common::python_json("duckdb_peer.py", args)
 }
 
 /// The demo at `scale`, generated once and kept for later runs.
@@ -77,10 +62,7 @@ fn secs(d: Duration) -> f64 {
 
 #[tokio::main]
 async fn main() {
-    let scale: f64 = std::env::var("LOOPQL_BENCH_SCALE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(100.0);
+    let scale = common::scale(100.0);
     let dir = demo(scale);
     let mut project = Project::load(&dir.join("loopql.toml")).unwrap();
     let warehouse_dir = dir.join("bench-warehouse");
