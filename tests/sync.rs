@@ -198,6 +198,27 @@ fn the_warehouse_answers_like_the_sources_and_an_unchanged_sync_changes_nothing(
     assert!(said.contains("no changes: snapshot 1 is current"), "{said}");
     assert_eq!(tree(&warehouse), before);
 
+    // Too little memory: the sync fails saying which limit to try, and snapshot 1 stands.
+    let (out, _, stderr) = run(&mut loopql(&[
+        "sync",
+        "-q",
+        "--full",
+        "--memory-mb",
+        "64",
+        "-p",
+        project.to_str().unwrap(),
+    ]));
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("memory limit of 64 MiB")
+            && stderr.contains("`loopql sync --memory-mb 128`")
+            && stderr.contains("the previous snapshot is unchanged"),
+        "{stderr}"
+    );
+    assert_eq!(manifest(&warehouse)["snapshot"], 1);
+    check_integrity(&warehouse);
+    assert_eq!(totals(&project, false), live);
+
     // Status names every source with its newest day.
     let (out, stdout, stderr) = run(&mut loopql(&[
         "sync",
