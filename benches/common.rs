@@ -24,12 +24,17 @@ pub fn python_json(script: &str, args: &[&str]) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("{script} printed no JSON object: {e}"))
 }
 
+/// A number a bench reads from the environment variable `name`; `None` when it is not set (a
+/// value that is not a number is an error, never silently the default).
+pub fn env_number<T: std::str::FromStr>(name: &str) -> Option<T> {
+    let text = std::env::var(name).ok()?;
+    Some(
+        text.parse()
+            .unwrap_or_else(|_| panic!("{name}={text}: expected a number")),
+    )
+}
+
 /// The demo scale the bench reads: `LOOPQL_BENCH_SCALE`, else `default`.
 pub fn scale(default: f64) -> f64 {
-    match std::env::var("LOOPQL_BENCH_SCALE") {
-        Ok(text) => text
-            .parse()
-            .unwrap_or_else(|_| panic!("LOOPQL_BENCH_SCALE={text}: expected a number")),
-        Err(_) => default,
-    }
+    env_number("LOOPQL_BENCH_SCALE").unwrap_or(default)
 }

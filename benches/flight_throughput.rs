@@ -30,10 +30,7 @@ fn best(runs: usize, mut f: impl FnMut() -> (f64, f64)) -> f64 {
 
 #[tokio::main]
 async fn main() {
-    let rows: u64 = std::env::var("LOOPQL_BENCH_ROWS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(5_000_000);
+    let rows: u64 = common::env_number("LOOPQL_BENCH_ROWS").unwrap_or(5_000_000);
     let sql = SQL.replace("{rows}", &rows.to_string());
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("loopql.toml");

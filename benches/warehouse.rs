@@ -73,9 +73,7 @@ async fn main() {
     // 1. Sync vs DuckDB COPY of the same exports.
     let started = Instant::now();
     let options = SyncOptions {
-        memory_mb: std::env::var("LOOPQL_BENCH_SYNC_MEMORY_MB")
-            .ok()
-            .and_then(|v| v.parse().ok()),
+        memory_mb: common::env_number("LOOPQL_BENCH_SYNC_MEMORY_MB"),
         ..SyncOptions::default()
     };
     let summary = loopql::warehouse::sync(&project, &options).await.unwrap();
