@@ -6,10 +6,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use loopql_benches as common;
 
 use datafusion::arrow::ipc::writer::StreamWriter;
-use loopql::{Engine, Project};
+use loopql_core::{EngineBuilder, Project};
 
 const SQL: &str = "SELECT v, v * 2.5 AS x, concat('campaign-', CAST(v % 1000 AS VARCHAR)) AS s \
                    FROM generate_series(1, {rows}) t(v)";
@@ -49,9 +49,13 @@ async fn main() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(loopql::flight::serve(project.clone(), listener, async {
-        let _ = stopped.await;
-    }));
+    let server = tokio::spawn(loopql_flight::serve(
+        EngineBuilder::live(project.clone()),
+        listener,
+        async {
+            let _ = stopped.await;
+        },
+    ));
     let uri = format!("grpc://{addr}");
     let flight = {
         let sql = sql.clone();
@@ -65,7 +69,7 @@ async fn main() {
     let _ = server.await;
 
     // The floor: the same batches, computed once, written as Arrow IPC over a socket.
-    let engine = Engine::open(project).await.unwrap();
+    let engine = EngineBuilder::live(project).open().await.unwrap();
     let batches = engine.sql(&sql).await.unwrap().collect().await.unwrap();
     let schema = batches[0].schema();
     let ipc = tokio::task::spawn_blocking(move || {

@@ -6,10 +6,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use loopql_benches as common;
 
 use datafusion::prelude::{CsvReadOptions, JsonReadOptions, SessionContext};
-use loopql::{Engine, Project};
+use loopql_core::{Engine, EngineBuilder, Project};
 use std::time::{Duration, Instant};
 
 /// Best of `runs` timings of `f`, which returns the rows it read.
@@ -59,8 +59,9 @@ async fn main() {
     let runs = 5;
     let dir = tempfile::tempdir().unwrap();
     let demo = dir.path().join("demo");
-    let written = loopql::demo::write(&demo, &loopql::demo::Options::new(7, scale)).unwrap();
-    let engine = Engine::open(Project::load(&written.project_file).unwrap())
+    let written = loopql_demo::write(&demo, &loopql_demo::Options::new(7, scale)).unwrap();
+    let engine = EngineBuilder::live(Project::load(&written.project_file).unwrap())
+        .open()
         .await
         .unwrap();
     println!("read_formats: demo scale {scale}, best of {runs} runs");
@@ -137,7 +138,8 @@ async fn main() {
         format!("[[clients]]\nid = \"acme\"\n\n[[sources]]\nconnector = \"ga4\"\nclient_id = \"acme\"\noptions = {{ path = {:?} }}\n", pq_file),
     )
     .unwrap();
-    let pq_engine = Engine::open(Project::load(&pq_project).unwrap())
+    let pq_engine = EngineBuilder::live(Project::load(&pq_project).unwrap())
+        .open()
         .await
         .unwrap();
     let plugin = best(runs, || {

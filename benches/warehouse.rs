@@ -15,10 +15,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use loopql_benches as common;
 
-use loopql::warehouse::{SyncOptions, Warehouse};
-use loopql::{Engine, Project};
+use loopql_core::{EngineBuilder, Project};
+use loopql_warehouse::{SyncOptions, Warehouse};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -46,7 +46,7 @@ fn demo(scale: f64) -> PathBuf {
     if !done.exists() {
         let _ = std::fs::remove_dir_all(&dir);
         let started = Instant::now();
-        loopql::demo::write(&dir, &loopql::demo::Options::new(7, scale)).unwrap();
+        loopql_demo::write(&dir, &loopql_demo::Options::new(7, scale)).unwrap();
         std::fs::write(&done, b"").unwrap();
         println!(
             "generated the demo at scale {scale} in {:.0?}",
@@ -67,7 +67,7 @@ async fn main() {
     let mut project = Project::load(&dir.join("loopql.toml")).unwrap();
     let warehouse_dir = dir.join("bench-warehouse");
     let _ = std::fs::remove_dir_all(&warehouse_dir);
-    project.warehouse = loopql::warehouse::location::Location::Local(warehouse_dir.clone());
+    project.warehouse = loopql_core::project::Location::Local(warehouse_dir.clone());
     println!("warehouse: demo scale {scale}");
 
     // 1. Sync vs DuckDB COPY of the same exports.
@@ -76,7 +76,7 @@ async fn main() {
         memory_mb: common::env_number("LOOPQL_BENCH_SYNC_MEMORY_MB"),
         ..SyncOptions::default()
     };
-    let summary = loopql::warehouse::sync(&project, &options).await.unwrap();
+    let summary = loopql_warehouse::sync(&project, &options).await.unwrap();
     let total = started.elapsed();
     let duck_dir = dir.join("bench-duckdb");
     let _ = std::fs::remove_dir_all(&duck_dir);
@@ -118,7 +118,10 @@ async fn main() {
     let warehouse = Warehouse::open(&project.warehouse).unwrap();
     let manifest = warehouse.current().await.unwrap().unwrap();
     let snapshot = warehouse_dir.join(Warehouse::snapshot_dir(manifest.snapshot));
-    let engine = Engine::open(project).await.unwrap();
+    let engine = EngineBuilder::new(project, std::sync::Arc::new(loopql_warehouse::Auto))
+        .open()
+        .await
+        .unwrap();
     assert_eq!(
         engine.snapshot(),
         Some(manifest.snapshot),

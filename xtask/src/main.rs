@@ -2,13 +2,17 @@
 //!
 //! - `cargo xtask demo [-- ARGS]`: build the binary and the connector libraries, then run
 //!   `loopql demo ARGS`.
-//! - `cargo xtask test`: set up what the tests need, build everything (the tests load the
-//!   connector libraries from disk), check formatting and lints, and run the whole suite.
+//! - `cargo xtask test`: check the architecture's rules (`tidy`), set up what the tests need,
+//!   build everything (the tests load the connector libraries from disk), check formatting and
+//!   lints, and run the whole suite.
+//! - `cargo xtask tidy`: the architecture's rules alone.
+//! - `cargo xtask bench [-- --bench NAME]`: the side-by-side benchmarks (release).
 
 mod apt;
 mod chromium;
 mod postgres;
 mod python;
+mod tidy;
 
 use anyhow::{Context, Result, bail};
 use std::process::Command;
@@ -22,14 +26,37 @@ fn main() -> Result<()> {
         "demo" => demo(&rest),
         "test" => test(&rest),
         "bench" => bench(&rest),
+        "tidy" => tidy::run(&root()?),
         _ => bail!(
-            "usage: cargo xtask demo [-- loopql demo flags] | cargo xtask test [-- cargo test filters] | cargo xtask bench [-- --bench NAME]"
+            "usage: cargo xtask demo [-- loopql demo flags] | cargo xtask test [-- cargo test filters] | cargo xtask tidy | cargo xtask bench [-- --bench NAME]"
         ),
     }
 }
 
+/// Cargo, in the environment a plain `cargo` command would have. `cargo run` (which `cargo xtask`
+/// is) adds the package's own variables (`CARGO_PKG_NAME=xtask`, `CARGO_MANIFEST_DIR`, ...) to
+/// ours; build scripts that watch them (ring's does) would then rerun and rebuild half the
+/// dependency graph, so `cargo xtask test` and a plain `cargo test` would keep rebuilding each
+/// other's artifacts.
 fn cargo() -> Command {
-    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    for (key, _) in std::env::vars_os() {
+        let Some(key) = key.to_str() else { continue };
+        if key.starts_with("CARGO_PKG_")
+            || matches!(
+                key,
+                "CARGO_MANIFEST_DIR"
+                    | "CARGO_MANIFEST_PATH"
+                    | "CARGO_MANIFEST_LINKS"
+                    | "CARGO_CRATE_NAME"
+                    | "CARGO_BIN_NAME"
+                    | "CARGO_PRIMARY_PACKAGE"
+            )
+        {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
 }
 
 fn step(name: &str, cmd: &mut Command) -> Result<()> {
@@ -87,13 +114,23 @@ fn bench(args: &[String]) -> Result<()> {
     step(
         "benchmarks",
         cargo()
-            .args(["bench", "--package", "loopql-engine"])
+            .args(["bench", "--package", "loopql-benches"])
             .args(args)
             .env("LOOPQL_TEST_PYTHON", python),
     )
 }
 
+/// The workspace root (xtask's parent folder).
+fn root() -> Result<std::path::PathBuf> {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .context("xtask has no parent folder")
+}
+
 fn test(filters: &[String]) -> Result<()> {
+    eprintln!("==> tidy");
+    tidy::run(&root()?)?;
     // Everything the suite needs is built here; nothing is skipped when something is missing.
     step(
         "build workspace (binary, connector and test libraries)",

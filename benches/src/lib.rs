@@ -1,0 +1,39 @@
+//! What the benches share: the Python peers they run and the demo scale they read.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::Command;
+
+/// Runs `benches/<script>` with `args` under the Python `cargo xtask bench` installed the
+/// packages into (`LOOPQL_TEST_PYTHON`, else `python3`) and parses the JSON object it prints.
+pub fn python_json(script: &str, args: &[&str]) -> serde_json::Value {
+    let python = std::env::var("LOOPQL_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let path = format!("{}/{script}", env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(&python)
+        .arg(&path)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{python} {path}: {e} (cargo xtask bench installs Python)"));
+    assert!(
+        out.status.success(),
+        "{script} {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{script} printed no JSON object: {e}"))
+}
+
+/// A number a bench reads from the environment variable `name`; `None` when it is not set (a
+/// value that is not a number is an error, never silently the default).
+pub fn env_number<T: std::str::FromStr>(name: &str) -> Option<T> {
+    let text = std::env::var(name).ok()?;
+    Some(
+        text.parse()
+            .unwrap_or_else(|_| panic!("{name}={text}: expected a number")),
+    )
+}
+
+/// The demo scale the bench reads: `LOOPQL_BENCH_SCALE`, else `default`.
+pub fn scale(default: f64) -> f64 {
+    env_number("LOOPQL_BENCH_SCALE").unwrap_or(default)
+}

@@ -1,0 +1,20 @@
+//! The `loopql` binary end to end, one test binary: the command line, the shell (without and
+//! with a terminal), the demo, connectors, reports (every format, parameters, HTML in a real
+//! browser), the warehouse sync, the Ballista cluster, the Flight SQL server with Python's
+//! clients, and the live Meta connector against a stand-in API.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod cli;
+mod cluster;
+mod connectors_cli;
+mod demo_cli;
+mod flight_clients;
+mod meta_live;
+mod postgres_demo;
+mod report_html;
+mod reports;
+mod serve;
+mod shell;
+mod shell_pty;
+mod support;
+mod sync;

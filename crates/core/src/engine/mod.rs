@@ -1,0 +1,92 @@
+//! The engine: a DataFusion session over one project's tables (catalog `loopql`; connectors'
+//! raw tables in a schema named after each connector; harmonized and shipped views, reference
+//! tables and functions in `public`). It is built by [`EngineBuilder`] — the one builder, for
+//! every read mode — and used through [`Engine::plan`] — the one front door, for every front
+//! end — and [`Engine::catalog`]. The session itself never leaves this crate.
+
+mod bind;
+mod builder;
+mod catalog;
+mod query;
+pub mod state;
+
+pub use builder::{EngineBuilder, Harmonized, Live, Registered, TableSource, discover_plugins};
+pub use catalog::{CatalogSnapshot, FunctionEntry, FunctionKind, TableEntry, TableKind};
+pub use query::{FrontEnd, Params, Query, QueryOptions, QueryStream, StatementKind};
+pub use state::{CATALOG, DEFAULT_SCHEMA};
+
+use crate::plugin_host::PluginHost;
+use crate::project::Project;
+use datafusion::catalog::CatalogProviderList;
+use datafusion::execution::session_state::SessionStateBuilder;
+use datafusion::prelude::SessionConfig;
+use std::sync::Arc;
+
+pub struct Engine {
+    ctx: datafusion::prelude::SessionContext,
+    project: Arc<Project>,
+    host: Arc<PluginHost>,
+    /// Each harmonized view's mapping queries, as the connectors declare them.
+    mappings: Vec<(String, String)>,
+    /// The warehouse snapshot the tables come from; `None` when they come from connectors.
+    snapshot: Option<u64>,
+    /// The clients the engine is cut down to (`None`: all of the project's).
+    clients: Option<Vec<String>>,
+    /// A principal's engine: queries only.
+    read_only: bool,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("project", &self.project.path)
+            .field("snapshot", &self.snapshot)
+            .field("clients", &self.clients)
+            .finish()
+    }
+}
+
+impl Engine {
+    /// The project the engine was built from (cut down to its clients when scoped).
+    pub fn project(&self) -> &Project {
+        &self.project
+    }
+
+    /// The connector libraries the engine reads through (none over a warehouse).
+    pub fn plugins(&self) -> &PluginHost {
+        &self.host
+    }
+
+    /// The harmonized views' mapping queries (empty over the warehouse).
+    pub fn mappings(&self) -> &[(String, String)] {
+        &self.mappings
+    }
+
+    /// The warehouse snapshot the engine reads, `None` when it reads the connectors.
+    pub fn snapshot(&self) -> Option<u64> {
+        self.snapshot
+    }
+
+    /// The clients the engine is scoped to; `None`: every client of the project.
+    pub fn clients(&self) -> Option<&[String]> {
+        self.clients.as_deref()
+    }
+
+    /// A session state over this engine's catalogs and functions with another configuration:
+    /// what a Ballista scheduler plans each job in (it adds its own rules and functions).
+    pub fn job_state(&self, config: SessionConfig) -> SessionStateBuilder {
+        state::builder(
+            config
+                .with_default_catalog_and_schema(CATALOG, DEFAULT_SCHEMA)
+                .with_information_schema(true)
+                // The catalog list holds the engine's tables: creating the default catalog
+                // would replace it with an empty one.
+                .with_create_default_catalog_and_schema(false),
+        )
+        .with_catalog_list(self.catalog_list())
+    }
+
+    fn catalog_list(&self) -> Arc<dyn CatalogProviderList> {
+        self.ctx.state().catalog_list().clone()
+    }
+}

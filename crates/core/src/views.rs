@@ -1,0 +1,281 @@
+//! The shipped SQL views, embedded from `sql/` so the binary is self-contained.
+//!
+//! A harmonized view file holds the canonical contract (column names, types, order) and selects
+//! `FROM {sources}`; the engine replaces `{sources}` with the `UNION ALL` of the mappings that
+//! the project's connectors declare for that view, so adding a connector never edits the engine.
+
+use crate::error::{EngineError, Result};
+use datafusion::prelude::SessionContext;
+
+/// A shipped view: its name and the SQL text of its file.
+#[derive(Debug, Clone, Copy)]
+pub struct ViewFile {
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+pub const HARMONIZED: &[ViewFile] = &[
+    ViewFile {
+        name: "ad_performance",
+        sql: include_str!("../../../sql/harmonized/ad_performance.sql"),
+    },
+    ViewFile {
+        name: "campaign_changes",
+        sql: include_str!("../../../sql/harmonized/campaign_changes.sql"),
+    },
+    ViewFile {
+        name: "campaign_members",
+        sql: include_str!("../../../sql/harmonized/campaign_members.sql"),
+    },
+    ViewFile {
+        name: "contacts",
+        sql: include_str!("../../../sql/harmonized/contacts.sql"),
+    },
+    ViewFile {
+        name: "deals",
+        sql: include_str!("../../../sql/harmonized/deals.sql"),
+    },
+    ViewFile {
+        name: "sessions",
+        sql: include_str!("../../../sql/harmonized/sessions.sql"),
+    },
+];
+
+/// Names connectors may map onto.
+pub const HARMONIZED_VIEWS: &[&str] = &[
+    "ad_performance",
+    "campaign_changes",
+    "campaign_members",
+    "contacts",
+    "deals",
+    "sessions",
+];
+
+/// Views over the harmonized views (no connector maps onto them), created after them in order.
+pub const DERIVED: &[ViewFile] = &[
+    ViewFile {
+        name: "touchpoints",
+        sql: include_str!("../../../sql/derived/touchpoints.sql"),
+    },
+    ViewFile {
+        name: "conversions",
+        sql: include_str!("../../../sql/derived/conversions.sql"),
+    },
+    ViewFile {
+        name: "conversion_paths",
+        sql: include_str!("../../../sql/attribution/conversion_paths.sql"),
+    },
+    ViewFile {
+        name: "attribution_by_channel",
+        sql: include_str!("../../../sql/attribution/attribution_by_channel.sql"),
+    },
+    ViewFile {
+        name: "attribution_by_campaign",
+        sql: include_str!("../../../sql/attribution/attribution_by_campaign.sql"),
+    },
+    ViewFile {
+        name: "roi_by_channel",
+        sql: include_str!("../../../sql/roi/roi_by_channel.sql"),
+    },
+    ViewFile {
+        name: "roi_by_campaign",
+        sql: include_str!("../../../sql/roi/roi_by_campaign.sql"),
+    },
+    ViewFile {
+        name: "kpi_paid_media",
+        sql: include_str!("../../../sql/kpi/kpi_paid_media.sql"),
+    },
+    ViewFile {
+        name: "kpi_web",
+        sql: include_str!("../../../sql/kpi/kpi_web.sql"),
+    },
+    ViewFile {
+        name: "ltv_cac",
+        sql: include_str!("../../../sql/kpi/ltv_cac.sql"),
+    },
+    ViewFile {
+        name: "funnel_cohorts",
+        sql: include_str!("../../../sql/funnel/funnel_cohorts.sql"),
+    },
+    ViewFile {
+        name: "pipeline_kpis",
+        sql: include_str!("../../../sql/pipeline/pipeline_kpis.sql"),
+    },
+    ViewFile {
+        name: "triangulation",
+        sql: include_str!("../../../sql/triangulation/triangulation.sql"),
+    },
+    ViewFile {
+        name: "forecast_daily",
+        sql: include_str!("../../../sql/forecast/forecast_daily.sql"),
+    },
+    ViewFile {
+        name: "budget_pacing",
+        sql: include_str!("../../../sql/budget/budget_pacing.sql"),
+    },
+];
+
+impl ViewFile {
+    /// The view's output columns (`-- columns:` in the header).
+    pub fn columns(&self) -> Vec<String> {
+        self.header_list("columns:")
+    }
+
+    /// The columns each connector mapping must produce (`-- sources:`; default: the columns).
+    pub fn source_columns(&self) -> Vec<String> {
+        let list = self.header_list("sources:");
+        if list.is_empty() {
+            self.columns()
+        } else {
+            list
+        }
+    }
+
+    /// A comma-separated header list (it may continue on `--` lines that follow).
+    fn header_list(&self, key: &str) -> Vec<String> {
+        let mut text = String::new();
+        let mut inside = false;
+        for line in self.sql.lines() {
+            let Some(comment) = line.trim().strip_prefix("--") else {
+                break;
+            };
+            let comment = comment.trim();
+            if let Some(rest) = comment.strip_prefix(key) {
+                inside = true;
+                text.push_str(rest);
+            } else if inside && !comment.contains(':') {
+                text.push(',');
+                text.push_str(comment);
+            } else {
+                inside = false;
+            }
+        }
+        text.split(',')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The header comment as one paragraph (for `\d NAME` and docs).
+    pub fn description(&self) -> String {
+        self.sql
+            .lines()
+            .map_while(|l| l.trim().strip_prefix("--"))
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// The view's SQL over the given mapping queries.
+    pub fn expand(&self, mappings: &[String]) -> String {
+        let sources = if mappings.is_empty() {
+            let nulls: Vec<String> = self
+                .source_columns()
+                .iter()
+                .map(|c| format!("NULL AS {c}"))
+                .collect();
+            format!("(SELECT {} WHERE false) AS sources", nulls.join(", "))
+        } else {
+            let parts: Vec<String> = mappings
+                .iter()
+                .map(|m| format!("SELECT * FROM ({m})"))
+                .collect();
+            format!("({}) AS sources", parts.join("\nUNION ALL\n"))
+        };
+        self.sql.replace("{sources}", &sources)
+    }
+}
+
+/// The column holding each harmonized view's activity day (what `loopql sync` partitions and
+/// windows it by); `None` for tables whose rows change at any time.
+pub fn activity_day(view: &str) -> Option<&'static str> {
+    match view {
+        "ad_performance" => Some("date"),
+        "sessions" => Some("session_date"),
+        "campaign_changes" => Some("touch_date"),
+        _ => None,
+    }
+}
+
+/// Harmonized views a warehouse snapshot lacks, as empty typed relations.
+pub(crate) async fn register_missing_harmonized(
+    ctx: &SessionContext,
+    present: &std::collections::BTreeSet<String>,
+) -> Result<()> {
+    for view in HARMONIZED {
+        if present.contains(view.name) {
+            continue;
+        }
+        let statement = format!("CREATE VIEW {} AS {}", view.name, view.expand(&[]));
+        ctx.sql(&statement).await.map_err(|e| EngineError::View {
+            view: view.name.to_string(),
+            message: e.to_string(),
+        })?;
+    }
+    Ok(())
+}
+
+/// Creates the views over the harmonized ones.
+pub(crate) async fn register_derived(ctx: &SessionContext) -> Result<()> {
+    for view in DERIVED {
+        let statement = format!("CREATE VIEW {} AS {}", view.name, view.sql);
+        ctx.sql(&statement).await.map_err(|e| EngineError::View {
+            view: view.name.to_string(),
+            message: e.to_string(),
+        })?;
+    }
+    Ok(())
+}
+
+/// Creates each harmonized view over the mappings given for it.
+pub(crate) async fn register_harmonized(
+    ctx: &SessionContext,
+    mappings: &[(String, String)],
+) -> Result<()> {
+    for view in HARMONIZED {
+        let sqls: Vec<String> = mappings
+            .iter()
+            .filter(|(name, _)| name == view.name)
+            .map(|(_, sql)| sql.clone())
+            .collect();
+        let body = view.expand(&sqls);
+        let statement = format!("CREATE VIEW {} AS {body}", view.name);
+        ctx.sql(&statement).await.map_err(|e| EngineError::View {
+            view: view.name.to_string(),
+            message: e.to_string(),
+        })?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_harmonized_view_declares_its_columns_in_select_order() {
+        for view in HARMONIZED {
+            let cols = view.columns();
+            assert!(!cols.is_empty(), "{} has no columns header", view.name);
+            let mut last = 0;
+            for c in &cols {
+                let at = view
+                    .sql
+                    .find(&format!(" AS {c},"))
+                    .or_else(|| view.sql.find(&format!(" AS {c}\n")));
+                let at = at.unwrap_or_else(|| panic!("{}: column {c} not selected", view.name));
+                assert!(at > last, "{}: column {c} out of order", view.name);
+                last = at;
+            }
+            assert!(HARMONIZED_VIEWS.contains(&view.name));
+        }
+    }
+
+    #[test]
+    fn empty_sources_expand_to_a_typed_empty_relation() {
+        let sql = HARMONIZED[0].expand(&[]);
+        assert!(sql.contains("NULL AS date, NULL AS client_id"), "{sql}");
+        assert!(sql.contains("WHERE false) AS sources"));
+    }
+}

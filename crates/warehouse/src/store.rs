@@ -1,0 +1,99 @@
+//! The warehouse's location opened as an object store (a local folder or any S3-compatible
+//! store; credentials and endpoint from the usual `AWS_*` environment variables), so the sync
+//! and the readers have one code path for both.
+
+use datafusion::prelude::SessionContext;
+use loopql_core::error::{EngineError, Result};
+use loopql_core::project::location::Location;
+use object_store::ObjectStore;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path as StorePath;
+use std::sync::Arc;
+use url::Url;
+
+/// An opened warehouse location.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub store: Arc<dyn ObjectStore>,
+    /// The warehouse's root inside the store.
+    pub root: StorePath,
+    /// Scheme and authority the store answers to.
+    pub base: Url,
+}
+
+impl Store {
+    /// The store, the root path inside it, and the URL the store is registered under in a
+    /// DataFusion session (`file:///` or `s3://bucket/`).
+    pub fn open(location: &Location) -> Result<Store> {
+        let fail = |message: String| EngineError::Warehouse {
+            location: location.display(),
+            message,
+        };
+        match location {
+            Location::Local(dir) => {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| fail(format!("cannot create the folder: {e}")))?;
+                let dir = dir
+                    .canonicalize()
+                    .map_err(|e| fail(format!("cannot resolve the folder: {e}")))?;
+                let root = StorePath::from_absolute_path(&dir)
+                    .map_err(|e| fail(format!("not a usable path: {e}")))?;
+                let base = Url::parse("file:///").map_err(|e| fail(e.to_string()))?;
+                Ok(Store {
+                    store: Arc::new(LocalFileSystem::new()),
+                    root,
+                    base,
+                })
+            }
+            Location::Url(url) => {
+                let store = object_store::aws::AmazonS3Builder::from_env()
+                    .with_url(url.as_str())
+                    .build()
+                    .map_err(|e| fail(format!("cannot open the object store: {e}")))?;
+                let bucket = url.host_str().unwrap_or_default();
+                let base = Url::parse(&format!("{}://{bucket}/", url.scheme()))
+                    .map_err(|e| fail(e.to_string()))?;
+                Ok(Store {
+                    store: Arc::new(store),
+                    root: StorePath::from(url.path().trim_matches('/')),
+                    base,
+                })
+            }
+        }
+    }
+
+    /// `root/relative`.
+    pub fn path(&self, relative: &str) -> StorePath {
+        let mut p = self.root.clone();
+        for part in relative.split('/').filter(|p| !p.is_empty()) {
+            p = p.clone().join(part);
+        }
+        p
+    }
+
+    /// The URL of a folder under the root, ending in `/` (what a listing table wants).
+    pub fn folder_url(&self, relative: &str) -> String {
+        format!("{}{}/", self.base, self.path(relative))
+    }
+
+    /// Makes the store reachable from a session's listing tables (local files always are).
+    pub fn register(&self, ctx: &SessionContext) {
+        if self.base.scheme() != "file" {
+            ctx.register_object_store(&self.base, self.store.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folder_urls_end_in_a_slash() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&Location::Local(dir.path().to_path_buf())).unwrap();
+        let url = store.folder_url("snapshots/000001/ad_performance");
+        assert!(url.starts_with("file:///"), "{url}");
+        assert!(url.ends_with("/snapshots/000001/ad_performance/"), "{url}");
+    }
+}

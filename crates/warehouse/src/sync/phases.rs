@@ -1,0 +1,268 @@
+//! The phases of one sync, in order: the raw tables from the connectors ([`Sync::raw`]), the
+//! harmonized tables computed from the new raw ones ([`Sync::harmonized`]), the reference tables
+//! ([`Sync::reference`]), then the new snapshot's manifest ([`Sync::manifest`]).
+
+use super::{
+    HARMONIZED_MARGIN_DAYS, REFERENCE, SyncOptions, merge_window, now, read_sql, table_schema,
+    window,
+};
+use crate::manifest::{FORMAT, Manifest, SourceSync, TableEntry, TableKind};
+use crate::partition::day_text;
+use crate::progress::Lines;
+use crate::register::{Layout, quote};
+use crate::snapshot_writer::Run;
+use loopql_core::error::Result;
+use loopql_core::project::{Project, Source};
+use loopql_core::views;
+use loopql_core::{Engine, FrontEnd, QueryOptions};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One sync in progress.
+pub(super) struct Sync<'a> {
+    pub(super) project: &'a Project,
+    pub(super) options: &'a SyncOptions,
+    pub(super) lines: Lines,
+    /// The current snapshot before this sync.
+    pub(super) old: Option<&'a Manifest>,
+    pub(super) run: Run<'a>,
+    /// The new snapshot's tables so far.
+    pub(super) tables: BTreeMap<String, TableEntry>,
+    /// Per client touched: the first day re-read (`None`: all of it).
+    pub(super) windows: BTreeMap<String, Option<i32>>,
+    pub(super) source_runs: Vec<SourceSync>,
+}
+
+fn options() -> QueryOptions {
+    QueryOptions::new(FrontEnd::Sync)
+}
+
+impl Sync<'_> {
+    /// Phase 1: each connector's raw tables for each client; the chosen sources re-read
+    /// (whole, or their restatement window), the others carried over from the previous snapshot.
+    pub(super) async fn raw(&mut self, live: &Engine, chosen: &BTreeSet<String>) -> Result<()> {
+        let project = self.project;
+        let connectors: BTreeSet<&str> = project
+            .sources
+            .iter()
+            .map(|s| s.connector.as_str())
+            .collect();
+        for connector in connectors {
+            let clients: BTreeSet<&str> = project
+                .sources
+                .iter()
+                .filter(|s| s.connector == connector)
+                .map(|s| s.client_id.as_str())
+                .collect();
+            for client in clients {
+                self.raw_client(live, connector, client, chosen).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// One connector's raw tables for one client.
+    async fn raw_client(
+        &mut self,
+        live: &Engine,
+        connector: &str,
+        client: &str,
+        chosen: &BTreeSet<String>,
+    ) -> Result<()> {
+        let Some(library) = live.plugins().get(connector) else {
+            return Ok(());
+        };
+        let sources: Vec<&Source> = self
+            .project
+            .sources
+            .iter()
+            .filter(|s| s.connector == connector && s.client_id == client)
+            .collect();
+        let selected = sources.iter().any(|s| chosen.contains(&s.name));
+        let label = sources
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut line = self.lines.line(&label);
+        let mut since_used: Option<Option<i32>> = None;
+        let changes_before = self.run.written + self.run.dropped;
+        for spec in &library.manifest().tables {
+            let key = format!("{connector}.{}", spec.name);
+            let schema = table_schema(live, &key).await?;
+            let entry = self
+                .tables
+                .entry(key.clone())
+                .or_insert_with(|| TableEntry {
+                    kind: TableKind::Raw,
+                    dir: format!("raw/{connector}/{}", spec.name),
+                    day_partition: spec
+                        .activity_date
+                        .as_deref()
+                        .map(|c| Layout::day_partition(&schema, c)),
+                    day_column: spec.activity_date.clone(),
+                    schema: schema.clone(),
+                    files: Vec::new(),
+                });
+            let old_entry = self.old.and_then(|m| m.tables.get(&key));
+            let comparable = old_entry.filter(|o| o.schema == schema && o.dir == entry.dir);
+            if !selected && comparable.is_some() {
+                self.run.carry(entry, comparable, client, None).await?;
+                continue;
+            }
+            let restate = sources
+                .iter()
+                .map(|s| s.restatement_days)
+                .max()
+                .unwrap_or(0);
+            let since = window(entry, comparable, client, self.options, restate);
+            since_used = merge_window(since_used, Some(since));
+            line.table(&spec.name);
+            let sql = read_sql(
+                &format!("{}.{}", quote(connector), quote(&spec.name)),
+                client,
+                entry.day_column.as_deref(),
+                since,
+            );
+            let rows = live.plan(&sql, &options()).await?.stream().await?;
+            self.run
+                .replace(entry, comparable, client, since, rows.boxed(), &mut line)
+                .await?;
+        }
+        if let Some(w) = since_used {
+            let merged = match self.windows.get(client) {
+                None => w,
+                Some(before) => before.zip(w).map(|(a, b)| a.min(b)),
+            };
+            self.windows.insert(client.to_string(), merged);
+        }
+        if !selected {
+            line.finish("kept");
+            return Ok(());
+        }
+        let changed = self.run.written + self.run.dropped - changes_before;
+        self.run.rows_read += line.rows;
+        for s in &sources {
+            self.source_runs.push(SourceSync {
+                source: s.name.clone(),
+                connector: connector.to_string(),
+                client_id: client.to_string(),
+                synced_at: now(),
+                since: since_used.flatten().map(day_text),
+                rows_read: line.rows,
+                partitions_changed: changed,
+            });
+        }
+        line.finish(&format!(
+            "{} rows read, {} partitions changed",
+            line.rows, changed
+        ));
+        Ok(())
+    }
+
+    /// Phase 2: the harmonized tables of the clients touched, computed from the new raw tables
+    /// over the same window plus two days of margin for time zones; the other clients' carried
+    /// over.
+    pub(super) async fn harmonized(&mut self, derived: &Engine) -> Result<()> {
+        let clients: Vec<String> = self.project.clients.iter().map(|c| c.id.clone()).collect();
+        let mut line = self.lines.line("harmonized tables");
+        for view in views::HARMONIZED {
+            let schema = table_schema(derived, view.name).await?;
+            let day_column = views::activity_day(view.name).map(str::to_string);
+            let mut entry = TableEntry {
+                kind: TableKind::Harmonized,
+                dir: view.name.to_string(),
+                day_partition: day_column
+                    .as_deref()
+                    .map(|c| Layout::day_partition(&schema, c)),
+                day_column,
+                schema: schema.clone(),
+                files: Vec::new(),
+            };
+            let old_entry = self.old.and_then(|m| m.tables.get(view.name));
+            let comparable = old_entry.filter(|o| o.schema == schema && o.dir == entry.dir);
+            for client in &clients {
+                let touched = self.windows.get(client.as_str()).copied();
+                let since = match (touched, comparable) {
+                    (Some(Some(day)), Some(_)) if entry.day_column.is_some() => {
+                        Some(day - HARMONIZED_MARGIN_DAYS as i32)
+                    }
+                    (None, Some(_)) => {
+                        self.run.carry(&mut entry, comparable, client, None).await?;
+                        continue;
+                    }
+                    _ => None,
+                };
+                line.table(view.name);
+                let sql = read_sql(
+                    &quote(view.name),
+                    client,
+                    entry.day_column.as_deref(),
+                    since,
+                );
+                let rows = derived.plan(&sql, &options()).await?.stream().await?;
+                self.run
+                    .replace(
+                        &mut entry,
+                        comparable,
+                        client,
+                        since,
+                        rows.boxed(),
+                        &mut line,
+                    )
+                    .await?;
+            }
+            self.tables.insert(view.name.to_string(), entry);
+        }
+        line.finish(&format!("{} rows computed", line.rows));
+        Ok(())
+    }
+
+    /// Phase 3: the reference tables (clients, rates, budgets, ...), written whole: what a
+    /// cluster reads instead of the project's files.
+    pub(super) async fn reference(&mut self, derived: &Engine) -> Result<()> {
+        for name in REFERENCE {
+            let schema = table_schema(derived, name).await?;
+            let mut entry = TableEntry {
+                kind: TableKind::Reference,
+                dir: format!("reference/{name}"),
+                schema,
+                day_column: None,
+                day_partition: None,
+                files: Vec::new(),
+            };
+            let old_entry = self.old.and_then(|m| m.tables.get(*name));
+            let batches = derived
+                .plan(&format!("SELECT * FROM {}", quote(name)), &options())
+                .await?
+                .collect()
+                .await?;
+            self.run
+                .write_reference(&mut entry, old_entry, &batches)
+                .await?;
+            self.tables.insert((*name).to_string(), entry);
+        }
+        Ok(())
+    }
+
+    /// The new snapshot's manifest; sources this sync did not read keep their last record.
+    pub(super) fn manifest(&mut self, created_at: String) -> Manifest {
+        let mut sources = std::mem::take(&mut self.source_runs);
+        if let Some(m) = self.old {
+            for s in &m.sources {
+                let still = self.project.sources.iter().any(|p| p.name == s.source);
+                if still && !sources.iter().any(|r| r.source == s.source) {
+                    sources.push(s.clone());
+                }
+            }
+        }
+        sources.sort_by(|a, b| a.source.cmp(&b.source));
+        Manifest {
+            format: FORMAT,
+            snapshot: self.run.id,
+            previous: self.old.map(|m| m.snapshot),
+            created_at,
+            sources,
+            tables: std::mem::take(&mut self.tables),
+        }
+    }
+}
