@@ -126,7 +126,7 @@ fn project_of(root: &Path, file: &Path) -> PathBuf {
 }
 
 fn main() -> ExitCode {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = loopql_test_support::repo_root();
     // Paths inside .slt files (CREATE EXTERNAL TABLE ... LOCATION) are relative to the repository.
     if let Err(e) = std::env::set_current_dir(&root) {
         eprintln!("cannot enter {}: {e}", root.display());
