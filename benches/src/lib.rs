@@ -7,7 +7,10 @@ use std::process::Command;
 /// packages into (`LOOPQL_TEST_PYTHON`, else `python3`) and parses the JSON object it prints.
 pub fn python_json(script: &str, args: &[&str]) -> serde_json::Value {
     let python = std::env::var("LOOPQL_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-    let path = format!("{}/{script}", env!("CARGO_MANIFEST_DIR"));
+    // Run time first: a shared target folder may hold a build made in another clone.
+    let dir = std::env::var("CARGO_MANIFEST_DIR")
+        .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string());
+    let path = format!("{dir}/{script}");
     let out = Command::new(&python)
         .arg(&path)
         .args(args)

@@ -120,9 +120,13 @@ fn bench(args: &[String]) -> Result<()> {
     )
 }
 
-/// The workspace root (xtask's parent folder).
-fn root() -> Result<std::path::PathBuf> {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+/// The workspace root (xtask's parent folder). `cargo run` sets `CARGO_MANIFEST_DIR` at run
+/// time; the compile-time value could name another clone that shares the target folder.
+pub fn root() -> Result<std::path::PathBuf> {
+    let xtask = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into());
+    xtask
         .parent()
         .map(std::path::Path::to_path_buf)
         .context("xtask has no parent folder")

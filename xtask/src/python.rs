@@ -9,8 +9,7 @@ use std::time::Instant;
 /// Installs the requirements and returns the interpreter the tests should run.
 pub fn install() -> Result<String> {
     let python = std::env::var("LOOPQL_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-    let requirements =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/python/requirements.txt");
+    let requirements = crate::root()?.join("tests/python/requirements.txt");
     eprintln!("==> python packages ({})", requirements.display());
     let started = Instant::now();
     let status = Command::new(&python)

@@ -32,9 +32,19 @@ pub fn library(lib_name: &str) -> PathBuf {
     path
 }
 
-/// The repository's root (fixtures, SQL, Python scripts).
+/// The repository's root (fixtures, SQL, Python scripts): the first folder above the running
+/// test's package (cargo sets `CARGO_MANIFEST_DIR` when it runs a test) that holds `Cargo.lock`.
+/// Read at run time, not compile time: a shared target folder reuses this crate's build across
+/// clones, and a path baked in by `env!` would point into whichever clone built it first.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    let package = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    package
+        .ancestors()
+        .find(|dir| dir.join("Cargo.lock").is_file())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| package.join("../.."))
 }
 
 /// Writes a project file whose only plugin is the probe connector (default folders off).
