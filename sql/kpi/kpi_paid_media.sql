@@ -1,18 +1,20 @@
 -- kpi_paid_media: every paid-media KPI per client, channel and campaign, by day, week and month.
 -- grain:   client x period (day | week | month) x period_start x platform x channel x campaign.
 -- inputs:  `ad_performance` (amounts in the reporting currency), `attribution_by_campaign`
---          (CRM leads credited linearly, for CPL).
+--          (CRM leads and revenue credited linearly).
 -- columns: client_id, period, period_start, platform, channel, campaign_id, campaign_name,
---          currency, impressions, clicks, spend, conversions, conversion_value, leads, ctr, cpc,
---          cpm, cpl, cpa, conversion_rate, roas, roi
+--          currency, impressions, clicks, spend, conversions, conversion_value, leads, revenue,
+--          ctr, cpc, cpm, cpl, cpa, conversion_rate, roas, roi, platform_roas, platform_roi
 -- notes:   each ratio is sum(numerator) / sum(denominator) at the row's grain, NULL when the
 --          denominator is 0: ctr = clicks / impressions; cpc = spend / clicks; cpm = 1000 x spend /
---          impressions; cpa = spend / conversions; conversion_rate = conversions / clicks;
---          roas = conversion_value / spend; roi = (conversion_value - spend) / spend — all on the
---          platform's own conversions. leads are CRM leads credited (linear model) to the
---          campaign by its lower-cased name; cpl = spend / leads. Weeks start on Monday. To roll
---          up further (e.g. a channel's month), sum the counts and amounts and divide again —
---          never average the ratios.
+--          impressions; cpa = spend / conversions; conversion_rate = conversions / clicks — on the
+--          platform's own conversions. leads and revenue are what attribution credits the
+--          campaign (by its lower-cased name; linear model): CRM leads, and the value of won deals
+--          and web purchases. cpl = spend / leads; roas = revenue / spend; roi = (revenue −
+--          spend) / spend (on revenue, not gross profit). What the platform claims is
+--          platform_roas = conversion_value / spend and platform_roi = (conversion_value − spend)
+--          / spend. Weeks start on Monday. To roll up further (e.g. a channel's month), sum the
+--          counts and amounts and divide again — never average the ratios.
 WITH daily AS (
     SELECT client_id, date, platform, channel, campaign_id, max(campaign_name) AS campaign_name,
            max(currency) AS currency, sum(impressions) AS impressions, sum(clicks) AS clicks,
@@ -36,13 +38,16 @@ rolled AS (
     GROUP BY client_id, period, period_start, platform, channel, campaign_id
 ),
 leads AS (
-    SELECT client_id, conversion_date, channel, campaign, sum(conversions) AS leads
+    SELECT client_id, conversion_date, channel, campaign,
+           sum(CASE WHEN conversion_type = 'lead' THEN conversions ELSE 0.0 END) AS leads,
+           sum(CASE WHEN conversion_type IN ('won_deal', 'purchase') THEN value ELSE 0.0 END) AS revenue
     FROM attribution_by_campaign
-    WHERE model = 'linear' AND conversion_type = 'lead'
+    WHERE model = 'linear' AND conversion_type IN ('lead', 'won_deal', 'purchase')
     GROUP BY client_id, conversion_date, channel, campaign
 ),
 lead_periods AS (
-    SELECT r.client_id, r.period, r.period_start, r.platform, r.campaign_id, sum(l.leads) AS leads
+    SELECT r.client_id, r.period, r.period_start, r.platform, r.campaign_id, sum(l.leads) AS leads,
+           sum(l.revenue) AS revenue
     FROM rolled r
     JOIN leads l
         ON l.client_id = r.client_id AND l.channel = r.channel
@@ -59,14 +64,17 @@ SELECT
     r.client_id, r.period, r.period_start, r.platform, r.channel, r.campaign_id, r.campaign_name,
     r.currency, r.impressions, r.clicks, r.spend, r.conversions, r.conversion_value,
     COALESCE(lp.leads, 0.0) AS leads,
+    COALESCE(lp.revenue, 0.0) AS revenue,
     CAST(r.clicks AS DOUBLE) / NULLIF(r.impressions, 0) AS ctr,
     r.spend / NULLIF(r.clicks, 0) AS cpc,
     1000.0 * r.spend / NULLIF(r.impressions, 0) AS cpm,
     r.spend / NULLIF(COALESCE(lp.leads, 0.0), 0) AS cpl,
     r.spend / NULLIF(r.conversions, 0) AS cpa,
     r.conversions / NULLIF(r.clicks, 0) AS conversion_rate,
-    r.conversion_value / NULLIF(r.spend, 0) AS roas,
-    (r.conversion_value - r.spend) / NULLIF(r.spend, 0) AS roi
+    COALESCE(lp.revenue, 0.0) / NULLIF(r.spend, 0) AS roas,
+    (COALESCE(lp.revenue, 0.0) - r.spend) / NULLIF(r.spend, 0) AS roi,
+    r.conversion_value / NULLIF(r.spend, 0) AS platform_roas,
+    (r.conversion_value - r.spend) / NULLIF(r.spend, 0) AS platform_roi
 FROM rolled r
 LEFT JOIN lead_periods lp
     ON lp.client_id = r.client_id AND lp.period = r.period AND lp.period_start = r.period_start
