@@ -4,8 +4,15 @@
 --          `attribution_by_channel`.
 -- columns: client_id, conversion_date, conversion_type, model, channel, campaign, conversions,
 --          value
--- notes:   a path's steps are (channel, campaign) pairs, so the path transforms and Markov work
---          on campaigns; campaign is the lower-cased UTM campaign, or the CRM campaign name, or
---          '(not set)'; NULL for `Unmatched`.
+-- notes:   model is first_touch, last_touch, last_non_direct, linear, position_based, time_decay,
+--          w_shaped, markov, shapley or equal_distinct (an equal split over the path's distinct
+--          campaigns). Per conversion, each model's credits sum to 1 and to its value (reporting
+--          currency). Conversions without a touch in the window go to `Unmatched`. Markov and
+--          Shapley are fitted per client and conversion type on all of its conversions and the
+--          journeys of people who touched without converting — never on the query's filters, so
+--          a row is the same with or without a WHERE, and days add up to months. Each
+--          conversion's Markov credit goes to the campaigns on its own path in proportion to their
+--          removal effects; its Shapley credit in proportion to their (positive) Shapley values.
+--          W-shaped uses the person's CRM lead and opportunity times at or before the conversion.
 SELECT client_id, conversion_date, conversion_type, model, channel, campaign, conversions, value
 FROM attribution('campaign')

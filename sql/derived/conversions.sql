@@ -1,11 +1,12 @@
 -- conversions: every conversion event of every person, the outcomes attribution credits.
 -- grain:   one row per conversion: a CRM stage reached (lead, mql, sql, opportunity), a won deal,
 --          or a web purchase.
--- inputs:  `contacts`, `deals`, `sessions`, `clients` (time zone).
+-- inputs:  `contacts`, `deals`, `identified_sessions`, `clients` (time zone).
 -- columns: client_id, person_key, conversion_ts, conversion_date, type, value, currency,
 --          source_system, reference_id
 -- notes:   person_key matches `touchpoints.person_key`: the CRM email (lower-cased), else
---          `<crm>:<contact_id>`; for web purchases the known user, else the analytics user id.
+--          `<crm>:<contact_id>`; for web purchases the session's stitched person
+--          (`identified_sessions`).
 --          value is in the client's reporting currency (won deals: the deal amount; purchases:
 --          the analytics revenue, taken to be in the reporting currency; stages: 0).
 --          Each branch's type is written as a CASE on its own filter column rather than a bare
@@ -45,7 +46,7 @@ FROM (
         AND contacts.contact_id = deals.contact_id
     WHERE deals.is_won AND deals.closed_at IS NOT NULL
     UNION ALL
-    SELECT client_id, COALESCE(lower(trim(person_id)), user_id), session_end, CASE WHEN conversions > 0 THEN 'purchase' END, revenue, source_system, session_id
-    FROM sessions WHERE conversions > 0
+    SELECT client_id, person_key, session_end, CASE WHEN conversions > 0 THEN 'purchase' END, revenue, source_system, session_id
+    FROM identified_sessions WHERE conversions > 0
 ) AS events
 JOIN clients ON clients.client_id = events.client_id

@@ -2,12 +2,13 @@
 -- grain:   one row per touch: a web session (at its start), a new campaign inside a session
 --          (`campaign_changes`, at that event), or a CRM campaign membership the person
 --          responded to (at the first response).
--- inputs:  `sessions`, `campaign_changes`, `campaign_members`.
+-- inputs:  `identified_sessions`, `campaign_changes`, `campaign_members`.
 -- columns: client_id, person_key, touch_ts, touch_date, channel, source, medium, campaign,
 --          touch_type, source_system, session_id
--- notes:   person_key is the known person when the session has one — the analytics user id set
---          at login or form fill, which loopql expects to carry the CRM email (lower-cased) — else
---          the analytics (device) user id. A CRM touch's person_key is the member's email, else
+-- notes:   person_key is the session's person as `identified_sessions` stitches it: the person
+--          a device belongs to once any of its sessions is identified (back in time), the CRM
+--          contact when the user id is one, else the device's own id. A CRM touch's person_key is
+--          the member's email, else
 --          `<crm>:<contact_id>` (as in `conversions`); its source is the CRM, its medium the
 --          campaign type, its channel the campaign type's group (see `campaign_members`).
 --          touch_type is `session`, `campaign_change` or `crm_campaign`; session_id is NULL for
@@ -17,7 +18,7 @@
 --          treats a per-branch literal as a constant of the whole UNION (see `conversions`).
 SELECT
     client_id,
-    COALESCE(lower(trim(person_id)), user_id) AS person_key,
+    person_key,
     session_start AS touch_ts,
     session_date AS touch_date,
     channel,
@@ -27,11 +28,11 @@ SELECT
     CASE WHEN session_id IS NOT NULL THEN 'session' END AS touch_type,
     source_system,
     session_id
-FROM sessions
+FROM identified_sessions
 UNION ALL
 SELECT
     changes.client_id,
-    COALESCE(lower(trim(sessions.person_id)), sessions.user_id) AS person_key,
+    sessions.person_key,
     changes.touch_ts,
     changes.touch_date,
     changes.channel,
@@ -42,7 +43,7 @@ SELECT
     changes.source_system,
     changes.session_id
 FROM campaign_changes AS changes
-JOIN sessions
+JOIN identified_sessions AS sessions
     ON sessions.client_id = changes.client_id AND sessions.source_system = changes.source_system
     AND sessions.session_id = changes.session_id
 UNION ALL

@@ -17,7 +17,7 @@ default_sql = "SELECT date_trunc('month', max(date)) FROM ad_performance"
 name = "model"
 type = "string"
 default = "last_non_direct"
-allowed = ["first_touch", "last_touch", "last_non_direct", "linear", "position_based", "time_decay", "w_shaped", "markov", "shapley"]
+allowed = ["first_touch", "last_touch", "last_non_direct", "linear", "position_based", "time_decay", "w_shaped", "markov", "shapley", "equal_distinct"]
 description = "Attribution model crediting leads, deals and revenue to channels."
 
 [chart]

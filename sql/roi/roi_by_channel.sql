@@ -18,7 +18,7 @@ WITH spend AS (
 ),
 models AS (
     SELECT column1 AS model FROM (VALUES ('first_touch'), ('last_touch'), ('last_non_direct'),
-        ('linear'), ('position_based'), ('time_decay'), ('w_shaped'), ('markov'), ('shapley'))
+        ('linear'), ('position_based'), ('time_decay'), ('w_shaped'), ('markov'), ('shapley'), ('equal_distinct'))
 ),
 credited AS (
     SELECT client_id, CAST(date_trunc('month', conversion_date) AS DATE) AS month, channel, model,

@@ -54,6 +54,10 @@ pub const HARMONIZED_VIEWS: &[&str] = &[
 /// Views over the harmonized views (no connector maps onto them), created after them in order.
 pub const DERIVED: &[ViewFile] = &[
     ViewFile {
+        name: "identified_sessions",
+        sql: include_str!("../../../sql/derived/identified_sessions.sql"),
+    },
+    ViewFile {
         name: "touchpoints",
         sql: include_str!("../../../sql/derived/touchpoints.sql"),
     },

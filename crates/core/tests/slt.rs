@@ -138,7 +138,10 @@ fn main() -> ExitCode {
     files.sort();
     if files.is_empty() {
         // The suite itself is missing: never a silent pass.
-        eprintln!("no .slt files found under {}", root.join("tests/slt").display());
+        eprintln!(
+            "no .slt files found under {}",
+            root.join("tests/slt").display()
+        );
         return ExitCode::FAILURE;
     }
     files.retain(|f| {

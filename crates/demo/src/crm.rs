@@ -197,9 +197,8 @@ pub fn salesforce(
     for p in people {
         let Some(lead) = &p.lead else { continue };
         let lead_id = sf("00Q", p.index);
-        if p.index % 5 == 0 {
+        if let Some(attended) = webinar(p) {
             // Attended the webinar the day before becoming a lead.
-            let attended = lead.created - chrono::Duration::days(1);
             members.push_str(&format!(
                 "{},{lead_id},,Attended,true,{},{}\n",
                 sf("701", 1),
@@ -266,4 +265,13 @@ pub fn salesforce(
         files.push(path);
     }
     Ok(files)
+}
+
+/// When a Salesforce client's person attended the CRM's webinar (the day before becoming a lead;
+/// every fifth lead), if they did.
+pub fn webinar(p: &Person) -> Option<NaiveDateTime> {
+    let lead = p.lead.as_ref()?;
+    p.index
+        .is_multiple_of(5)
+        .then(|| lead.created - chrono::Duration::days(1))
 }

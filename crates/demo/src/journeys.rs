@@ -40,6 +40,18 @@ impl Touch {
         }
     }
 
+    /// The channel group loopql gives the session this touch starts (GA4's default rules).
+    pub fn channel(self) -> &'static str {
+        match self {
+            Touch::PaidSearch { .. } => "Paid Search",
+            Touch::PaidSocial { .. } => "Paid Social",
+            Touch::OrganicSearch => "Organic Search",
+            Touch::Email => "Email",
+            Touch::Referral => "Referral",
+            Touch::Direct => "Direct",
+        }
+    }
+
     pub fn is_paid_search(self) -> bool {
         matches!(self, Touch::PaidSearch { .. })
     }
@@ -259,6 +271,54 @@ pub fn truth(people: &[Person]) -> Truth {
         }
     }
     t
+}
+
+/// One conversion and the touches an analyst could observe before it: the person's web sessions
+/// (and CRM campaign responses) within the 30-day lookback, in time order.
+#[derive(Debug, Clone)]
+pub struct ConversionJourney {
+    pub kind: &'static str,
+    pub at: NaiveDateTime,
+    pub touches: Vec<(NaiveDateTime, &'static str)>,
+}
+
+/// The lookback the ground truth's paths use (loopql's default `lookback_days`).
+pub const LOOKBACK_DAYS: i64 = 30;
+
+/// Each lead and won deal of `p` with its observable journey; `webinar` is when the person
+/// responded to a CRM campaign (channel Events), if they did.
+pub fn conversion_journeys(p: &Person, webinar: Option<NaiveDateTime>) -> Vec<ConversionJourney> {
+    let Some(lead) = &p.lead else {
+        return Vec::new();
+    };
+    let mut conversions = vec![("lead", lead.created)];
+    if let Some(Deal {
+        closed: Some(closed),
+        won: true,
+        ..
+    }) = &lead.deal
+    {
+        conversions.push(("won_deal", *closed));
+    }
+    let mut touches: Vec<(NaiveDateTime, &'static str)> = p
+        .sessions
+        .iter()
+        .map(|s| (s.start, s.touch.channel()))
+        .chain(webinar.map(|at| (at, "Events")))
+        .collect();
+    touches.sort();
+    conversions
+        .into_iter()
+        .map(|(kind, at)| ConversionJourney {
+            kind,
+            at,
+            touches: touches
+                .iter()
+                .filter(|(t, _)| *t <= at && at - *t <= Duration::days(LOOKBACK_DAYS))
+                .copied()
+                .collect(),
+        })
+        .collect()
 }
 
 /// What really happened after the clicks on one campaign on one day (the click's day, UTC).

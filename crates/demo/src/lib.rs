@@ -243,6 +243,8 @@ struct Book {
     over_truth: String,
     crm_truth: String,
     web_truth: String,
+    /// Each conversion's observable journey.
+    journeys_truth: String,
 }
 
 impl Book {
@@ -268,6 +270,9 @@ impl Book {
             ),
             crm_truth: String::from("client_id,month,deals_won,revenue\n"),
             web_truth: String::from("client_id,sessions,leads\n"),
+            journeys_truth: String::from(
+                "client_id,person_key,conversion_type,conversion_ts,touches,first_channel,path\n",
+            ),
         }
     }
 
@@ -462,6 +467,24 @@ impl Book {
 
     /// The web and CRM ground truth of the client's people.
     fn truth(&mut self, client: &DemoClient, people: &[journeys::Person]) {
+        for p in people {
+            let webinar = (client.crm == Crm::Salesforce)
+                .then(|| crm::webinar(p))
+                .flatten();
+            for j in journeys::conversion_journeys(p, webinar) {
+                let channels: Vec<&str> = j.touches.iter().map(|t| t.1).collect();
+                self.journeys_truth.push_str(&format!(
+                    "{},{},{},{},{},{},{}\n",
+                    client.id,
+                    p.email,
+                    j.kind,
+                    j.at.format("%Y-%m-%dT%H:%M:%SZ"),
+                    channels.len(),
+                    channels.first().copied().unwrap_or(""),
+                    channels.join(" > ")
+                ));
+            }
+        }
         let truth = journeys::truth(people);
         self.web_truth.push_str(&format!(
             "{},{},{}\n",
@@ -494,6 +517,7 @@ impl Book {
             ("platform_conversions_vs_crm_leads.csv", &self.over_truth),
             ("crm_won_by_client_month.csv", &self.crm_truth),
             ("web_by_client.csv", &self.web_truth),
+            ("conversion_journeys.csv", &self.journeys_truth),
         ] {
             let path = truth_dir.join(name);
             std::fs::write(&path, text).map_err(io(&path))?;

@@ -1,56 +1,30 @@
-//! Credits for a set of conversions under each model: builds every conversion's path from its
-//! person's touches, runs the models, and sums the credits per client × day × conversion type ×
-//! model × key. Markov, a model of the whole population, is fitted per client and conversion type
-//! over the conversions' paths and the paths of people who touched but did not convert; each
-//! matched conversion is then split by the channels' global shares (so the totals are DOMAIN's
-//! A(k) = RE(k) / Σ RE · conversions, and each conversion still sums to 1).
+//! Credits for one client's conversions under each model, per conversion type: every
+//! conversion's path from its person's touches, the rule-based models one conversion at a time,
+//! and the data-driven models (Markov, Shapley) fitted on all of the type's journeys — every
+//! conversion and every person who touched without converting — whatever the query's filters
+//! (they only choose which conversions are credited). Credits are summed per day × model × key.
+//! Conversion types are independent: they are worked on in parallel.
 
-use super::heuristic;
+use super::journeys::{Conversion, Journeys, Milestones};
 use super::markov::{self, PathCount};
-use super::paths::{self, RawTouch};
-use super::{Milestones, Model, Params, UNMATCHED};
+use super::paths::{self, Path};
+use super::shapley::{self, Journey};
+use super::{Model, Params, heuristic};
 use crate::settings::AttributionOptions;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::HashMap;
 
-/// (client_id, person_key)
-pub type PersonKey = (String, String);
+/// Key id that stands for `Unmatched` in a [`Credits`] (conversions without a touch).
+pub const UNMATCHED_KEY: u32 = u32::MAX;
 
-/// (client_id, day, conversion type, model, key)
-type SumKey = (String, i32, String, Model, String);
+/// A type's credits: (day, model, key) -> (conversions, value).
+pub type Sums = HashMap<(i32, Model, u32), (f64, f64), ahash::RandomState>;
 
-#[derive(Debug, Clone)]
-pub struct Conversion {
-    pub client_id: String,
-    pub person_key: String,
-    pub ts: i64,
-    /// Days since the epoch, in the client's time zone.
-    pub date: i32,
-    pub conversion_type: String,
-    pub value: f64,
-}
-
-/// Credits summed at client × day × type × model × key.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Credit {
-    pub client_id: String,
-    pub date: i32,
-    pub conversion_type: String,
-    pub model: Model,
-    pub key: String,
-    pub conversions: f64,
-    pub value: f64,
-}
-
-pub struct Inputs<'a> {
-    /// The conversions to credit.
-    pub conversions: &'a [Conversion],
-    /// Every person's touches, in time order.
-    pub touches: &'a HashMap<PersonKey, Vec<RawTouch>>,
-    /// Lead and opportunity times per person (W-shaped).
-    pub milestones: &'a HashMap<PersonKey, Milestones>,
-    /// (client, person, type) of every conversion there is: people without one of a type are
-    /// that type's non-conversions (Markov).
-    pub converted: &'a HashSet<(String, String, String)>,
+/// The credits of one conversion type.
+#[derive(Debug, Default)]
+pub struct Credits {
+    /// Conversion type id (see [`Journeys::types`]).
+    pub kind: u32,
+    pub sums: Sums,
 }
 
 pub fn params(options: &AttributionOptions) -> Params {
@@ -61,128 +35,234 @@ pub fn params(options: &AttributionOptions) -> Params {
     }
 }
 
-/// Every conversion's path (in `inputs.conversions` order).
-fn conversion_paths(inputs: &Inputs, options: &AttributionOptions) -> Vec<Vec<super::Touch>> {
-    inputs
+/// What the data-driven models learned from one type's journeys.
+struct Fits {
+    /// Markov removal effects per key id.
+    markov: Option<Vec<f64>>,
+    /// Shapley values per key id.
+    shapley: Option<Vec<f64>>,
+}
+
+/// The path of every conversion of `kind` (in `journeys.conversions` order, `None` for other
+/// types).
+fn paths_of(journeys: &Journeys, kind: u32, options: &AttributionOptions) -> Vec<Option<Path>> {
+    journeys
         .conversions
         .iter()
         .map(|c| {
-            inputs
-                .touches
-                .get(&(c.client_id.clone(), c.person_key.clone()))
-                .map(|t| paths::path(t, c.ts, options))
-                .unwrap_or_default()
+            (c.kind == kind).then(|| {
+                let (ts, keys) = journeys.touches(c.person);
+                paths::path(ts, keys, &journeys.keys.direct, c.ts, options)
+            })
         })
         .collect()
 }
 
-/// Markov shares per (client, conversion type).
-fn markov_shares(
-    inputs: &Inputs,
-    paths: &[Vec<super::Touch>],
+/// Markov and Shapley fitted on every conversion of the type and on the journeys of the people
+/// with touches and no conversion of the type.
+fn fit(
+    journeys: &Journeys,
+    kind: u32,
+    paths: &[Option<Path>],
+    models: &[Model],
     options: &AttributionOptions,
-) -> HashMap<(String, String), Vec<(String, f64)>> {
-    let mut groups: BTreeMap<(String, String), Vec<PathCount>> = BTreeMap::new();
-    for (c, p) in inputs.conversions.iter().zip(paths) {
-        groups
-            .entry((c.client_id.clone(), c.conversion_type.clone()))
-            .or_default()
-            .push(PathCount {
-                channels: p.iter().map(|t| t.key.clone()).collect(),
-                conversions: 1.0,
-                nulls: 0.0,
-            });
+) -> Result<Fits, String> {
+    let want_markov = models.contains(&Model::Markov);
+    let want_shapley = models.contains(&Model::Shapley);
+    if !want_markov && !want_shapley {
+        return Ok(Fits {
+            markov: None,
+            shapley: None,
+        });
     }
-    let mut out = HashMap::new();
-    for ((client, ctype), mut counts) in groups {
-        for ((c, person), touches) in inputs.touches {
-            if *c != client
-                || inputs
-                    .converted
-                    .contains(&(c.clone(), person.clone(), ctype.clone()))
-            {
-                continue;
-            }
-            let Some(last) = touches.last() else { continue };
-            let p = paths::path(touches, last.ts, options);
-            counts.push(PathCount {
-                channels: p.into_iter().map(|t| t.key).collect(),
-                conversions: 0.0,
-                nulls: 1.0,
-            });
-        }
+    let mut converted = vec![false; journeys.persons()];
+    for c in journeys.conversions.iter().filter(|c| c.kind == kind) {
+        converted[c.person as usize] = true;
+    }
+    let converting = paths.iter().flatten().filter(|p| !p.is_empty());
+    let others: Vec<Path> = (0..journeys.persons() as u32)
+        .filter(|p| !converted[*p as usize])
+        .map(|p| {
+            let (ts, keys) = journeys.touches(p);
+            paths::last_journey(ts, keys, &journeys.keys.direct, options)
+        })
+        .filter(|p| !p.is_empty())
+        .collect();
+    let keys = journeys.keys.len();
+    let markov = if want_markov {
+        let counts = markov::group(
+            converting
+                .clone()
+                .map(|p| PathCount {
+                    keys: p.keys.clone(),
+                    conversions: 1.0,
+                    nulls: 0.0,
+                })
+                .chain(others.iter().map(|p| PathCount {
+                    keys: p.keys.clone(),
+                    conversions: 0.0,
+                    nulls: 1.0,
+                })),
+        );
         let order = usize::try_from(options.markov_order).unwrap_or(1);
-        let fitted = markov::removal_effects(&markov::group(counts), order);
-        out.insert((client, ctype), fitted.shares);
-    }
-    out
+        Some(markov::fit(&counts, order, keys)?.removal_effects)
+    } else {
+        None
+    };
+    let shapley = if want_shapley {
+        let distinct = |p: &Path| {
+            let mut k = p.keys.clone();
+            k.sort_unstable();
+            k.dedup();
+            k
+        };
+        let journeys: Vec<Journey> = converting
+            .map(|p| Journey {
+                keys: distinct(p),
+                journeys: 1.0,
+                conversions: 1.0,
+            })
+            .chain(others.iter().map(|p| Journey {
+                keys: distinct(p),
+                journeys: 1.0,
+                conversions: 0.0,
+            }))
+            .collect();
+        Some(shapley::values(&journeys, keys))
+    } else {
+        None
+    };
+    Ok(Fits { markov, shapley })
 }
 
-/// The credits of `inputs.conversions` under `models`.
-pub fn credits(inputs: &Inputs, models: &[Model], options: &AttributionOptions) -> Vec<Credit> {
+/// A credited conversion's shares under `model`.
+fn split(
+    model: Model,
+    c: &Conversion,
+    path: &Path,
+    journeys: &Journeys,
+    fits: &Fits,
+    params: &Params,
+) -> Vec<(u32, f64)> {
+    if path.is_empty() {
+        return vec![(UNMATCHED_KEY, 1.0)];
+    }
+    let milestones = journeys
+        .milestones
+        .get(c.person as usize)
+        .copied()
+        .unwrap_or(Milestones::default());
+    match (model, &fits.markov, &fits.shapley) {
+        (Model::Markov, Some(re), _) => markov::split(&path.keys, re),
+        (Model::Shapley, _, Some(phi)) => shapley::split(&path.keys, phi),
+        _ => heuristic::credits(
+            model,
+            path,
+            c.ts,
+            &journeys.keys.direct,
+            params,
+            &milestones,
+        ),
+    }
+}
+
+/// The credits of one conversion type.
+fn credit_type(
+    journeys: &Journeys,
+    kind: u32,
+    models: &[Model],
+    options: &AttributionOptions,
+) -> Result<Credits, String> {
     let params = params(options);
-    let paths = conversion_paths(inputs, options);
-    let shares = if models.contains(&Model::Markov) {
-        markov_shares(inputs, &paths, options)
-    } else {
-        HashMap::new()
-    };
-    let mut sums: BTreeMap<SumKey, (f64, f64)> = BTreeMap::new();
-    for (c, path) in inputs.conversions.iter().zip(&paths) {
-        let person = (c.client_id.clone(), c.person_key.clone());
-        let milestones = inputs.milestones.get(&person).copied().unwrap_or_default();
+    let paths = paths_of(journeys, kind, options);
+    let fits = fit(journeys, kind, &paths, models, options)?;
+    let mut sums = Sums::default();
+    for (c, path) in journeys.conversions.iter().zip(&paths) {
+        let Some(path) = path else { continue };
+        if !c.credited {
+            continue;
+        }
         for &model in models {
-            let split = if path.is_empty() {
-                vec![(UNMATCHED.to_string(), 1.0)]
-            } else if model == Model::Markov {
-                match shares.get(&(c.client_id.clone(), c.conversion_type.clone())) {
-                    Some(s) if !s.is_empty() => s.clone(),
-                    // Nothing in the chain converts (cannot happen with a matched conversion,
-                    // kept for safety): the last touch.
-                    _ => heuristic::credits(Model::Last, path, c.ts, &params, &milestones),
+            for (key, share) in split(model, c, path, journeys, &fits, &params) {
+                if share <= 0.0 {
+                    continue;
                 }
-            } else {
-                heuristic::credits(model, path, c.ts, &params, &milestones)
-            };
-            for (key, share) in split.into_iter().filter(|(_, s)| *s > 0.0) {
-                let e = sums
-                    .entry((
-                        c.client_id.clone(),
-                        c.date,
-                        c.conversion_type.clone(),
-                        model,
-                        key,
-                    ))
-                    .or_default();
+                let e = sums.entry((c.date, model, key)).or_default();
                 e.0 += share;
                 e.1 += share * c.value;
             }
         }
     }
-    sums.into_iter()
-        .map(
-            |((client_id, date, conversion_type, model, key), (conversions, value))| Credit {
-                client_id,
-                date,
-                conversion_type,
-                model,
-                key,
-                conversions,
-                value,
-            },
-        )
-        .collect()
+    Ok(Credits { kind, sums })
+}
+
+/// The credits of every client × conversion type that some credited conversion has, under
+/// `models`: (client index into `clients`, credits). Client × type groups are independent and
+/// run in parallel on up to `threads` threads, largest first.
+pub fn credits(
+    clients: &[Journeys],
+    models: &[Model],
+    options: &AttributionOptions,
+    threads: usize,
+) -> Result<Vec<(usize, Credits)>, String> {
+    let mut tasks: Vec<(usize, u32, usize)> = Vec::new();
+    for (i, journeys) in clients.iter().enumerate() {
+        let mut kinds: Vec<u32> = journeys
+            .conversions
+            .iter()
+            .filter(|c| c.credited)
+            .map(|c| c.kind)
+            .collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        let size = journeys.touch_ts.len() + journeys.conversions.len();
+        tasks.extend(kinds.into_iter().map(|k| (i, k, size)));
+    }
+    tasks.sort_by_key(|b| std::cmp::Reverse(b.2));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<Result<Vec<(usize, Credits)>, String>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads.clamp(1, tasks.len().max(1)))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(&(client, kind, _)) = tasks.get(i) else {
+                            break;
+                        };
+                        let credits = credit_type(&clients[client], kind, models, options)?;
+                        done.push((client, credits));
+                    }
+                    Ok(done)
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|_| Err("attribution worker panicked".into()))
+            })
+            .collect()
+    });
+    let mut out = Vec::new();
+    for r in results {
+        out.extend(r?);
+    }
+    out.sort_by_key(|(client, c)| (*client, c.kind));
+    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::attribution::MODELS;
+    use crate::attribution::journeys::Builder;
 
     const DAY: i64 = 86_400_000_000;
 
     /// A seeded random world: people with random touches over 60 days, some converting.
-    fn world(seed: u64) -> (Vec<Conversion>, HashMap<PersonKey, Vec<RawTouch>>) {
+    fn world(seed: u64) -> Journeys {
         let mut rng = crate::rng::SplitMix64::new(seed);
         let channels = [
             "Paid Search",
@@ -191,85 +271,110 @@ mod tests {
             "Organic Search",
             "Paid Social",
         ];
-        let mut touches = HashMap::new();
-        let mut conversions = Vec::new();
+        let mut b = Builder::default();
         for person in 0..60 {
-            let key = ("c".to_string(), format!("p{person}"));
+            let key = format!("p{person}");
             let n = (rng.unit() * 6.0) as usize;
-            let mut list: Vec<RawTouch> = (0..n)
-                .map(|_| {
-                    let ch = channels[(rng.unit() * 5.0) as usize % 5];
-                    RawTouch {
-                        ts: (rng.unit() * 60.0 * DAY as f64) as i64,
-                        channel: ch.to_string(),
-                        key: ch.to_string(),
-                    }
-                })
-                .collect();
-            list.sort_by_key(|t| t.ts);
-            if rng.unit() < 0.5 {
-                conversions.push(Conversion {
-                    client_id: "c".into(),
-                    person_key: key.1.clone(),
-                    ts: (rng.unit() * 70.0 * DAY as f64) as i64,
-                    date: 0,
-                    conversion_type: "lead".into(),
-                    value: (rng.unit() * 1000.0).round(),
-                });
+            for _ in 0..n {
+                let ch = channels[(rng.unit() * channels.len() as f64) as usize];
+                b.touch(
+                    &key,
+                    (rng.unit() * 60.0 * DAY as f64) as i64,
+                    ch,
+                    ch == "Direct",
+                );
             }
-            touches.insert(key, list);
-        }
-        (conversions, touches)
-    }
-
-    #[test]
-    fn every_model_credits_each_conversion_exactly_once_with_its_value() {
-        for seed in [1, 2, 3, 42, 2024] {
-            let (conversions, touches) = world(seed);
-            let converted = conversions
-                .iter()
-                .map(|c| {
-                    (
-                        c.client_id.clone(),
-                        c.person_key.clone(),
-                        c.conversion_type.clone(),
-                    )
-                })
-                .collect();
-            let milestones = HashMap::new();
-            let inputs = Inputs {
-                conversions: &conversions,
-                touches: &touches,
-                milestones: &milestones,
-                converted: &converted,
-            };
-            for order in 1..=3 {
-                let options = AttributionOptions {
-                    markov_order: order,
-                    ..Default::default()
-                };
-                // One conversion at a time, so per-conversion sums are visible.
-                for c in &conversions {
-                    let one = Inputs {
-                        conversions: std::slice::from_ref(c),
-                        ..inputs
-                    };
-                    for model in MODELS {
-                        let credits = credits(&one, &[model], &options);
-                        let count: f64 = credits.iter().map(|c| c.conversions).sum();
-                        let value: f64 = credits.iter().map(|c| c.value).sum();
-                        assert!(
-                            (count - 1.0).abs() < 1e-9,
-                            "seed {seed} {model}: {credits:?}"
-                        );
-                        assert!(
-                            (value - c.value).abs() < 1e-9 * c.value.max(1.0),
-                            "seed {seed} {model}: {value} vs {}",
-                            c.value
-                        );
-                    }
+            if rng.unit() < 0.5 {
+                let ts = (rng.unit() * 70.0 * DAY as f64) as i64;
+                b.conversion(&key, "lead", ts, (ts / DAY) as i32, 0.0, true);
+                if rng.unit() < 0.5 {
+                    let won = ts + DAY;
+                    b.conversion(
+                        &key,
+                        "won_deal",
+                        won,
+                        (won / DAY) as i32,
+                        100.0 + person as f64,
+                        true,
+                    );
                 }
             }
         }
+        // Someone who converted without ever touching: Unmatched.
+        b.conversion("nobody", "won_deal", 5 * DAY, 5, 42.0, true);
+        b.finish()
+    }
+
+    fn per_model(credits: &[(usize, Credits)], model: Model) -> (f64, f64) {
+        credits
+            .iter()
+            .flat_map(|(_, c)| c.sums.iter())
+            .filter(|((_, m, _), _)| *m == model)
+            .fold((0.0, 0.0), |(c, v), (_, (a, b))| (c + a, v + b))
+    }
+
+    #[test]
+    fn every_model_credits_each_conversion_exactly_once() {
+        for seed in 1..=20 {
+            let j = world(seed);
+            let credits = credits(
+                std::slice::from_ref(&j),
+                &MODELS,
+                &AttributionOptions::default(),
+                2,
+            )
+            .unwrap();
+            let expected_count = j.conversions.len() as f64;
+            let expected_value: f64 = j.conversions.iter().map(|c| c.value).sum();
+            for model in MODELS {
+                let (count, value) = per_model(&credits, model);
+                assert!(
+                    (count - expected_count).abs() < 1e-9,
+                    "seed {seed} {model}: {count}"
+                );
+                assert!(
+                    (value - expected_value).abs() < 1e-6,
+                    "seed {seed} {model}: {value}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn filters_choose_what_is_credited_never_what_is_fitted() {
+        let all = world(3);
+        let mut march = all.clone();
+        for c in &mut march.conversions {
+            c.credited = (30..40).contains(&c.date);
+        }
+        let options = AttributionOptions::default();
+        let whole = credits(&[all], &MODELS, &options, 1).unwrap();
+        let part = credits(&[march], &MODELS, &options, 1).unwrap();
+        for (_, p) in &part {
+            let (_, w) = whole.iter().find(|(_, w)| w.kind == p.kind).unwrap();
+            for (key, got) in &p.sums {
+                let want = w.sums[key];
+                assert!(
+                    (got.0 - want.0).abs() < 1e-12 && (got.1 - want.1).abs() < 1e-9,
+                    "{key:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn markov_credits_only_keys_on_the_conversions_own_path() {
+        let mut b = Builder::default();
+        b.touch("a", 0, "Email", false);
+        b.conversion("a", "lead", DAY, 1, 1.0, true);
+        b.touch("b", 0, "Paid Search", false);
+        b.touch("b", DAY, "Email", false);
+        b.conversion("b", "lead", 2 * DAY, 2, 1.0, true);
+        b.touch("c", 0, "Paid Search", false);
+        let j = b.finish();
+        let email = j.keys.text.iter().position(|k| k == "Email").unwrap() as u32;
+        let credits = credits(&[j], &[Model::Markov], &AttributionOptions::default(), 1).unwrap();
+        // Day 1's conversion had Email only: all of it to Email.
+        assert_eq!(credits[0].1.sums[&(1, Model::Markov, email)], (1.0, 1.0));
     }
 }

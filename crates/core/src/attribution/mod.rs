@@ -1,15 +1,18 @@
 //! Multi-touch attribution (DOMAIN.md §1–2): conversion paths, and how each model splits a
-//! conversion's count and value over the path's touches. Pure Rust over plain vectors; the SQL
-//! side (`functions::attribution`, `functions::attribute_paths`) feeds it and turns credits into
-//! rows.
+//! conversion's count and value over the path's touches. Pure Rust over columns of integer ids
+//! (`journeys.rs`); the SQL side (`functions::attribution`, `functions::attribute_paths`) feeds
+//! it and turns credits into rows.
 //!
 //! Invariant, for every model: the credits of one conversion sum to 1 (and to its value when
 //! multiplied by it); a conversion without touches is credited whole to [`UNMATCHED`].
 
+pub mod cache;
 pub mod credit;
 pub mod heuristic;
+pub mod journeys;
 pub mod markov;
 pub mod paths;
+pub mod shapley;
 
 use std::fmt;
 use std::str::FromStr;
@@ -30,9 +33,10 @@ pub enum Model {
     WShaped,
     Markov,
     Shapley,
+    EqualDistinct,
 }
 
-pub const MODELS: [Model; 9] = [
+pub const MODELS: [Model; 10] = [
     Model::First,
     Model::Last,
     Model::LastNonDirect,
@@ -42,6 +46,7 @@ pub const MODELS: [Model; 9] = [
     Model::WShaped,
     Model::Markov,
     Model::Shapley,
+    Model::EqualDistinct,
 ];
 
 impl Model {
@@ -56,12 +61,18 @@ impl Model {
             Model::WShaped => "w_shaped",
             Model::Markov => "markov",
             Model::Shapley => "shapley",
+            Model::EqualDistinct => "equal_distinct",
         }
     }
 
     /// Models that need CRM milestones (lead / opportunity times) beside the path.
     pub fn needs_milestones(self) -> bool {
         self == Model::WShaped
+    }
+
+    /// Models fitted on the whole population of journeys (not one conversion at a time).
+    pub fn data_driven(self) -> bool {
+        matches!(self, Model::Markov | Model::Shapley)
     }
 }
 
@@ -102,13 +113,6 @@ pub fn parse_models(s: &str) -> Result<Vec<Model>, String> {
     }
 }
 
-/// One touch of a path: what it is credited to, and when it happened (µs since the epoch).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Touch {
-    pub key: String,
-    pub ts: i64,
-}
-
 /// Model parameters (from the session's `loopql.attribution.*` settings).
 #[derive(Debug, Clone, Copy)]
 pub struct Params {
@@ -125,24 +129,4 @@ impl Default for Params {
             half_life_days: 7.0,
         }
     }
-}
-
-/// A conversion's CRM milestones, for the W-shaped model: when the person became a lead and an
-/// opportunity (µs since the epoch).
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Milestones {
-    pub lead_at: Option<i64>,
-    pub opportunity_at: Option<i64>,
-}
-
-/// Sums credits per key, keeping the order keys first appear in.
-pub fn merge(credits: Vec<(String, f64)>) -> Vec<(String, f64)> {
-    let mut out: Vec<(String, f64)> = Vec::new();
-    for (k, c) in credits {
-        match out.iter_mut().find(|(o, _)| *o == k) {
-            Some(e) => e.1 += c,
-            None => out.push((k, c)),
-        }
-    }
-    out
 }

@@ -1,56 +1,88 @@
 //! Conversion paths (DOMAIN.md §1): a conversion's path is its person's touches at or before it
 //! within the lookback window, after the direct policy and the path transform, and then at most
-//! the last `lookback_steps` of them.
+//! the last `lookback_steps` of them. Touches are key ids; whether a key's channel is Direct
+//! comes from the client's [`super::journeys::Keys`].
 
-use super::{DIRECT, Touch};
 use crate::settings::{AttributionOptions, DirectPolicy, PathTransform};
 
-/// A touch as read: when, its channel group (for the direct policy), and what it is credited to
-/// (the channel, or a campaign).
-#[derive(Debug, Clone, PartialEq)]
-pub struct RawTouch {
-    pub ts: i64,
-    pub channel: String,
-    pub key: String,
+/// A path: each touch's time (µs) and key id, in time order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Path {
+    pub ts: Vec<i64>,
+    pub keys: Vec<u32>,
+}
+
+impl Path {
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
 }
 
 const DAY_US: i64 = 86_400_000_000;
 
-/// The path of a conversion at `conversion_ts` (µs) over `touches` (one person's, in time
-/// order).
-pub fn path(touches: &[RawTouch], conversion_ts: i64, options: &AttributionOptions) -> Vec<Touch> {
+/// The path at `at` (µs) over one person's touches (`ts`, `keys`, in time order); `direct[k]`
+/// says whether key k's channel is Direct.
+pub fn path(
+    ts: &[i64],
+    keys: &[u32],
+    direct: &[bool],
+    at: i64,
+    options: &AttributionOptions,
+) -> Path {
     let lookback = i64::try_from(options.lookback_days)
         .unwrap_or(i64::MAX / DAY_US)
         .saturating_mul(DAY_US);
-    let window: Vec<&RawTouch> = touches
-        .iter()
-        .filter(|t| t.ts <= conversion_ts && conversion_ts - t.ts <= lookback)
-        .collect();
-    let all_direct = window.iter().all(|t| t.channel == DIRECT);
-    let kept = window.into_iter().filter(|t| match options.direct_policy {
-        DirectPolicy::Keep => true,
-        DirectPolicy::Exclude => t.channel != DIRECT,
-        DirectPolicy::LastNonDirect => all_direct || t.channel != DIRECT,
-    });
-    let mut out: Vec<Touch> = Vec::new();
-    for t in kept {
+    // Touches are in time order: the window is a range.
+    let end = ts.partition_point(|&t| t <= at);
+    let begin = ts[..end].partition_point(|&t| at.saturating_sub(t) > lookback);
+    let is_direct = |k: u32| direct.get(k as usize).copied().unwrap_or(false);
+    let window = begin..end;
+    let all_direct = window.clone().all(|i| is_direct(keys[i]));
+    let mut out = Path::default();
+    for i in window {
+        let k = keys[i];
+        let kept = match options.direct_policy {
+            DirectPolicy::Keep => true,
+            DirectPolicy::Exclude => !is_direct(k),
+            DirectPolicy::LastNonDirect => all_direct || !is_direct(k),
+        };
+        if !kept {
+            continue;
+        }
         let keep = match options.path_transform {
             PathTransform::Unique => true,
-            PathTransform::Exposure => out.last().is_none_or(|l| l.key != t.key),
-            PathTransform::First => !out.iter().any(|o| o.key == t.key),
+            PathTransform::Exposure => out.keys.last() != Some(&k),
+            PathTransform::First => !out.keys.contains(&k),
         };
         if keep {
-            out.push(Touch {
-                key: t.key.clone(),
-                ts: t.ts,
-            });
+            out.ts.push(ts[i]);
+            out.keys.push(k);
         }
     }
     let steps = usize::try_from(options.lookback_steps).unwrap_or(usize::MAX);
     if steps > 0 && out.len() > steps {
-        out.drain(..out.len() - steps);
+        let cut = out.len() - steps;
+        out.ts.drain(..cut);
+        out.keys.drain(..cut);
     }
     out
+}
+
+/// A non-converting journey: the person's touches within the lookback of their last touch.
+pub fn last_journey(
+    ts: &[i64],
+    keys: &[u32],
+    direct: &[bool],
+    options: &AttributionOptions,
+) -> Path {
+    match ts.last() {
+        Some(&last) => path(ts, keys, direct, last, options),
+        None => Path::default(),
+    }
 }
 
 /// Parses a path written as text: `a > b > c` (the separator is `>`; blanks around names are
@@ -67,62 +99,60 @@ pub fn parse(text: &str) -> Vec<String> {
 mod tests {
     use super::*;
 
-    fn touches(spec: &[(i64, &str)]) -> Vec<RawTouch> {
-        spec.iter()
-            .map(|(day, c)| RawTouch {
-                ts: day * DAY_US,
-                channel: c.to_string(),
-                key: c.to_string(),
-            })
-            .collect()
+    /// Touches on the given days with keys 0 = A, 1 = B, 2 = C, 3 = D, 9 = Direct.
+    fn touches(spec: &[(i64, u32)]) -> (Vec<i64>, Vec<u32>) {
+        spec.iter().map(|(day, k)| (day * DAY_US, *k)).unzip()
     }
 
-    fn keys(p: &[Touch]) -> Vec<&str> {
-        p.iter().map(|t| t.key.as_str()).collect()
+    fn direct() -> Vec<bool> {
+        (0..10).map(|k| k == 9).collect()
+    }
+
+    fn keys(ts: &[i64], k: &[u32], at_day: i64, o: &AttributionOptions) -> Vec<u32> {
+        path(ts, k, &direct(), at_day * DAY_US, o).keys
     }
 
     #[test]
     fn lookback_window_is_inclusive_and_ignores_later_touches() {
-        let t = touches(&[(0, "A"), (10, "B"), (40, "C"), (41, "D")]);
+        let (ts, k) = touches(&[(0, 0), (10, 1), (40, 2), (41, 3)]);
         let o = AttributionOptions::default();
         // Conversion on day 40: A is 40 days before (outside 30), B 30 days (inside), D after.
-        assert_eq!(keys(&path(&t, 40 * DAY_US, &o)), ["B", "C"]);
+        assert_eq!(keys(&ts, &k, 40, &o), [1, 2]);
     }
 
     #[test]
     fn transforms_direct_policy_and_steps() {
-        let t = touches(&[
-            (1, "A"),
-            (2, "Direct"),
-            (3, "A"),
-            (4, "A"),
-            (5, "B"),
-            (6, "A"),
-        ]);
-        let at = 6 * DAY_US;
+        let (ts, k) = touches(&[(1, 0), (2, 9), (3, 0), (4, 0), (5, 1), (6, 0)]);
         let mut o = AttributionOptions::default();
-        assert_eq!(keys(&path(&t, at, &o)), ["A", "Direct", "A", "A", "B", "A"]);
+        assert_eq!(keys(&ts, &k, 6, &o), [0, 9, 0, 0, 1, 0]);
         o.path_transform = PathTransform::Exposure;
-        assert_eq!(keys(&path(&t, at, &o)), ["A", "Direct", "A", "B", "A"]);
+        assert_eq!(keys(&ts, &k, 6, &o), [0, 9, 0, 1, 0]);
         o.direct_policy = DirectPolicy::Exclude;
-        assert_eq!(keys(&path(&t, at, &o)), ["A", "B", "A"]);
+        assert_eq!(keys(&ts, &k, 6, &o), [0, 1, 0]);
         o.path_transform = PathTransform::First;
-        assert_eq!(keys(&path(&t, at, &o)), ["A", "B"]);
+        assert_eq!(keys(&ts, &k, 6, &o), [0, 1]);
         o.path_transform = PathTransform::Unique;
         o.lookback_steps = 2;
-        assert_eq!(keys(&path(&t, at, &o)), ["B", "A"]);
+        assert_eq!(keys(&ts, &k, 6, &o), [1, 0]);
     }
 
     #[test]
     fn an_all_direct_path_survives_last_non_direct_but_not_exclude() {
-        let t = touches(&[(1, "Direct"), (2, "Direct")]);
+        let (ts, k) = touches(&[(1, 9), (2, 9)]);
         let mut o = AttributionOptions {
             direct_policy: DirectPolicy::LastNonDirect,
             ..Default::default()
         };
-        assert_eq!(keys(&path(&t, 2 * DAY_US, &o)), ["Direct", "Direct"]);
+        assert_eq!(keys(&ts, &k, 2, &o), [9, 9]);
         o.direct_policy = DirectPolicy::Exclude;
-        assert!(path(&t, 2 * DAY_US, &o).is_empty());
+        assert!(keys(&ts, &k, 2, &o).is_empty());
+    }
+
+    #[test]
+    fn a_journey_without_conversion_ends_at_its_last_touch() {
+        let (ts, k) = touches(&[(0, 0), (20, 1), (45, 2)]);
+        let p = last_journey(&ts, &k, &direct(), &AttributionOptions::default());
+        assert_eq!(p.keys, [1, 2]);
     }
 
     #[test]

@@ -10,6 +10,7 @@
 use super::Engine;
 use super::bind::bind_source;
 use super::state::{self, CATALOG};
+use crate::attribution::cache::{CreditCache, EngineCache};
 use crate::error::{EngineError, Result};
 use crate::plugin_host::{PluginHost, PluginTable, default_dirs};
 use crate::project::{Project, Source};
@@ -247,9 +248,11 @@ impl EngineBuilder {
                     })?
             }
         };
+        let cache = Arc::new(CreditCache::default());
         let config = self
             .source
-            .configure(state::config(SessionConfig::new()), &project);
+            .configure(state::config(SessionConfig::new()), &project)
+            .with_extension(Arc::new(EngineCache(cache.clone())));
         let mut builder = state::builder(config);
         if let Some(runtime) = &self.runtime {
             builder = builder.with_runtime_env(runtime.clone());
@@ -257,6 +260,7 @@ impl EngineBuilder {
         let ctx = self.source.session(builder.build()).await?;
         crate::functions::register(&ctx)?;
         let registered = self.source.register(&ctx, &project).await?;
+        cache.set_version(registered.snapshot.map(|s| data_version(s, &project)));
         if !registered.reference_tables {
             crate::reference::register(&ctx, &project)?;
         }
@@ -281,10 +285,27 @@ impl EngineBuilder {
             snapshot: registered.snapshot,
             clients: self.clients.clone(),
             read_only: self.principal,
+            credits: cache,
         };
         if self.principal {
             crate::tenancy::hide_raw_tables(&engine.ctx)?;
         }
         Ok(engine)
     }
+}
+
+/// What an engine over warehouse snapshot `snapshot` reads: the snapshot, and the project's own
+/// inputs the views join (clients' time zones and currencies, the rates and category files).
+fn data_version(snapshot: u64, project: &Project) -> String {
+    let stamp = |path: Option<&std::path::Path>| {
+        path.and_then(|p| std::fs::metadata(p).ok())
+            .map(|m| format!("{:?}/{}", m.modified().ok(), m.len()))
+            .unwrap_or_default()
+    };
+    format!(
+        "snapshot {snapshot}; clients {:?}; fx {}; categories {}",
+        project.clients,
+        stamp(project.fx.as_ref().map(|f| f.path.as_path())),
+        stamp(project.source_categories.as_deref()),
+    )
 }

@@ -34,6 +34,8 @@ pub struct Engine {
     clients: Option<Vec<String>>,
     /// A principal's engine: queries only.
     read_only: bool,
+    /// Attribution credits already computed (over a warehouse snapshot).
+    credits: std::sync::Arc<crate::attribution::cache::CreditCache>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -70,6 +72,12 @@ impl Engine {
     /// The clients the engine is scoped to; `None`: every client of the project.
     pub fn clients(&self) -> Option<&[String]> {
         self.clients.as_deref()
+    }
+
+    /// How many times a client's attribution credits were computed rather than found in the
+    /// engine's cache (an engine over a warehouse snapshot computes them once per settings).
+    pub fn credits_computed(&self) -> u64 {
+        self.credits.computed()
     }
 
     /// A session state over this engine's catalogs and functions with another configuration:

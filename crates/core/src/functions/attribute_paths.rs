@@ -16,9 +16,11 @@ use super::computed::{Compute, Computed};
 use super::journeys::collect;
 use super::table_args::literal_strings;
 use crate::attribution::heuristic;
+use crate::attribution::journeys::{Keys, Milestones};
 use crate::attribution::markov::{self, PathCount};
-use crate::attribution::paths::{self, RawTouch};
-use crate::attribution::{Milestones, Model, UNMATCHED, parse_models};
+use crate::attribution::paths::{self, Path};
+use crate::attribution::shapley::{self, Journey};
+use crate::attribution::{DIRECT, Model, UNMATCHED, parse_models};
 use crate::settings;
 use async_trait::async_trait;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float64Array, RecordBatch, StringArray};
@@ -191,78 +193,120 @@ fn rows(table: &str, batches: &[RecordBatch]) -> Result<Vec<Row>> {
 /// (model, channel) -> (conversions, value, removal effect)
 type Totals = BTreeMap<(Model, String), (f64, f64, Option<f64>)>;
 
-fn attribute(models: &[Model], rows: &[Row], options: &settings::AttributionOptions) -> Totals {
+fn attribute(
+    models: &[Model],
+    rows: &[Row],
+    options: &settings::AttributionOptions,
+) -> Result<Totals> {
     let params = crate::attribution::credit::params(options);
     // Paths as given (no lookback in days: a table of paths has no times).
     let options = settings::AttributionOptions {
         lookback_days: u64::MAX,
         ..options.clone()
     };
-    let prepared: Vec<Vec<crate::attribution::Touch>> = rows
+    let mut keys = Keys::default();
+    let prepared: Vec<Path> = rows
         .iter()
         .map(|r| {
-            let raw: Vec<RawTouch> = r
-                .path
-                .iter()
-                .enumerate()
-                .map(|(i, c)| RawTouch {
-                    ts: i as i64,
-                    channel: c.clone(),
-                    key: c.clone(),
-                })
-                .collect();
-            paths::path(&raw, raw.len() as i64, &options)
+            let ids: Vec<u32> = r.path.iter().map(|c| keys.intern(c, c == DIRECT)).collect();
+            let ts: Vec<i64> = (0..ids.len() as i64).collect();
+            paths::path(&ts, &ids, &keys.direct, ids.len() as i64, &options)
         })
         .collect();
+    let name = |k: u32| keys.text[k as usize].clone();
     let mut totals = Totals::new();
+    // Conversions without a path are Unmatched under every model.
+    let unmatched = |totals: &mut Totals, model: Model| {
+        for (r, p) in rows.iter().zip(&prepared) {
+            if p.is_empty() && (r.conversions != 0.0 || r.value != 0.0) {
+                let e = totals.entry((model, UNMATCHED.to_string())).or_default();
+                e.0 += r.conversions;
+                e.1 += r.value;
+            }
+        }
+    };
     for &model in models {
-        if model == Model::Markov {
-            let order = usize::try_from(options.markov_order).unwrap_or(1);
-            let counts = markov::group(rows.iter().zip(&prepared).map(|(r, p)| PathCount {
-                channels: p.iter().map(|t| t.key.clone()).collect(),
-                conversions: r.conversions,
-                nulls: r.nulls,
-            }));
-            let fitted = markov::removal_effects(&counts, order);
-            let (mut conversions, mut value) = (0.0, 0.0);
-            for (r, p) in rows.iter().zip(&prepared) {
-                if p.is_empty() {
-                    let e = totals.entry((model, UNMATCHED.to_string())).or_default();
-                    e.0 += r.conversions;
-                    e.1 += r.value;
-                } else {
-                    conversions += r.conversions;
-                    value += r.value;
+        unmatched(&mut totals, model);
+        let (conversions, value): (f64, f64) = rows
+            .iter()
+            .zip(&prepared)
+            .filter(|(_, p)| !p.is_empty())
+            .fold((0.0, 0.0), |(c, v), (r, _)| {
+                (c + r.conversions, v + r.value)
+            });
+        match model {
+            // The global A(k) = RE(k) / Σ RE · conversions, as channelattribution reports it.
+            Model::Markov => {
+                let order = usize::try_from(options.markov_order).unwrap_or(1);
+                let counts = markov::group(rows.iter().zip(&prepared).map(|(r, p)| PathCount {
+                    keys: p.keys.clone(),
+                    conversions: r.conversions,
+                    nulls: r.nulls,
+                }));
+                let fitted = markov::fit(&counts, order, keys.len())
+                    .map_err(datafusion::error::DataFusionError::Execution)?;
+                let shares = fitted.shares();
+                for (k, re) in fitted.removal_effects.iter().enumerate() {
+                    if prepared.iter().any(|p| p.keys.contains(&(k as u32))) {
+                        totals.insert(
+                            (model, name(k as u32)),
+                            (shares[k] * conversions, shares[k] * value, Some(*re)),
+                        );
+                    }
                 }
             }
-            for (channel, re) in &fitted.removal_effects {
-                let share = fitted
-                    .shares
+            // Data-driven Shapley, each path's conversions split by φ over its own channels.
+            Model::Shapley => {
+                // A row of c conversions and m non-conversions is c + m journeys.
+                let journeys: Vec<Journey> = rows
                     .iter()
-                    .find(|(c, _)| c == channel)
-                    .map_or(0.0, |s| s.1);
-                totals.insert(
-                    (model, channel.clone()),
-                    (share * conversions, share * value, Some(*re)),
-                );
+                    .zip(&prepared)
+                    .map(|(r, p)| {
+                        let mut set = p.keys.clone();
+                        set.sort_unstable();
+                        set.dedup();
+                        Journey {
+                            keys: set,
+                            journeys: r.conversions.max(0.0) + r.nulls.max(0.0),
+                            conversions: r.conversions.max(0.0),
+                        }
+                    })
+                    .collect();
+                let phi = shapley::values(&journeys, keys.len());
+                for (r, p) in rows.iter().zip(&prepared) {
+                    if p.is_empty() {
+                        continue;
+                    }
+                    for (k, share) in shapley::split(&p.keys, &phi) {
+                        let e = totals.entry((model, name(k))).or_default();
+                        e.0 += share * r.conversions;
+                        e.1 += share * r.value;
+                    }
+                }
             }
-            continue;
-        }
-        for (r, p) in rows.iter().zip(&prepared) {
-            if r.conversions == 0.0 && r.value == 0.0 {
-                continue;
-            }
-            let end = p.last().map_or(0, |t| t.ts);
-            for (channel, share) in
-                heuristic::credits(model, p, end, &params, &Milestones::default())
-            {
-                let e = totals.entry((model, channel)).or_default();
-                e.0 += share * r.conversions;
-                e.1 += share * r.value;
+            _ => {
+                for (r, p) in rows.iter().zip(&prepared) {
+                    if p.is_empty() || (r.conversions == 0.0 && r.value == 0.0) {
+                        continue;
+                    }
+                    let end = p.ts.last().copied().unwrap_or(0);
+                    for (k, share) in heuristic::credits(
+                        model,
+                        p,
+                        end,
+                        &keys.direct,
+                        &params,
+                        &Milestones::default(),
+                    ) {
+                        let e = totals.entry((model, name(k))).or_default();
+                        e.0 += share * r.conversions;
+                        e.1 += share * r.value;
+                    }
+                }
             }
         }
     }
-    totals
+    Ok(totals)
 }
 
 #[async_trait]
@@ -279,7 +323,7 @@ impl Compute for PathsTable {
         let options = settings::of(state.config_options()).attribution;
         options.validate()?;
         let batches = collect(state, &format!("SELECT * FROM {}", self.table)).await?;
-        let totals = attribute(&self.models, &rows(&self.table, &batches)?, &options);
+        let totals = attribute(&self.models, &rows(&self.table, &batches)?, &options)?;
         let columns: Vec<ArrayRef> = vec![
             Arc::new(StringArray::from_iter_values(
                 totals.keys().map(|k| k.0.name()),
@@ -315,7 +359,7 @@ mod tests {
             row("b", 1.0, 10.0, 0.0),
             row("", 1.0, 7.0, 0.0),
         ];
-        let t = attribute(&[Model::Linear, Model::First], &rows, &Default::default());
+        let t = attribute(&[Model::Linear, Model::First], &rows, &Default::default()).unwrap();
         assert_eq!(t[&(Model::Linear, "a".into())].0, 1.0);
         assert_eq!(t[&(Model::Linear, "b".into())].0, 2.0);
         assert_eq!(t[&(Model::Linear, "b".into())].1, 60.0);
@@ -330,7 +374,7 @@ mod tests {
             row("a", 1.0, 10.0, 0.0),
             row("b", 0.0, 0.0, 1.0),
         ];
-        let t = attribute(&[Model::Markov], &rows, &Default::default());
+        let t = attribute(&[Model::Markov], &rows, &Default::default()).unwrap();
         // The hand-solved chain of markov.rs: shares 0.6 / 0.4 of 2 conversions.
         assert!((t[&(Model::Markov, "a".into())].0 - 1.2).abs() < 1e-12);
         assert!((t[&(Model::Markov, "b".into())].1 - 8.0).abs() < 1e-12);

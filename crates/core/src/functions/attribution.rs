@@ -2,8 +2,10 @@
 //! channel (`dimension` = 'channel') or campaign ('campaign'), per client, conversion day and
 //! conversion type. It reads `touchpoints` and `conversions` when the query runs, with the
 //! session's `loopql.attribution.*` settings at that moment, so `SET` changes the next query
-//! even through a view. Filters on client_id, conversion_date, conversion_type and model narrow
-//! the work (Markov is fitted over the conversions the filters keep).
+//! even through a view. Filters on client_id, conversion_type and model narrow the work; a
+//! filter on the date only chooses which conversions are credited: Markov and Shapley are
+//! always fitted on all of a client's journeys of the type, so a row has the same numbers
+//! whatever the WHERE clause, and a month's rows add up to its days'.
 //!
 //! ```sql
 //! SET loopql.attribution.lookback_days = 14;
@@ -14,14 +16,16 @@
 use super::computed::{Compute, Computed};
 use super::journeys;
 use super::table_args::literal_strings;
-use crate::attribution::credit::{self, Credit};
-use crate::attribution::{Model, parse_models};
+use crate::attribution::cache::{self, EngineCache};
+use crate::attribution::credit::{self, Credits, UNMATCHED_KEY};
+use crate::attribution::journeys::Journeys;
+use crate::attribution::{Model, UNMATCHED, parse_models};
 use crate::settings;
 use async_trait::async_trait;
 use datafusion::arrow::array::{ArrayRef, Date32Array, Float64Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl};
-use datafusion::common::{Result, plan_err};
+use datafusion::common::{DataFusionError, Result, plan_err};
 use datafusion::datasource::TableProvider;
 use datafusion::execution::SessionState;
 use datafusion::logical_expr::Expr;
@@ -81,57 +85,156 @@ struct AttributionTable {
     models: Vec<Model>,
 }
 
-impl AttributionTable {
-    async fn read(&self, state: &SessionState, filters: &[Expr]) -> Result<Vec<Credit>> {
-        let options = settings::of(state.config_options()).attribution;
-        options.validate()?;
-        let kept = journeys::kept_models(state, filters, &self.models)?;
-        let key = match self.dimension {
-            Dimension::Channel => journeys::Key::Channel,
-            Dimension::Campaign => journeys::Key::ChannelCampaign(SEP),
-        };
-        let loaded = journeys::load(state, filters, key).await?;
-        Ok(credit::credits(&loaded.inputs(), &kept, &options))
+impl Dimension {
+    fn name(self) -> &'static str {
+        match self {
+            Dimension::Channel => "channel",
+            Dimension::Campaign => "campaign",
+        }
     }
 }
 
-fn batch(credits: &[Credit]) -> Result<RecordBatch> {
-    let (mut channel, mut campaign) = (Vec::new(), Vec::new());
-    for c in credits {
-        match c.key.split_once(SEP) {
-            Some((ch, cp)) => {
-                channel.push(ch.to_string());
-                campaign.push(Some(cp.to_string()));
-            }
-            None => {
-                channel.push(c.key.clone());
-                campaign.push(None);
+impl AttributionTable {
+    /// Every credit of the clients and models the filters keep: from the engine's cache when
+    /// the data and settings are the same, else computed (for all of those clients' conversions,
+    /// whatever the date filters: DataFusion applies them to the result) and cached.
+    async fn read(&self, state: &SessionState, filters: &[Expr]) -> Result<RecordBatch> {
+        let options = settings::of(state.config_options()).attribution;
+        options.validate()?;
+        let models = journeys::kept_models(state, filters, &self.models)?;
+        let clients = journeys::kept_clients(state, filters).await?;
+        let cache = state
+            .config()
+            .get_extension::<EngineCache>()
+            .map(|c| c.0.clone());
+        let settings_key = format!("{options:?}");
+        let key = |client: &str, model: Model| cache::Key {
+            dimension: self.dimension.name(),
+            settings: settings_key.clone(),
+            client: client.to_string(),
+            model,
+        };
+        let mut parts: Vec<Arc<RecordBatch>> = Vec::new();
+        let mut missing_clients: Vec<String> = Vec::new();
+        let mut missing_models: Vec<Model> = Vec::new();
+        for client in &clients {
+            for &model in &models {
+                match cache.as_ref().and_then(|c| c.get(&key(client, model))) {
+                    Some(batch) => parts.push(batch),
+                    None => {
+                        if !missing_clients.contains(client) {
+                            missing_clients.push(client.clone());
+                        }
+                        if !missing_models.contains(&model) {
+                            missing_models.push(model);
+                        }
+                    }
+                }
             }
         }
+        if !missing_clients.is_empty() {
+            let dimension = match self.dimension {
+                Dimension::Channel => journeys::Key::Channel,
+                Dimension::Campaign => journeys::Key::ChannelCampaign(SEP),
+            };
+            let loaded =
+                journeys::load(state, journeys::Credited::All(&missing_clients), dimension).await?;
+            let (names, clients): (Vec<String>, Vec<Journeys>) = loaded.into_iter().unzip();
+            let threads = state.config().target_partitions();
+            let wanted = missing_models.clone();
+            let (clients, credits) = tokio::task::spawn_blocking(move || {
+                let credits = credit::credits(&clients, &wanted, &options, threads);
+                (clients, credits)
+            })
+            .await
+            .map_err(|e| DataFusionError::External(Box::new(e)))?;
+            let credits = credits.map_err(DataFusionError::Execution)?;
+            if let Some(c) = &cache {
+                c.count_computed(names.len());
+            }
+            for (c, name) in names.iter().enumerate() {
+                for &model in &missing_models {
+                    let batch = Arc::new(batch(name, &clients[c], c, &credits, model)?);
+                    if let Some(cache) = &cache {
+                        cache.put(key(name, model), batch.clone());
+                    }
+                    parts.push(batch);
+                }
+            }
+        }
+        let parts: Vec<RecordBatch> = parts.iter().map(|b| b.as_ref().clone()).collect();
+        Ok(datafusion::arrow::compute::concat_batches(&SCHEMA, &parts)?)
     }
+}
+
+/// One output row before it becomes columns.
+struct Row<'a> {
+    client: &'a str,
+    date: i32,
+    kind: &'a str,
+    model: Model,
+    channel: &'a str,
+    campaign: Option<&'a str>,
+    conversions: f64,
+    value: f64,
+}
+
+/// The credits of one client (index `index` among the computed ones) under one model.
+fn batch(
+    name: &str,
+    journeys: &Journeys,
+    index: usize,
+    credits: &[(usize, Credits)],
+    model: Model,
+) -> Result<RecordBatch> {
+    let mut rows: Vec<Row> = Vec::new();
+    for (_, credit) in credits.iter().filter(|(c, _)| *c == index) {
+        let kind = journeys.types[credit.kind as usize].as_str();
+        for (&(date, m, key), &(conversions, value)) in &credit.sums {
+            if m != model {
+                continue;
+            }
+            let text = if key == UNMATCHED_KEY {
+                UNMATCHED
+            } else {
+                journeys.keys.text[key as usize].as_str()
+            };
+            let (channel, campaign) = match text.split_once(SEP) {
+                Some((ch, cp)) => (ch, Some(cp)),
+                None => (text, None),
+            };
+            rows.push(Row {
+                client: name,
+                date,
+                kind,
+                model,
+                channel,
+                campaign,
+                conversions,
+                value,
+            });
+        }
+    }
+    rows.sort_by(|a, b| {
+        (a.date, a.kind, a.channel, a.campaign).cmp(&(b.date, b.kind, b.channel, b.campaign))
+    });
     let columns: Vec<ArrayRef> = vec![
-        Arc::new(StringArray::from_iter_values(
-            credits.iter().map(|c| c.client_id.as_str()),
-        )),
+        Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.client))),
         Arc::new(Date32Array::from_iter(
-            credits
-                .iter()
-                .map(|c| (c.date != i32::MIN).then_some(c.date)),
+            rows.iter().map(|r| (r.date != i32::MIN).then_some(r.date)),
+        )),
+        Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.kind))),
+        Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|r| r.model.name()),
         )),
         Arc::new(StringArray::from_iter_values(
-            credits.iter().map(|c| c.conversion_type.as_str()),
+            rows.iter().map(|r| r.channel),
         )),
-        Arc::new(StringArray::from_iter_values(
-            credits.iter().map(|c| c.model.name()),
-        )),
-        Arc::new(StringArray::from(channel)),
-        Arc::new(StringArray::from(campaign)),
+        Arc::new(StringArray::from_iter(rows.iter().map(|r| r.campaign))),
         Arc::new(Float64Array::from_iter_values(
-            credits.iter().map(|c| c.conversions),
+            rows.iter().map(|r| r.conversions),
         )),
-        Arc::new(Float64Array::from_iter_values(
-            credits.iter().map(|c| c.value),
-        )),
+        Arc::new(Float64Array::from_iter_values(rows.iter().map(|r| r.value))),
     ];
     Ok(RecordBatch::try_new(SCHEMA.clone(), columns)?)
 }
@@ -147,6 +250,6 @@ impl Compute for AttributionTable {
     }
 
     async fn compute(&self, state: &SessionState, filters: &[Expr]) -> Result<RecordBatch> {
-        batch(&self.read(state, filters).await?)
+        self.read(state, filters).await
     }
 }

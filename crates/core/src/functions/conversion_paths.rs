@@ -71,48 +71,51 @@ impl Compute for PathsTable {
     async fn compute(&self, state: &SessionState, filters: &[Expr]) -> Result<RecordBatch> {
         let options = settings::of(state.config_options()).attribution;
         options.validate()?;
-        let loaded = journeys::load(state, filters, Key::Channel).await?;
+        let loaded =
+            journeys::load(state, journeys::Credited::Filtered(filters), Key::Channel).await?;
         let mut rows = Vec::new();
-        for c in &loaded.conversions {
-            let path = loaded
-                .touches
-                .get(&(c.client_id.clone(), c.person_key.clone()))
-                .map(|t| paths::path(t, c.ts, &options))
-                .unwrap_or_default();
-            let text = path
-                .iter()
-                .map(|t| t.key.as_str())
-                .collect::<Vec<_>>()
-                .join(" > ");
-            rows.push((c, text, path.len() as i64, path.first().map(|t| t.ts)));
+        for (client, j) in &loaded {
+            for c in j.conversions.iter().filter(|c| c.credited) {
+                let (ts, keys) = j.touches(c.person);
+                let path = paths::path(ts, keys, &j.keys.direct, c.ts, &options);
+                let text = path
+                    .keys
+                    .iter()
+                    .map(|k| j.keys.text[*k as usize].as_str())
+                    .collect::<Vec<_>>()
+                    .join(" > ");
+                rows.push((
+                    client.as_str(),
+                    j.person_keys[c.person as usize].as_str(),
+                    c,
+                    j.types[c.kind as usize].as_str(),
+                    text,
+                    path.len() as i64,
+                    path.ts.first().copied(),
+                ));
+            }
         }
         let columns: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from_iter_values(
-                rows.iter().map(|r| r.0.client_id.as_str()),
-            )),
-            Arc::new(StringArray::from_iter_values(
-                rows.iter().map(|r| r.0.person_key.as_str()),
-            )),
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.0))),
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.1))),
             Arc::new(
-                TimestampMicrosecondArray::from_iter_values(rows.iter().map(|r| r.0.ts))
+                TimestampMicrosecondArray::from_iter_values(rows.iter().map(|r| r.2.ts))
                     .with_timezone("UTC"),
             ),
             Arc::new(Date32Array::from_iter(
                 rows.iter()
-                    .map(|r| (r.0.date != i32::MIN).then_some(r.0.date)),
+                    .map(|r| (r.2.date != i32::MIN).then_some(r.2.date)),
             )),
-            Arc::new(StringArray::from_iter_values(
-                rows.iter().map(|r| r.0.conversion_type.as_str()),
-            )),
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.3))),
             Arc::new(Float64Array::from_iter_values(
-                rows.iter().map(|r| r.0.value),
+                rows.iter().map(|r| r.2.value),
             )),
             Arc::new(StringArray::from_iter_values(
-                rows.iter().map(|r| r.1.as_str()),
+                rows.iter().map(|r| r.4.as_str()),
             )),
-            Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.2))),
+            Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.5))),
             Arc::new(
-                TimestampMicrosecondArray::from_iter(rows.iter().map(|r| r.3)).with_timezone("UTC"),
+                TimestampMicrosecondArray::from_iter(rows.iter().map(|r| r.6)).with_timezone("UTC"),
             ),
         ];
         Ok(RecordBatch::try_new(SCHEMA.clone(), columns)?)

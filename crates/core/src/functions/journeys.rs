@@ -1,45 +1,25 @@
-//! What the attribution table functions read when a query runs: every conversion (for
-//! milestones and non-conversions) and the filtered ones to credit, and each person's touches,
-//! keyed by channel or by channel and campaign.
+//! What the attribution table functions read when a query runs: every conversion of the
+//! clients the query asks about (each marked credited or not by the query's filters) and those
+//! clients' touches, as one [`Journeys`] per client, keyed by channel or by channel and campaign.
 
-use crate::attribution::credit::{Conversion, Inputs, PersonKey};
-use crate::attribution::paths::RawTouch;
-use crate::attribution::{Milestones, Model};
-use datafusion::arrow::array::{Array, AsArray, RecordBatch, StringArray};
+use crate::attribution::journeys::{Builder, Journeys};
+use crate::attribution::{DIRECT, Model};
+use datafusion::arrow::array::{Array, AsArray, BooleanArray, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{
     DataType, Date32Type, Field, Float64Type, Schema, TimestampMicrosecondType,
 };
 use datafusion::common::Result;
 use datafusion::execution::SessionState;
 use datafusion::logical_expr::Expr;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// What a touch is credited to.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Key {
     Channel,
     /// Channel and campaign, joined by the separator.
     ChannelCampaign(char),
-}
-
-/// The conversions to credit and everything their paths need.
-pub struct Loaded {
-    pub conversions: Vec<Conversion>,
-    pub touches: HashMap<PersonKey, Vec<RawTouch>>,
-    pub milestones: HashMap<PersonKey, Milestones>,
-    pub converted: HashSet<(String, String, String)>,
-}
-
-impl Loaded {
-    pub fn inputs(&self) -> Inputs<'_> {
-        Inputs {
-            conversions: &self.conversions,
-            touches: &self.touches,
-            milestones: &self.milestones,
-            converted: &self.converted,
-        }
-    }
 }
 
 /// Runs `sql` in `state` and collects the result.
@@ -49,14 +29,15 @@ pub async fn collect(state: &SessionState, sql: &str) -> Result<Vec<RecordBatch>
     datafusion::physical_plan::collect(physical, state.task_ctx()).await
 }
 
-/// Keeps the rows of `batch` that every filter over its columns accepts.
-pub fn apply_filters(
+/// Which rows of `batch` every filter over its columns accepts (filters naming other columns
+/// are left to DataFusion, which applies them again on the result).
+pub fn filter_mask(
     state: &SessionState,
     filters: &[Expr],
-    batch: RecordBatch,
-) -> Result<RecordBatch> {
+    batch: &RecordBatch,
+) -> Result<BooleanArray> {
     let schema = datafusion::common::DFSchema::try_from(batch.schema().as_ref().clone())?;
-    let mut batch = batch;
+    let mut mask = BooleanArray::from(vec![true; batch.num_rows()]);
     for f in filters {
         let covered = f
             .column_refs()
@@ -66,13 +47,30 @@ pub fn apply_filters(
             continue;
         }
         let expr = state.create_physical_expr(f.clone(), &schema)?;
-        let mask = expr.evaluate(&batch)?.into_array(batch.num_rows())?;
-        let mask = mask.as_boolean_opt().cloned().unwrap_or_else(|| {
-            datafusion::arrow::array::BooleanArray::from(vec![true; batch.num_rows()])
-        });
-        batch = datafusion::arrow::compute::filter_record_batch(&batch, &mask)?;
+        let kept = expr.evaluate(batch)?.into_array(batch.num_rows())?;
+        if let Some(kept) = kept.as_boolean_opt() {
+            // NULL (unknown) does not pass a filter.
+            mask = if kept.null_count() > 0 {
+                let kept = datafusion::arrow::compute::prep_null_mask_filter(kept);
+                datafusion::arrow::compute::and(&mask, &kept)?
+            } else {
+                datafusion::arrow::compute::and(&mask, kept)?
+            };
+        }
     }
-    Ok(batch)
+    Ok(mask)
+}
+
+/// Keeps the rows of `batch` that every filter over its columns accepts.
+pub fn apply_filters(
+    state: &SessionState,
+    filters: &[Expr],
+    batch: RecordBatch,
+) -> Result<RecordBatch> {
+    let mask = filter_mask(state, filters, &batch)?;
+    Ok(datafusion::arrow::compute::filter_record_batch(
+        &batch, &mask,
+    )?)
 }
 
 pub fn strings(batch: &RecordBatch, name: &str) -> Result<StringArray> {
@@ -135,44 +133,63 @@ pub fn kept_values<'v>(
         .collect())
 }
 
-/// Reads conversions (those `filters` keep are credited) and the touches of their clients.
-pub async fn load(state: &SessionState, filters: &[Expr], key: Key) -> Result<Loaded> {
-    let all = collect(
-        state,
+/// `client_id IN (...)` for these clients.
+fn client_list(clients: &[String]) -> String {
+    let quoted: Vec<String> = clients
+        .iter()
+        .map(|c| format!("'{}'", c.replace('\'', "''")))
+        .collect();
+    format!("client_id IN ({})", quoted.join(", "))
+}
+
+/// The project's clients (the `clients` table) that the query's filters on `client_id` keep.
+pub async fn kept_clients(state: &SessionState, filters: &[Expr]) -> Result<Vec<String>> {
+    let mut ids = Vec::new();
+    for b in collect(state, "SELECT client_id FROM clients").await? {
+        let c = strings(&b, "client_id")?;
+        ids.extend((0..c.len()).filter_map(|i| opt(&c, i).map(str::to_string)));
+    }
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    Ok(kept_values(state, filters, "client_id", &refs)?
+        .into_iter()
+        .map(str::to_string)
+        .collect())
+}
+
+/// Which conversions are credited.
+pub enum Credited<'a> {
+    /// Those the query's filters keep (every conversion of a client is still read: fits never
+    /// depend on the filters).
+    Filtered(&'a [Expr]),
+    /// All of them, for these clients only.
+    All(&'a [String]),
+}
+
+/// Reads the conversions (marking the credited ones) and touches of the clients with a
+/// conversion to credit. One [`Journeys`] per client, by client id.
+pub async fn load(
+    state: &SessionState,
+    credited: Credited<'_>,
+    key: Key,
+) -> Result<BTreeMap<String, Journeys>> {
+    let mut sql = String::from(
         "SELECT client_id, person_key, conversion_ts, conversion_date, type AS conversion_type, \
              COALESCE(value, 0.0) AS value FROM conversions \
              WHERE person_key IS NOT NULL AND conversion_ts IS NOT NULL",
-    )
-    .await?;
-    let mut conversions = Vec::new();
-    let mut converted = HashSet::new();
-    let mut milestones: HashMap<PersonKey, Milestones> = HashMap::new();
-    for batch in all {
-        // Milestones and "has converted" come from every conversion, before the filters.
-        let (client, person, ctype) = (
-            strings(&batch, "client_id")?,
-            strings(&batch, "person_key")?,
-            strings(&batch, "conversion_type")?,
-        );
-        let ts = micros(&batch, "conversion_ts")?;
-        for (i, ts) in ts.iter().enumerate() {
-            let (Some(c), Some(p), Some(t), Some(at)) =
-                (opt(&client, i), opt(&person, i), opt(&ctype, i), *ts)
-            else {
-                continue;
-            };
-            converted.insert((c.to_string(), p.to_string(), t.to_string()));
-            let m = milestones
-                .entry((c.to_string(), p.to_string()))
-                .or_default();
-            let slot = match t {
-                "lead" => &mut m.lead_at,
-                "opportunity" => &mut m.opportunity_at,
-                _ => continue,
-            };
-            *slot = Some(slot.map_or(at, |s: i64| s.min(at)));
+    );
+    if let Credited::All(clients) = credited {
+        if clients.is_empty() {
+            return Ok(BTreeMap::new());
         }
-        let batch = apply_filters(state, filters, batch)?;
+        sql.push_str(&format!(" AND {}", client_list(clients)));
+    }
+    let all = collect(state, &sql).await?;
+    let mut rows = Vec::new();
+    for batch in all {
+        let mark = match credited {
+            Credited::Filtered(filters) => filter_mask(state, filters, &batch)?,
+            Credited::All(_) => BooleanArray::from(vec![true; batch.num_rows()]),
+        };
         let (client, person, ctype) = (
             strings(&batch, "client_id")?,
             strings(&batch, "person_key")?,
@@ -191,72 +208,101 @@ pub async fn load(state: &SessionState, filters: &[Expr], key: Key) -> Result<Lo
             else {
                 continue;
             };
-            conversions.push(Conversion {
-                client_id: c.to_string(),
-                person_key: p.to_string(),
-                ts: at,
-                date: date
-                    .as_ref()
-                    .filter(|d| d.is_valid(i))
-                    .map_or(i32::MIN, |d| d.value(i)),
-                conversion_type: t.to_string(),
-                value: value
-                    .as_ref()
-                    .filter(|v| v.is_valid(i))
-                    .map_or(0.0, |v| v.value(i)),
-            });
+            let day = date
+                .as_ref()
+                .filter(|d| d.is_valid(i))
+                .map_or(i32::MIN, |d| d.value(i));
+            let v = value
+                .as_ref()
+                .filter(|v| v.is_valid(i))
+                .map_or(0.0, |v| v.value(i));
+            let credited = mark.is_valid(i) && mark.value(i);
+            rows.push((
+                c.to_string(),
+                p.to_string(),
+                t.to_string(),
+                at,
+                day,
+                v,
+                credited,
+            ));
         }
     }
-    let clients: HashSet<&str> = conversions.iter().map(|c| c.client_id.as_str()).collect();
-
-    let mut touches: HashMap<PersonKey, Vec<RawTouch>> = HashMap::new();
-    if !conversions.is_empty() {
-        for batch in collect(
-            state,
-            "SELECT client_id, person_key, touch_ts, channel, campaign FROM touchpoints \
-                 WHERE person_key IS NOT NULL AND touch_ts IS NOT NULL",
-        )
-        .await?
-        {
-            let (client, person, channel, campaign) = (
-                strings(&batch, "client_id")?,
-                strings(&batch, "person_key")?,
-                strings(&batch, "channel")?,
-                strings(&batch, "campaign")?,
-            );
-            let ts = micros(&batch, "touch_ts")?;
-            for (i, ts) in ts.iter().enumerate() {
-                let (Some(c), Some(p), Some(at)) = (opt(&client, i), opt(&person, i), *ts) else {
-                    continue;
-                };
-                if !clients.contains(c) {
-                    continue;
+    // Clients with a conversion to credit; a client's conversions of every type stay (a
+    // person's lead and opportunity are milestones of their deals).
+    let mut names: Vec<String> = rows.iter().filter(|r| r.6).map(|r| r.0.clone()).collect();
+    names.sort_unstable();
+    names.dedup();
+    if names.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let index: HashMap<&str, usize> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i))
+        .collect();
+    let mut builders: Vec<Builder> = names.iter().map(|_| Builder::default()).collect();
+    for (c, p, t, at, day, v, credited) in &rows {
+        if let Some(&i) = index.get(c.as_str()) {
+            builders[i].conversion(p, t, *at, *day, *v, *credited);
+        }
+    }
+    drop(rows);
+    let sql = format!(
+        "SELECT client_id, person_key, touch_ts, channel, campaign FROM touchpoints \
+         WHERE person_key IS NOT NULL AND touch_ts IS NOT NULL AND {}",
+        client_list(&names)
+    );
+    // Campaign-level keys by (client, channel part, campaign part): the key's text is made once.
+    let mut combined: HashMap<(usize, u32, u32), u32> = HashMap::new();
+    for batch in collect(state, &sql).await? {
+        let (client, person, channel, campaign) = (
+            strings(&batch, "client_id")?,
+            strings(&batch, "person_key")?,
+            strings(&batch, "channel")?,
+            strings(&batch, "campaign")?,
+        );
+        let ts = micros(&batch, "touch_ts")?;
+        let mut current: Option<(&str, usize)> = None;
+        for (i, ts) in ts.iter().enumerate() {
+            let (Some(c), Some(p), Some(at)) = (opt(&client, i), opt(&person, i), *ts) else {
+                continue;
+            };
+            let slot = match current {
+                Some((name, slot)) if name == c => slot,
+                _ => {
+                    let Some(&slot) = index.get(c) else {
+                        continue;
+                    };
+                    current = Some((c, slot));
+                    slot
                 }
-                let ch = opt(&channel, i).unwrap_or("Unassigned").to_string();
-                let key = match key {
-                    Key::Channel => ch.clone(),
-                    Key::ChannelCampaign(sep) => {
-                        format!("{ch}{sep}{}", opt(&campaign, i).unwrap_or("(not set)"))
+            };
+            let builder = &mut builders[slot];
+            let ch = opt(&channel, i).unwrap_or("Unassigned");
+            let direct = ch == DIRECT;
+            let key = match key {
+                Key::Channel => builder.key_id(ch, direct),
+                Key::ChannelCampaign(sep) => {
+                    let cp = opt(&campaign, i).unwrap_or("(not set)");
+                    let parts = (slot, builder.part_id(ch), builder.part_id(cp));
+                    match combined.get(&parts) {
+                        Some(k) => *k,
+                        None => {
+                            let k = builder.key_id(&format!("{ch}{sep}{cp}"), direct);
+                            combined.insert(parts, k);
+                            k
+                        }
                     }
-                };
-                touches
-                    .entry((c.to_string(), p.to_string()))
-                    .or_default()
-                    .push(RawTouch {
-                        ts: at,
-                        channel: ch,
-                        key,
-                    });
-            }
+                }
+            };
+            let person = builder.person_id(p);
+            builder.add_touch(person, at, key);
         }
     }
-    for list in touches.values_mut() {
-        list.sort_by_key(|t| t.ts);
-    }
-    Ok(Loaded {
-        conversions,
-        touches,
-        milestones,
-        converted,
-    })
+    Ok(names
+        .into_iter()
+        .zip(builders)
+        .map(|(c, b)| (c, b.finish()))
+        .collect())
 }

@@ -100,7 +100,7 @@ async fn every_model_credits_every_demo_conversion_once_and_roi_keeps_all_spend(
          GROUP BY 1 ORDER BY 1",
     )
     .await;
-    assert_eq!(credited.len(), 3 * 9);
+    assert_eq!(credited.len(), 3 * loopql_core::attribution::MODELS.len());
     for (key, v) in &credited {
         let client = key.split('/').next().unwrap();
         let truth = &conversions.iter().find(|(c, _)| c == client).unwrap().1;

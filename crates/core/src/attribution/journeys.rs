@@ -1,0 +1,294 @@
+//! One client's journeys in columns: every person's touches in time order, with what a touch is
+//! credited to (its key: a channel, or a channel and campaign) as an interned id; and the
+//! client's conversions by person. Paths and fits work on integer ids, never on strings.
+
+use ahash::RandomState;
+use std::collections::HashMap;
+
+/// Key ids and their text, for one client.
+#[derive(Debug, Default, Clone)]
+pub struct Keys {
+    /// Key id -> its text (`channel`, or `channel\x1fcampaign`).
+    pub text: Vec<String>,
+    /// Key id -> whether its channel is Direct (the direct policy and last non-direct look).
+    pub direct: Vec<bool>,
+    index: HashMap<String, u32, RandomState>,
+}
+
+impl Keys {
+    /// The id of `text`, a key whose channel is `direct` or not.
+    pub fn intern(&mut self, text: &str, direct: bool) -> u32 {
+        if let Some(&id) = self.index.get(text) {
+            return id;
+        }
+        let id = self.text.len() as u32;
+        self.text.push(text.to_string());
+        self.direct.push(direct);
+        self.index.insert(text.to_string(), id);
+        id
+    }
+
+    pub fn len(&self) -> usize {
+        self.text.len()
+    }
+
+    /// Renumbers the keys in the order of their texts; returns old id -> new id.
+    fn sort(&mut self) -> Vec<u32> {
+        let mut order: Vec<u32> = (0..self.text.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| self.text[a as usize].cmp(&self.text[b as usize]));
+        let mut remap = vec![0u32; order.len()];
+        for (new, &old) in order.iter().enumerate() {
+            remap[old as usize] = new as u32;
+        }
+        let mut text = std::mem::take(&mut self.text);
+        self.text = order
+            .iter()
+            .map(|&old| std::mem::take(&mut text[old as usize]))
+            .collect();
+        self.direct = order.iter().map(|&old| self.direct[old as usize]).collect();
+        for id in self.index.values_mut() {
+            *id = remap[*id as usize];
+        }
+        remap
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
+    }
+}
+
+/// One conversion to credit (or only to fit on).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Conversion {
+    /// The person (index into [`Journeys`]' persons; a person may have no touches).
+    pub person: u32,
+    /// µs since the epoch.
+    pub ts: i64,
+    /// Days since the epoch in the client's time zone (`i32::MIN` when unknown).
+    pub date: i32,
+    /// Conversion type id (see [`Journeys::types`]).
+    pub kind: u32,
+    pub value: f64,
+    /// Whether the query's filters keep it (fits use every conversion, credits these only).
+    pub credited: bool,
+}
+
+/// A person's CRM milestones (µs), for the W-shaped model.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Milestones {
+    pub lead_at: Option<i64>,
+    pub opportunity_at: Option<i64>,
+}
+
+/// One client's touches and conversions.
+#[derive(Debug, Default, Clone)]
+pub struct Journeys {
+    pub keys: Keys,
+    /// Conversion type id -> name.
+    pub types: Vec<String>,
+    /// Person p's touches are `touch_ts[start[p]..start[p + 1]]` (and `touch_key`), in time
+    /// order.
+    pub start: Vec<u32>,
+    pub touch_ts: Vec<i64>,
+    pub touch_key: Vec<u32>,
+    /// Person id -> milestones.
+    pub milestones: Vec<Milestones>,
+    /// Person id -> person key.
+    pub person_keys: Vec<String>,
+    pub conversions: Vec<Conversion>,
+}
+
+impl Journeys {
+    pub fn persons(&self) -> usize {
+        self.start.len().saturating_sub(1)
+    }
+
+    /// Person p's touches: (times, keys).
+    pub fn touches(&self, person: u32) -> (&[i64], &[u32]) {
+        let (a, b) = (
+            self.start[person as usize] as usize,
+            self.start[person as usize + 1] as usize,
+        );
+        (&self.touch_ts[a..b], &self.touch_key[a..b])
+    }
+}
+
+/// Collects one client's rows in any order and sorts them into [`Journeys`].
+#[derive(Debug, Default)]
+pub struct Builder {
+    keys: Keys,
+    types: Vec<String>,
+    persons: HashMap<String, u32, RandomState>,
+    /// Channel and campaign texts, for campaign keys made of both.
+    parts: HashMap<String, u32, RandomState>,
+    /// (person, ts, key) per touch.
+    touches: Vec<(u32, i64, u32)>,
+    conversions: Vec<Conversion>,
+}
+
+impl Builder {
+    /// The id of a person key.
+    pub fn person_id(&mut self, key: &str) -> u32 {
+        if let Some(&id) = self.persons.get(key) {
+            return id;
+        }
+        let id = self.persons.len() as u32;
+        self.persons.insert(key.to_string(), id);
+        id
+    }
+
+    /// The id of a key text (whose channel is `direct` or not).
+    pub fn key_id(&mut self, text: &str, direct: bool) -> u32 {
+        self.keys.intern(text, direct)
+    }
+
+    /// The id of a part of a key (a channel or a campaign name).
+    pub fn part_id(&mut self, text: &str) -> u32 {
+        if let Some(&id) = self.parts.get(text) {
+            return id;
+        }
+        let id = self.parts.len() as u32;
+        self.parts.insert(text.to_string(), id);
+        id
+    }
+
+    /// A touch of person id `person` at `ts` credited to key id `key`.
+    pub fn add_touch(&mut self, person: u32, ts: i64, key: u32) {
+        self.touches.push((person, ts, key));
+    }
+
+    /// A touch of `person` at `ts` credited to `key` (channel `direct` or not).
+    pub fn touch(&mut self, person: &str, ts: i64, key: &str, direct: bool) {
+        let p = self.person_id(person);
+        let k = self.key_id(key, direct);
+        self.add_touch(p, ts, k);
+    }
+
+    fn kind(&mut self, name: &str) -> u32 {
+        match self.types.iter().position(|t| t == name) {
+            Some(i) => i as u32,
+            None => {
+                self.types.push(name.to_string());
+                (self.types.len() - 1) as u32
+            }
+        }
+    }
+
+    /// A conversion of `person`; `lead` and `opportunity` conversions are also the person's
+    /// milestones.
+    pub fn conversion(
+        &mut self,
+        person: &str,
+        kind: &str,
+        ts: i64,
+        date: i32,
+        value: f64,
+        credited: bool,
+    ) {
+        let conversion = Conversion {
+            person: self.person_id(person),
+            ts,
+            date,
+            kind: self.kind(kind),
+            value,
+            credited,
+        };
+        self.conversions.push(conversion);
+    }
+
+    pub fn finish(mut self) -> Journeys {
+        let persons = self.persons.len();
+        let mut start = vec![0u32; persons + 1];
+        for &(p, _, _) in &self.touches {
+            start[p as usize + 1] += 1;
+        }
+        for i in 0..persons {
+            start[i + 1] += start[i];
+        }
+        // Key ids in the order of their texts, so touches at the same instant keep one order
+        // whatever order the rows arrived in (fits and first/last touches are then the same
+        // on every read).
+        let remap = self.keys.sort();
+        for t in &mut self.touches {
+            t.2 = remap[t.2 as usize];
+        }
+        self.touches.sort_unstable();
+        let (touch_ts, touch_key) = self.touches.iter().map(|&(_, ts, k)| (ts, k)).unzip();
+        let mut milestones = vec![Milestones::default(); persons];
+        let lead = self.types.iter().position(|t| t == "lead");
+        let opportunity = self.types.iter().position(|t| t == "opportunity");
+        for c in &self.conversions {
+            let m = &mut milestones[c.person as usize];
+            let slot = if Some(c.kind as usize) == lead {
+                &mut m.lead_at
+            } else if Some(c.kind as usize) == opportunity {
+                &mut m.opportunity_at
+            } else {
+                continue;
+            };
+            *slot = Some(slot.map_or(c.ts, |s: i64| s.min(c.ts)));
+        }
+        let mut person_keys = vec![String::new(); persons];
+        for (key, id) in self.persons {
+            person_keys[id as usize] = key;
+        }
+        Journeys {
+            keys: self.keys,
+            types: self.types,
+            start,
+            touch_ts,
+            touch_key,
+            milestones,
+            person_keys,
+            conversions: self.conversions,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn touches_are_grouped_by_person_in_time_order() {
+        let mut b = Builder::default();
+        b.touch("bob", 30, "Email", false);
+        b.touch("ann", 20, "Direct", true);
+        b.touch("bob", 10, "Paid Search", false);
+        b.conversion("bob", "lead", 40, 0, 0.0, true);
+        b.conversion("bob", "won_deal", 50, 0, 100.0, false);
+        b.conversion("carl", "won_deal", 60, 0, 5.0, true);
+        let j = b.finish();
+        assert_eq!(j.persons(), 3);
+        let (ts, keys) = j.touches(0);
+        assert_eq!(ts, [10, 30]);
+        assert_eq!(
+            keys.iter()
+                .map(|k| j.keys.text[*k as usize].as_str())
+                .collect::<Vec<_>>(),
+            ["Paid Search", "Email"]
+        );
+        assert!(j.keys.direct[j.touches(1).1[0] as usize]);
+        assert_eq!(j.milestones[0].lead_at, Some(40));
+        let carl = j.conversions[2].person;
+        assert_eq!(j.person_keys[carl as usize], "carl");
+        assert!(j.touches(carl).0.is_empty(), "carl has no touches");
+        assert_eq!(j.types, ["lead", "won_deal"]);
+    }
+
+    #[test]
+    fn touches_at_the_same_instant_keep_one_order_whatever_the_input_order() {
+        let build = |first: &str, second: &str| {
+            let mut b = Builder::default();
+            b.touch("ann", 10, first, false);
+            b.touch("ann", 10, second, false);
+            let j = b.finish();
+            let (_, keys) = j.touches(0);
+            keys.iter()
+                .map(|k| j.keys.text[*k as usize].clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(build("Paid Search", "Email"), ["Email", "Paid Search"]);
+        assert_eq!(build("Email", "Paid Search"), ["Email", "Paid Search"]);
+    }
+}

@@ -1,0 +1,4 @@
+//! loopql-warehouse's integration tests, over the demo synced into a warehouse folder.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod credits_cache;
