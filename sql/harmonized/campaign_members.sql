@@ -9,8 +9,10 @@
 --          contact_id, email, member_created_at, responded, first_responded_date, touch_ts,
 --          touch_date, status
 -- notes:   contact_id matches `contacts.contact_id` of the same CRM; email is trimmed and
---          lower-cased. touch_ts is when the membership became a touch: the first response (a
---          date, taken as midnight UTC) for members who responded, else when they were added.
+--          lower-cased. touch_ts is when the membership became a touch: the first response for
+--          members who responded — a date only, already a day in the client's zone, so the
+--          touch is the start of that day there (it counts for conversions later that day) —,
+--          else when they were added.
 --          channel groups the CRM's campaign type: Email -> Email; Advertisement, Banner Ads ->
 --          Display; Conference, Seminar / Conference, Trade Show, Webinar -> Events; Direct Mail ->
 --          Direct Mail; Partners, Referral Program -> Referral; Public Relations -> PR;
@@ -43,13 +45,13 @@ SELECT
     CAST(sources.first_responded_date AS DATE) AS first_responded_date,
     CASE
         WHEN COALESCE(CAST(sources.responded AS BOOLEAN), false) AND sources.first_responded_date IS NOT NULL
-            THEN arrow_cast(CAST(CAST(sources.first_responded_date AS DATE) AS TIMESTAMP), 'Timestamp(µs, "UTC")')
+            THEN local_midnight(CAST(sources.first_responded_date AS DATE), clients.time_zone)
         ELSE arrow_cast(sources.member_created_at, 'Timestamp(µs, "UTC")')
     END AS touch_ts,
     local_date(
         CASE
             WHEN COALESCE(CAST(sources.responded AS BOOLEAN), false) AND sources.first_responded_date IS NOT NULL
-                THEN arrow_cast(CAST(CAST(sources.first_responded_date AS DATE) AS TIMESTAMP), 'Timestamp(µs, "UTC")')
+                THEN local_midnight(CAST(sources.first_responded_date AS DATE), clients.time_zone)
             ELSE arrow_cast(sources.member_created_at, 'Timestamp(µs, "UTC")')
         END,
         clients.time_zone

@@ -27,7 +27,9 @@ const MAPPING_CONTACTS: &str = "SELECT
     hs_lifecyclestage_salesqualifiedlead_date AS sql_at,
     hs_lifecyclestage_opportunity_date AS opportunity_at,
     hs_lifecyclestage_customer_date AS customer_at,
-    hs_analytics_source AS original_source
+    hs_analytics_source AS original_source,
+    CAST(NULL AS DATE) AS sql_on,
+    CAST(NULL AS DATE) AS customer_on
 FROM hubspot.contacts";
 
 const MAPPING_DEALS: &str = "SELECT
@@ -41,6 +43,7 @@ const MAPPING_DEALS: &str = "SELECT
     d.dealstage AS stage,
     d.createdate AS created_at,
     d.closedate AS closed_at,
+    CAST(NULL AS DATE) AS closed_on,
     COALESCE(d.hs_is_closed, d.dealstage IN ('closedwon', 'closedlost')) AS is_closed,
     COALESCE(d.hs_is_closed_won, d.dealstage = 'closedwon') AS is_won
 FROM hubspot.deals d

@@ -12,12 +12,13 @@ use loopql_connector_sdk::{
 };
 
 const MAPPING_CONTACTS: &str = "SELECT client_id, 'postgres' AS source_system, contact_id, email, created_at,
-    lower(lifecycle_stage) AS lifecycle_stage, lead_at, mql_at, sql_at, opportunity_at, customer_at, original_source
+    lower(lifecycle_stage) AS lifecycle_stage, lead_at, mql_at, sql_at, opportunity_at, customer_at, original_source,
+    CAST(NULL AS DATE) AS sql_on, CAST(NULL AS DATE) AS customer_on
 FROM postgres.contacts";
 
 const MAPPING_DEALS: &str =
     "SELECT d.client_id, 'postgres' AS source_system, d.deal_id, a.contact_id, d.name, d.amount,
-    d.currency, d.stage, d.created_at, d.closed_at, d.is_closed, d.is_won
+    d.currency, d.stage, d.created_at, d.closed_at, CAST(NULL AS DATE) AS closed_on, d.is_closed, d.is_won
 FROM postgres.deals d
 LEFT JOIN (
     SELECT client_id, deal_id,

@@ -23,10 +23,12 @@ const MAPPING_CONTACTS: &str = "SELECT
          ELSE 'lead' END AS lifecycle_stage,
     l.created_date AS lead_at,
     arrow_cast(NULL, 'Timestamp(µs, \"UTC\")') AS mql_at,
-    CASE WHEN l.is_converted THEN arrow_cast(l.converted_date, 'Timestamp(µs, \"UTC\")') END AS sql_at,
+    arrow_cast(NULL, 'Timestamp(µs, \"UTC\")') AS sql_at,
     o.created_date AS opportunity_at,
-    CASE WHEN o.is_won THEN arrow_cast(o.close_date, 'Timestamp(µs, \"UTC\")') END AS customer_at,
-    l.lead_source AS original_source
+    arrow_cast(NULL, 'Timestamp(µs, \"UTC\")') AS customer_at,
+    l.lead_source AS original_source,
+    CASE WHEN l.is_converted THEN l.converted_date END AS sql_on,
+    CASE WHEN o.is_won THEN o.close_date END AS customer_on
 FROM salesforce.lead l
 LEFT JOIN salesforce.opportunity o ON o.client_id = l.client_id AND o.id = l.converted_opportunity_id
 UNION ALL
@@ -42,7 +44,9 @@ SELECT
     arrow_cast(NULL, 'Timestamp(µs, \"UTC\")') AS sql_at,
     arrow_cast(NULL, 'Timestamp(µs, \"UTC\")') AS opportunity_at,
     arrow_cast(NULL, 'Timestamp(µs, \"UTC\")') AS customer_at,
-    c.lead_source AS original_source
+    c.lead_source AS original_source,
+    CAST(NULL AS DATE) AS sql_on,
+    CAST(NULL AS DATE) AS customer_on
 FROM salesforce.contact c
 WHERE NOT EXISTS (
     SELECT 1 FROM salesforce.lead l2 WHERE l2.client_id = c.client_id AND l2.converted_contact_id = c.id
@@ -78,7 +82,8 @@ const MAPPING_DEALS: &str = "SELECT
     o.currency_iso_code AS currency,
     o.stage_name AS stage,
     o.created_date AS created_at,
-    CASE WHEN o.is_closed THEN arrow_cast(o.close_date, 'Timestamp(µs, \"UTC\")') END AS closed_at,
+    arrow_cast(NULL, 'Timestamp(µs, \"UTC\")') AS closed_at,
+    CASE WHEN o.is_closed THEN o.close_date END AS closed_on,
     o.is_closed,
     o.is_won
 FROM salesforce.opportunity o

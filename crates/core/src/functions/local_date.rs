@@ -80,6 +80,11 @@ impl ScalarUDFImpl for LocalDate {
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let rows = args.number_rows;
         let ts = args.args[0].to_array(rows)?;
+        // A date is already a calendar day (a date-only CRM field is one in the client's zone):
+        // through UTC midnight it would move to the previous day west of UTC.
+        if ts.data_type() == &DataType::Date32 {
+            return Ok(ColumnarValue::Array(ts));
+        }
         let ts = cast(&ts, &DataType::Timestamp(TimeUnit::Microsecond, None))?;
         let ts = ts.as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>();
         let zones = cast(&args.args[1].to_array(rows)?, &DataType::Utf8)?;
@@ -146,6 +151,11 @@ mod tests {
         assert_eq!(
             one("SELECT local_date(TIMESTAMP '2024-03-31T23:30:00Z', 'Europe/Berlin')").await,
             "2024-04-01"
+        );
+        // A date stays the same day, whatever the zone.
+        assert_eq!(
+            one("SELECT local_date(DATE '2024-03-01', 'America/New_York')").await,
+            "2024-03-01"
         );
         assert_eq!(
             one("SELECT local_date(CAST(NULL AS TIMESTAMP), 'UTC')").await,

@@ -10,6 +10,7 @@ mod conversion_paths;
 mod forecast;
 mod journeys;
 mod local_date;
+mod local_midnight;
 mod loopql_setting;
 pub mod recorded;
 mod scalar_args;
@@ -29,6 +30,7 @@ pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
     vec![
         Arc::new(ScalarUDF::from(channel_group::ChannelGroup::new())),
         Arc::new(ScalarUDF::from(local_date::LocalDate::new())),
+        Arc::new(ScalarUDF::from(local_midnight::LocalMidnight::new())),
         Arc::new(ScalarUDF::from(loopql_setting::LoopqlSetting::new())),
         Arc::new(ScalarUDF::from(url_param::UrlParam::new())),
     ]
