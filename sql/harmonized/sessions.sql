@@ -2,13 +2,15 @@
 -- grain:   one row per client x analytics system x session.
 -- inputs:  every configured analytics connector's mapping onto `sessions` (ga4.events: session =
 --          user_pseudo_id + ga_session_id; snowplow.events: domain_sessionid); `clients` (time
---          zone); `source_categories` (channel grouping lists, client rows before shipped ones).
+--          zone, currency); `source_categories` (channel grouping lists, client rows before
+--          shipped ones); `fx_rates`.
 -- sources: client_id, source_system, session_id, user_id, person_id, session_start, session_end,
 --          source, medium, campaign, term, content, click_id, landing_page, page_views, engaged,
---          conversions, revenue
+--          conversions, revenue, currency
 -- columns: client_id, source_system, session_id, user_id, person_id, session_start, session_end,
 --          session_date, source, medium, campaign, term, content, click_id, click_id_type, channel,
---          landing_page, page_views, engaged, conversions, revenue, duration_seconds
+--          landing_page, page_views, engaged, conversions, revenue, duration_seconds,
+--          revenue_original, currency_original, fx_rate
 -- notes:   UTMs the analytics tool did not collect are read from the landing page's query string
 --          (url_param), and so are click ids: gclid, gbraid, wbraid, dclid, msclkid, fbclid, ttclid,
 --          li_fat_id (click_id_type names which; a collected click id is a gclid unless the landing
@@ -20,6 +22,11 @@
 --          neither: (direct) / (none). channel follows GA4's default channel group rules
 --          (channel_group). engaged: the analytics tool says so, or 2+ page views, or a conversion.
 --          person_id is the known user (login / CRM id) when the analytics tool has one.
+--          conversions are the session's purchases, each counted once (a transaction id seen
+--          again is the same purchase, see the connectors); revenue is their value in the
+--          client's reporting currency at the rate of the session's day (revenue_original in
+--          currency_original as the analytics tool recorded it; no currency recorded: the
+--          reporting currency); NULL when no rate is known for that day.
 SELECT
     CAST(normalized.client_id AS VARCHAR) AS client_id,
     CAST(normalized.source_system AS VARCHAR) AS source_system,
@@ -43,8 +50,17 @@ SELECT
     COALESCE(CAST(normalized.engaged AS BOOLEAN), false)
         OR normalized.page_views >= 2 OR normalized.conversions > 0 AS engaged,
     CAST(normalized.conversions AS BIGINT) AS conversions,
-    CAST(normalized.revenue AS DOUBLE) AS revenue,
-    CAST(arrow_cast(normalized.session_end, 'Timestamp(µs, "UTC")') - arrow_cast(normalized.session_start, 'Timestamp(µs, "UTC")') AS BIGINT) / 1000000.0 AS duration_seconds
+    CAST(normalized.revenue AS DOUBLE) * CASE
+        WHEN COALESCE(upper(normalized.currency), clients.currency) = clients.currency THEN 1.0
+        ELSE fx_reporting.per_eur / fx_original.per_eur
+    END AS revenue,
+    CAST(arrow_cast(normalized.session_end, 'Timestamp(µs, "UTC")') - arrow_cast(normalized.session_start, 'Timestamp(µs, "UTC")') AS BIGINT) / 1000000.0 AS duration_seconds,
+    CAST(normalized.revenue AS DOUBLE) AS revenue_original,
+    CAST(COALESCE(upper(normalized.currency), clients.currency) AS VARCHAR) AS currency_original,
+    CAST(CASE
+        WHEN COALESCE(upper(normalized.currency), clients.currency) = clients.currency THEN 1.0
+        ELSE fx_reporting.per_eur / fx_original.per_eur
+    END AS DOUBLE) AS fx_rate
 FROM (
     SELECT
         tagged.*,
@@ -117,3 +133,9 @@ LEFT JOIN source_categories AS client_category
     ON client_category.client_id = normalized.client_id AND client_category.source = normalized.n_source
 LEFT JOIN source_categories AS shipped_category
     ON shipped_category.client_id = '*' AND shipped_category.source = normalized.n_source
+LEFT JOIN fx_rates AS fx_original
+    ON fx_original.date = local_date(normalized.session_start, clients.time_zone)
+    AND fx_original.currency = upper(normalized.currency)
+LEFT JOIN fx_rates AS fx_reporting
+    ON fx_reporting.date = local_date(normalized.session_start, clients.time_zone)
+    AND fx_reporting.currency = clients.currency

@@ -46,6 +46,7 @@ const EVENT_COLUMNS: &[ColumnDef] = &[
     ("geo_country", || DataType::Utf8),
     ("transaction_id", || DataType::Utf8),
     ("purchase_revenue", || DataType::Float64),
+    ("currency", || DataType::Utf8),
 ];
 
 pub static EVENTS_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
@@ -323,6 +324,7 @@ pub fn events_batch(events: &[Event]) -> Result<RecordBatch, ConnectorError> {
                 })
                 .collect::<Float64Array>(),
         ),
+        text(&|e| e.param_str("currency")),
     ];
     RecordBatch::try_new(EVENTS_SCHEMA.clone(), columns)
         .map_err(|e| ConnectorError::Other(e.to_string()))

@@ -15,7 +15,10 @@ use loopql_connector_sdk::{
 /// A session is user_pseudo_id + ga_session_id; its source is the first collected traffic source
 /// of the session (GA4's session-scoped attribution), its landing page the first page. Events
 /// with the same timestamp are ordered by their other columns, so the same export always gives
-/// the same sessions (a re-sync then changes nothing).
+/// the same sessions (a re-sync then changes nothing). A purchase counts once: a transaction id
+/// seen again (the tag fired twice, the thank-you page reloaded, even in a later session) is
+/// the same purchase, counted in the session of its first event. Its revenue is in the event's
+/// `currency` parameter (NULL: the client's reporting currency).
 const MAPPING_SESSIONS: &str = "SELECT
     client_id,
     'ga4' AS source_system,
@@ -33,9 +36,17 @@ const MAPPING_SESSIONS: &str = "SELECT
     first_value(page_location ORDER BY event_timestamp, event_name, manual_source, manual_medium, manual_campaign_name, gclid, page_location) FILTER (WHERE page_location IS NOT NULL) AS landing_page,
     count(*) FILTER (WHERE event_name = 'page_view') AS page_views,
     COALESCE(bool_or(session_engaged), false) OR COALESCE(sum(engagement_time_msec), 0) > 10000 AS engaged,
-    count(*) FILTER (WHERE event_name = 'purchase') AS conversions,
-    COALESCE(sum(purchase_revenue), 0.0) AS revenue
-FROM ga4.events
+    count(*) FILTER (WHERE event_name = 'purchase' AND nth = 1) AS conversions,
+    COALESCE(sum(purchase_revenue) FILTER (WHERE event_name = 'purchase' AND nth = 1), 0.0) AS revenue,
+    first_value(currency ORDER BY event_timestamp, event_name, manual_source, manual_medium, manual_campaign_name, gclid, page_location) FILTER (WHERE event_name = 'purchase' AND nth = 1 AND currency IS NOT NULL) AS currency
+FROM (
+    SELECT events.*,
+           CASE WHEN event_name = 'purchase' AND transaction_id IS NOT NULL THEN row_number() OVER (
+               PARTITION BY client_id, event_name = 'purchase', transaction_id
+               ORDER BY event_timestamp, user_pseudo_id, ga_session_id, purchase_revenue, currency)
+           ELSE 1 END AS nth
+    FROM ga4.events AS events
+) AS events
 WHERE ga_session_id IS NOT NULL AND user_pseudo_id IS NOT NULL
 GROUP BY client_id, user_pseudo_id, ga_session_id";
 

@@ -11,7 +11,9 @@ use loopql_connector_sdk::{
 /// A session is domain_sessionid; its source is the first marketing (mkt_*) source, else the
 /// first referer classified by Snowplow's referer parser (search -> organic, unknown -> referral);
 /// page pings (the tracker's heartbeat) mark it engaged. Events with the same
-/// derived_tstamp are ordered by event_id, so the same export always gives the same sessions.
+/// derived_tstamp are ordered by event_id, so the same export always gives the same sessions. An
+/// order counts once: the first transaction event of a tr_orderid (a duplicated event, a
+/// reloaded confirmation page) carries it, in tr_currency (NULL: the reporting currency).
 const MAPPING_SESSIONS: &str = "SELECT
     client_id,
     'snowplow' AS source_system,
@@ -32,9 +34,16 @@ const MAPPING_SESSIONS: &str = "SELECT
     first_value(page_url ORDER BY derived_tstamp, event_id) FILTER (WHERE page_url IS NOT NULL) AS landing_page,
     count(*) FILTER (WHERE event_name = 'page_view') AS page_views,
     count(*) FILTER (WHERE event_name = 'page_ping') > 0 AS engaged,
-    count(DISTINCT tr_orderid) AS conversions,
-    COALESCE(sum(tr_total), 0.0) AS revenue
-FROM snowplow.events
+    count(*) FILTER (WHERE tr_orderid IS NOT NULL AND nth = 1) AS conversions,
+    COALESCE(sum(tr_total) FILTER (WHERE tr_orderid IS NOT NULL AND nth = 1), 0.0) AS revenue,
+    first_value(tr_currency ORDER BY derived_tstamp, event_id) FILTER (WHERE tr_orderid IS NOT NULL AND nth = 1 AND tr_currency IS NOT NULL) AS currency
+FROM (
+    SELECT events.*,
+           CASE WHEN tr_orderid IS NOT NULL THEN row_number() OVER (
+               PARTITION BY client_id, tr_orderid IS NOT NULL, tr_orderid ORDER BY derived_tstamp, event_id)
+           ELSE 1 END AS nth
+    FROM snowplow.events AS events
+) AS events
 WHERE domain_sessionid IS NOT NULL
 GROUP BY client_id, domain_sessionid, domain_userid";
 
