@@ -21,7 +21,7 @@ pub struct Args {
     full: bool,
     /// Memory the sync's queries may hold, in MiB; beyond it sorting spills to a temporary
     /// folder. Default: half the machine's memory (at least 1024).
-    #[arg(long, value_name = "MB", value_parser = clap::value_parser!(u64).range(64..))]
+    #[arg(long, value_name = "MB", value_parser = clap::value_parser!(u64).range(16..))]
     memory_mb: Option<u64>,
     /// No progress lines.
     #[arg(long, short = 'q')]

@@ -200,14 +200,14 @@ fn the_warehouse_answers_like_the_sources_and_an_unchanged_sync_changes_nothing(
         "-q",
         "--full",
         "--memory-mb",
-        "64",
+        "16",
         "-p",
         project.to_str().unwrap(),
     ]));
     assert!(!out.status.success(), "{stderr}");
     assert!(
-        stderr.contains("memory limit of 64 MiB")
-            && stderr.contains("`loopql sync --memory-mb 128`")
+        stderr.contains("memory limit of 16 MiB")
+            && stderr.contains("`loopql sync --memory-mb 32`")
             && stderr.contains("the previous snapshot is unchanged"),
         "{stderr}"
     );
