@@ -1,6 +1,6 @@
 -- conversions: every conversion event of every person, the outcomes attribution credits.
 -- grain:   one row per conversion: a CRM stage reached (lead, mql, sql, opportunity), a won deal,
---          or a web purchase.
+--          a new customer (a person's first won deal), or a web purchase.
 -- inputs:  `contacts`, `deals`, `identified_sessions`, `clients` (time zone).
 -- columns: client_id, person_key, conversion_ts, conversion_date, type, value, currency,
 --          source_system, reference_id
@@ -8,7 +8,9 @@
 --          `<crm>:<contact_id>`; for web purchases the session's stitched person
 --          (`identified_sessions`).
 --          value is in the client's reporting currency (won deals: the deal amount; purchases:
---          the analytics revenue, taken to be in the reporting currency; stages: 0).
+--          the session's purchase revenue, converted in `sessions`; stages and new customers: 0 —
+--          a new customer's revenue is its won deal's). new_customer: the first won deal of a
+--          person (by close time; repeat deals are revenue, not customers), what CAC divides by.
 --          Each branch's type is written as a CASE on its own filter column rather than a bare
 --          literal: DataFusion 55 treats a per-branch literal as a constant of the whole UNION and
 --          then mis-plans ORDER BY type (SanityCheckPlan error).
@@ -45,6 +47,24 @@ FROM (
         AND contacts.source_system = deals.source_system
         AND contacts.contact_id = deals.contact_id
     WHERE deals.is_won AND deals.closed_at IS NOT NULL
+    UNION ALL
+    SELECT client_id, person_key, closed_at, CASE WHEN nth = 1 THEN 'new_customer' END, 0.0, source_system, deal_id
+    FROM (
+        SELECT deals.client_id,
+               COALESCE(contacts.email, deals.source_system || ':' || deals.contact_id) AS person_key,
+               deals.closed_at, deals.source_system, deals.deal_id,
+               row_number() OVER (
+                   PARTITION BY deals.client_id,
+                       COALESCE(contacts.email, deals.source_system || ':' || deals.contact_id, 'deal:' || deals.deal_id)
+                   ORDER BY deals.closed_at, deals.source_system, deals.deal_id) AS nth
+        FROM deals
+        LEFT JOIN contacts
+            ON contacts.client_id = deals.client_id
+            AND contacts.source_system = deals.source_system
+            AND contacts.contact_id = deals.contact_id
+        WHERE deals.is_won AND deals.closed_at IS NOT NULL
+    ) AS won
+    WHERE nth = 1
     UNION ALL
     SELECT client_id, person_key, session_end, CASE WHEN conversions > 0 THEN 'purchase' END, revenue, source_system, session_id
     FROM identified_sessions WHERE conversions > 0

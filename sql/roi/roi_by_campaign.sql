@@ -1,13 +1,15 @@
 -- roi_by_campaign: closed-loop ROI per campaign — each campaign's spend against the CRM outcomes
 --          each model credits to it.
 -- grain:   client x month x channel x campaign x model.
--- inputs:  `ad_performance` (spend in the reporting currency), `attribution_by_campaign`.
+-- inputs:  `ad_performance` (spend in the reporting currency), `attribution_by_campaign`,
+--          `conversions` and `costs`.
 -- columns: client_id, month, channel, campaign, model, spend, leads, customers, conversions,
 --          revenue, roas, roi, cpl, cpa, cac
 -- notes:   an ad campaign meets its credits by channel and lower-cased, trimmed name (the UTM
 --          campaign of the sessions its clicks started, lower-cased by `sessions`), so tag links
 --          with the campaign's name. Otherwise as `roi_by_channel`: leads and customers are
---          credited `lead` and `won_deal` conversions, conversions credited leads and purchases (cpa =
+--          credited `lead` and `new_customer` conversions, cac adds the month's `costs` per new
+--          customer, conversions credited leads and purchases (cpa =
 --          spend / conversions), revenue credited won deals and purchases;
 --          ratios with a zero or missing denominator are NULL; campaigns without spend (organic,
 --          CRM campaigns) keep their credits with NULL spend.
@@ -17,6 +19,15 @@ WITH spend AS (
     FROM ad_performance
     GROUP BY 1, 2, 3, 4
 ),
+overhead AS (
+    -- The month's acquisition costs besides media, per new customer of the month.
+    SELECT o.client_id, o.month, o.cost / NULLIF(n.customers, 0) AS per_customer
+    FROM (SELECT client_id, CAST(month AS DATE) AS month, sum(amount) AS cost FROM costs GROUP BY 1, 2) AS o
+    LEFT JOIN (
+        SELECT client_id, CAST(date_trunc('month', conversion_date) AS DATE) AS month, count(*) AS customers
+        FROM conversions WHERE type = 'new_customer' GROUP BY 1, 2
+    ) AS n ON n.client_id = o.client_id AND n.month = o.month
+),
 models AS (
     SELECT column1 AS model FROM (VALUES ('first_touch'), ('last_touch'), ('last_non_direct'),
         ('linear'), ('position_based'), ('time_decay'), ('w_shaped'), ('markov'), ('shapley'), ('equal_distinct'))
@@ -25,7 +36,7 @@ credited AS (
     SELECT client_id, CAST(date_trunc('month', conversion_date) AS DATE) AS month, channel,
            campaign, model,
            sum(CASE WHEN conversion_type = 'lead' THEN conversions ELSE 0.0 END) AS leads,
-           sum(CASE WHEN conversion_type = 'won_deal' THEN conversions ELSE 0.0 END) AS customers,
+           sum(CASE WHEN conversion_type = 'new_customer' THEN conversions ELSE 0.0 END) AS customers,
            sum(CASE WHEN conversion_type IN ('lead', 'purchase') THEN conversions ELSE 0.0 END) AS conversions,
            sum(CASE WHEN conversion_type IN ('won_deal', 'purchase') THEN value ELSE 0.0 END) AS revenue
     FROM attribution_by_campaign
@@ -49,8 +60,10 @@ SELECT
     (COALESCE(c.revenue, 0.0) - s.spend) / NULLIF(s.spend, 0) AS roi,
     s.spend / NULLIF(c.leads, 0) AS cpl,
     s.spend / NULLIF(c.conversions, 0) AS cpa,
-    s.spend / NULLIF(c.customers, 0) AS cac
+    s.spend / NULLIF(c.customers, 0) + COALESCE(o.per_customer, 0.0) AS cac
 FROM spend_by_model s
 FULL OUTER JOIN credited c
     ON c.client_id = s.client_id AND c.month = s.month AND c.channel = s.channel
     AND c.campaign = s.campaign AND c.model = s.model
+LEFT JOIN overhead o
+    ON o.client_id = COALESCE(s.client_id, c.client_id) AND o.month = COALESCE(s.month, c.month)

@@ -1,20 +1,33 @@
 -- roi_by_channel: closed-loop ROI — ad spend against the CRM outcomes each model credits.
 -- grain:   client x month x channel x model.
--- inputs:  `ad_performance` (spend in the reporting currency), `attribution_by_channel`.
+-- inputs:  `ad_performance` (spend in the reporting currency), `attribution_by_channel`,
+--          `conversions` and `costs` (CAC's costs besides media).
 -- columns: client_id, month, channel, model, spend, leads, customers, conversions, revenue, roas,
 --          roi, cpl, cpa, cac
 -- notes:   spend meets credits on `ad_performance.channel` (the channel group of a platform's
 --          clicks). leads and customers are the
---          credited `lead` and `won_deal` conversions of the month they happened; revenue is the
+--          credited `lead` and `new_customer` conversions (a person's first won deal: repeat deals
+--          are revenue, not customers) of the month they happened; revenue is the
 --          credited value of won deals and web purchases. roas = revenue / spend; roi = (revenue −
 --          spend) / spend, on revenue (not gross profit); cpl = spend / leads; conversions = credited
---          leads and web purchases, cpa = spend / conversions; cac = spend /
---          customers (media cost only). A ratio with a zero or missing denominator is NULL.
+--          leads and web purchases, cpa = spend / conversions; cac = the channel's
+--          media spend / its credited new customers, plus the month's other marketing and sales
+--          cost (`costs`) per new customer of the client that month (so each channel carries
+--          the overhead its customers cause). A ratio with a zero or missing denominator is NULL.
 --          Channels without spend (organic, email, ...) keep their credits with NULL spend.
 WITH spend AS (
     SELECT client_id, CAST(date_trunc('month', date) AS DATE) AS month, channel, sum(spend) AS spend
     FROM ad_performance
     GROUP BY 1, 2, 3
+),
+overhead AS (
+    -- The month's acquisition costs besides media, per new customer of the month.
+    SELECT o.client_id, o.month, o.cost / NULLIF(n.customers, 0) AS per_customer
+    FROM (SELECT client_id, CAST(month AS DATE) AS month, sum(amount) AS cost FROM costs GROUP BY 1, 2) AS o
+    LEFT JOIN (
+        SELECT client_id, CAST(date_trunc('month', conversion_date) AS DATE) AS month, count(*) AS customers
+        FROM conversions WHERE type = 'new_customer' GROUP BY 1, 2
+    ) AS n ON n.client_id = o.client_id AND n.month = o.month
 ),
 models AS (
     SELECT column1 AS model FROM (VALUES ('first_touch'), ('last_touch'), ('last_non_direct'),
@@ -23,7 +36,7 @@ models AS (
 credited AS (
     SELECT client_id, CAST(date_trunc('month', conversion_date) AS DATE) AS month, channel, model,
            sum(CASE WHEN conversion_type = 'lead' THEN conversions ELSE 0.0 END) AS leads,
-           sum(CASE WHEN conversion_type = 'won_deal' THEN conversions ELSE 0.0 END) AS customers,
+           sum(CASE WHEN conversion_type = 'new_customer' THEN conversions ELSE 0.0 END) AS customers,
            sum(CASE WHEN conversion_type IN ('lead', 'purchase') THEN conversions ELSE 0.0 END) AS conversions,
            sum(CASE WHEN conversion_type IN ('won_deal', 'purchase') THEN value ELSE 0.0 END) AS revenue
     FROM attribution_by_channel
@@ -46,7 +59,9 @@ SELECT
     (COALESCE(c.revenue, 0.0) - s.spend) / NULLIF(s.spend, 0) AS roi,
     s.spend / NULLIF(c.leads, 0) AS cpl,
     s.spend / NULLIF(c.conversions, 0) AS cpa,
-    s.spend / NULLIF(c.customers, 0) AS cac
+    s.spend / NULLIF(c.customers, 0) + COALESCE(o.per_customer, 0.0) AS cac
 FROM spend_by_model s
 FULL OUTER JOIN credited c
     ON c.client_id = s.client_id AND c.month = s.month AND c.channel = s.channel AND c.model = s.model
+LEFT JOIN overhead o
+    ON o.client_id = COALESCE(s.client_id, c.client_id) AND o.month = COALESCE(s.month, c.month)

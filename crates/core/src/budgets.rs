@@ -17,7 +17,7 @@ pub const COLUMNS: &[Column] = &[
 ];
 
 /// `YYYY-MM` (or a date in that month) as the month's first day, `YYYY-MM-01`.
-fn month(text: &str) -> Option<String> {
+pub(crate) fn month(text: &str) -> Option<String> {
     let t = text.trim();
     let (y, m) = t.get(..7).unwrap_or(t).split_once('-')?;
     let (y, m): (i32, u32) = (y.parse().ok()?, m.parse().ok()?);

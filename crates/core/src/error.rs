@@ -35,6 +35,9 @@ pub enum EngineError {
     /// The project's budgets file has a bad cell (the message locates it).
     #[error("budgets: {0}")]
     Budgets(String),
+    /// The project's costs file has a bad cell (the message locates it).
+    #[error("costs: {0}")]
+    Costs(String),
 
     /// `loopql serve` could not start or serve.
     #[error("server: {0}")]

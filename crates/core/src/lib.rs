@@ -9,6 +9,7 @@
 pub mod annotations;
 pub mod attribution;
 pub mod budgets;
+pub mod costs;
 pub mod engine;
 pub mod error;
 pub mod forecast;

@@ -171,6 +171,11 @@ pub(crate) fn register(ctx: &SessionContext, project: &Project) -> Result<()> {
         "budgets",
         Arc::new(MemTable::try_new(budgets.schema(), vec![vec![budgets]])?),
     )?;
+    let costs = own_rows(crate::costs::load(project)?, project)?;
+    ctx.register_table(
+        "costs",
+        Arc::new(MemTable::try_new(costs.schema(), vec![vec![costs]])?),
+    )?;
     let annotations = crate::annotations::load(project)?;
     ctx.register_table(
         "annotations",

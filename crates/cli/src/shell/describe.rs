@@ -62,7 +62,7 @@ fn source_of(schema: &str, name: &str) -> String {
         return "shipped view".into();
     }
     match name {
-        "clients" | "fx_rates" | "source_categories" | "budgets" | "loopql_functions" => {
+        "clients" | "fx_rates" | "source_categories" | "budgets" | "costs" | "loopql_functions" => {
             "reference (project)".into()
         }
         _ => "this session".into(),

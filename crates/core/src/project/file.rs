@@ -34,6 +34,10 @@ pub(super) struct ProjectFile {
     /// `crate::budgets`). Default: none.
     #[serde(default)]
     pub(super) budgets: Option<String>,
+    /// Acquisition costs besides media: a CSV `client_id,month,category,amount` (see
+    /// `crate::costs`). Default: none.
+    #[serde(default)]
+    pub(super) costs: Option<String>,
     /// `loopql serve`: principals and query limits (see `crate::server_config`). Default: no
     /// principals (the server refuses to start).
     #[serde(default)]

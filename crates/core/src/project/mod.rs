@@ -51,6 +51,8 @@ pub struct Project {
     pub source_categories: Option<PathBuf>,
     /// The budgets CSV, if the project has one.
     pub budgets: Option<PathBuf>,
+    /// The costs CSV (other marketing and sales cost per month), if the project has one.
+    pub costs: Option<PathBuf>,
     /// `loopql serve`'s principals and limits.
     pub server: crate::server_config::ServerConfig,
 }
@@ -117,6 +119,7 @@ impl Project {
             fx: None,
             source_categories: None,
             budgets: None,
+            costs: None,
             server: Default::default(),
         }
     }

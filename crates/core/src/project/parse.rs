@@ -80,6 +80,7 @@ pub(super) fn project(path: &Path, text: &str) -> Result<Project, ProjectError> 
         }),
         source_categories: file.source_categories.as_deref().map(resolve),
         budgets: file.budgets.as_deref().map(resolve),
+        costs: file.costs.as_deref().map(resolve),
         base_dir,
         clients,
         sources,

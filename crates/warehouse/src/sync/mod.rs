@@ -82,6 +82,7 @@ const REFERENCE: &[&str] = &[
     "clients",
     "fx_rates",
     "budgets",
+    "costs",
     "source_categories",
     "annotations",
 ];
