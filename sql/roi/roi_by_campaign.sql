@@ -2,7 +2,7 @@
 --          each model credits to it.
 -- grain:   client x month x channel x campaign x model.
 -- inputs:  `ad_performance` (spend in the reporting currency), `attribution_by_campaign`,
---          `conversions` and `costs`.
+--          `costs`.
 -- columns: client_id, month, channel, campaign, model, spend, leads, customers, conversions,
 --          revenue, roas, roi, cpl, cpa, cac
 -- notes:   an ad campaign meets its credits by channel and lower-cased, trimmed name (the UTM
@@ -19,14 +19,9 @@ WITH spend AS (
     FROM ad_performance
     GROUP BY 1, 2, 3, 4
 ),
-overhead AS (
-    -- The month's acquisition costs besides media, per new customer of the month.
-    SELECT o.client_id, o.month, o.cost / NULLIF(n.customers, 0) AS per_customer
-    FROM (SELECT client_id, CAST(month AS DATE) AS month, sum(amount) AS cost FROM costs GROUP BY 1, 2) AS o
-    LEFT JOIN (
-        SELECT client_id, CAST(date_trunc('month', conversion_date) AS DATE) AS month, count(*) AS customers
-        FROM conversions WHERE type = 'new_customer' GROUP BY 1, 2
-    ) AS n ON n.client_id = o.client_id AND n.month = o.month
+costs_by_month AS (
+    -- The month's acquisition costs besides media.
+    SELECT client_id, CAST(month AS DATE) AS month, sum(amount) AS cost FROM costs GROUP BY 1, 2
 ),
 models AS (
     SELECT column1 AS model FROM (VALUES ('first_touch'), ('last_touch'), ('last_non_direct'),
@@ -41,6 +36,12 @@ credited AS (
            sum(CASE WHEN conversion_type IN ('won_deal', 'purchase') THEN value ELSE 0.0 END) AS revenue
     FROM attribution_by_campaign
     GROUP BY 1, 2, 3, 4, 5
+),
+credited_months AS (
+    -- Each model credits every conversion once: its new customers of the client and month.
+    SELECT credited.*,
+           sum(customers) OVER (PARTITION BY client_id, month, model) AS month_customers
+    FROM credited
 ),
 spend_by_model AS (
     SELECT spend.*, models.model FROM spend CROSS JOIN models
@@ -60,10 +61,10 @@ SELECT
     (COALESCE(c.revenue, 0.0) - s.spend) / NULLIF(s.spend, 0) AS roi,
     s.spend / NULLIF(c.leads, 0) AS cpl,
     s.spend / NULLIF(c.conversions, 0) AS cpa,
-    s.spend / NULLIF(c.customers, 0) + COALESCE(o.per_customer, 0.0) AS cac
+    s.spend / NULLIF(c.customers, 0) + COALESCE(o.cost / NULLIF(c.month_customers, 0), 0.0) AS cac
 FROM spend_by_model s
-FULL OUTER JOIN credited c
+FULL OUTER JOIN credited_months c
     ON c.client_id = s.client_id AND c.month = s.month AND c.channel = s.channel
     AND c.campaign = s.campaign AND c.model = s.model
-LEFT JOIN overhead o
+LEFT JOIN costs_by_month o
     ON o.client_id = COALESCE(s.client_id, c.client_id) AND o.month = COALESCE(s.month, c.month)
