@@ -1,11 +1,14 @@
 //! Daily forecasts by additive Holt-Winters with a damped trend and a weekly season (m = 7):
 //! level, trend and seasonal components smoothed with α, β, γ and the trend damped by φ (so a
 //! noisy slope cannot run away over a long horizon), all chosen from a fixed grid by the
-//! smallest sum of squared one-step-ahead errors (deterministic, no random starts). The prediction interval is
-//! ŷ ± z·σ·√h, σ the one-step residuals' standard deviation and h the steps ahead (a common
-//! approximation that widens with the horizon), clipped at 0 because spend, conversions and
-//! revenue cannot be negative. Series shorter than two weeks fall back to their mean with the
-//! same interval.
+//! smallest sum of squared one-step-ahead errors (deterministic, no random starts). The prediction
+//! interval is the ETS(A,Ad,A) one of DOMAIN.md §3: ŷ ± z·√Var(h), Var(h) = σ²·(1 + Σ_{j=1}^{h−1}
+//! c_j²), c_j = α(1 + β·(φ + … + φ^j)) + γ(1 − α)·[j mod 7 = 0], σ² the one-step residuals' mean
+//! square. (The smoothing here is Holt-Winters' component form; in the error-correction form the
+//! formula is written in, its trend and seasonal weights are αβ and γ(1 − α).) Lower bounds are
+//! clipped at 0 because spend, conversions and revenue cannot be negative. Series shorter than
+//! two weeks fall back to their mean, with the interval of a new draw around it:
+//! ŷ ± z·s·√(1 + 1/n).
 
 /// A fitted model's forecast for `horizon` days.
 #[derive(Debug, Clone, PartialEq)]
@@ -126,18 +129,43 @@ fn fit(y: &[f64], p: Params) -> Fit {
     }
 }
 
-fn interval(point: Vec<f64>, sigma: f64, coverage: f64, method: String) -> Forecast {
+/// The forecast variance h = 1, 2, … steps ahead, over σ², of an ETS(A,Ad,A) model whose
+/// component-form smoothing weights are `p` (season `SEASON`).
+fn variance_factors(p: Params, horizon: usize) -> Vec<f64> {
+    let mut out = Vec::with_capacity(horizon);
+    let (mut total, mut damped, mut power) = (1.0, 0.0, 1.0);
+    for h in 1..=horizon {
+        out.push(total);
+        // c_j for j = h, used from step h + 1 on.
+        power *= p.phi;
+        damped += power;
+        let seasonal = if h % SEASON == 0 {
+            p.gamma * (1.0 - p.alpha)
+        } else {
+            0.0
+        };
+        let c = p.alpha * (1.0 + p.beta * damped) + seasonal;
+        total += c * c;
+    }
+    out
+}
+
+/// `point` ± z·σ·√factor per step.
+fn interval(
+    point: Vec<f64>,
+    sigma: f64,
+    factors: &[f64],
+    coverage: f64,
+    method: String,
+) -> Forecast {
     let z = z_for(coverage);
+    let half = |h: usize| z * sigma * factors[h].sqrt();
     let lower = point
         .iter()
         .enumerate()
-        .map(|(h, p)| (p - z * sigma * ((h + 1) as f64).sqrt()).max(0.0))
+        .map(|(h, p)| (p - half(h)).max(0.0))
         .collect();
-    let upper = point
-        .iter()
-        .enumerate()
-        .map(|(h, p)| p + z * sigma * ((h + 1) as f64).sqrt())
-        .collect();
+    let upper = point.iter().enumerate().map(|(h, p)| p + half(h)).collect();
     Forecast {
         point: point.into_iter().map(|p| p.max(0.0)).collect(),
         lower,
@@ -159,7 +187,14 @@ pub fn forecast(y: &[f64], horizon: usize, coverage: f64) -> Forecast {
         } else {
             0.0
         };
-        return interval(vec![mean; horizon], sigma, coverage, "mean".into());
+        let factor = 1.0 + 1.0 / y.len().max(1) as f64;
+        return interval(
+            vec![mean; horizon],
+            sigma,
+            &vec![factor; horizon],
+            coverage,
+            "mean".into(),
+        );
     }
     let mut best: Option<(Fit, Params)> = None;
     for alpha in ALPHAS {
@@ -181,7 +216,13 @@ pub fn forecast(y: &[f64], horizon: usize, coverage: f64) -> Forecast {
         }
     }
     let Some((f, p)) = best else {
-        return interval(vec![0.0; horizon], 0.0, coverage, "mean".into());
+        return interval(
+            vec![0.0; horizon],
+            0.0,
+            &vec![1.0; horizon],
+            coverage,
+            "mean".into(),
+        );
     };
     let mut damped = 0.0;
     let point: Vec<f64> = (1..=horizon)
@@ -194,6 +235,7 @@ pub fn forecast(y: &[f64], horizon: usize, coverage: f64) -> Forecast {
     interval(
         point,
         sigma,
+        &variance_factors(p, horizon),
         coverage,
         format!(
             "holt_winters(alpha={}, beta={}, gamma={}, phi={})",
@@ -238,6 +280,74 @@ mod tests {
         assert_eq!(f.method, "mean");
         assert_eq!(f.point, vec![1.0; 3]);
         assert!(f.lower.iter().all(|l| *l == 0.0));
+    }
+
+    #[test]
+    fn the_variance_follows_the_ets_formula() {
+        let p = Params {
+            alpha: 0.2,
+            beta: 0.05,
+            gamma: 0.3,
+            phi: 0.9,
+        };
+        let v = variance_factors(p, 9);
+        // By hand: c_1 = 0.2 (1 + 0.05 x 0.9) = 0.209; c_2 = 0.2 (1 + 0.05 x 1.71) = 0.2171;
+        // c_7 adds the season's 0.3 x 0.8 = 0.24.
+        assert_eq!(v[0], 1.0);
+        assert!((v[1] - (1.0 + 0.209f64.powi(2))).abs() < 1e-12);
+        assert!((v[2] - (1.0 + 0.209f64.powi(2) + 0.2171f64.powi(2))).abs() < 1e-12);
+        let damped7: f64 = (1..=7).map(|j| 0.9f64.powi(j)).sum();
+        let c7 = 0.2 * (1.0 + 0.05 * damped7) + 0.24;
+        let damped6: f64 = (1..=6).map(|j| 0.9f64.powi(j)).sum();
+        let c6 = 0.2 * (1.0 + 0.05 * damped6);
+        assert!((v[7] - v[6] - c7 * c7).abs() < 1e-12);
+        assert!((v[6] - v[5] - c6 * c6).abs() < 1e-12);
+    }
+
+    /// A standard normal draw (Box-Muller).
+    fn normal(rng: &mut crate::rng::SplitMix64) -> f64 {
+        let u = rng.unit().max(1e-300);
+        let v = rng.unit();
+        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
+    }
+
+    #[test]
+    fn the_95_percent_interval_covers_95_percent_of_held_out_days() {
+        // Series simulated from a known ETS(A,Ad,A) process (error-correction form: trend and
+        // seasonal weights alpha*beta and gamma*(1 - alpha)), 140 days fitted, 30 held out.
+        let (alpha, beta, gamma, phi, sigma) = (0.2, 0.05, 0.15, 0.9, 4.0);
+        let mut rng = crate::rng::SplitMix64::new(2024);
+        let (mut inside, mut total) = (0usize, 0usize);
+        for _ in 0..300 {
+            let mut level = 200.0;
+            let mut trend = 0.5;
+            let mut season: Vec<f64> = (0..SEASON)
+                .map(|k| 10.0 * (k as f64 * 2.0 * std::f64::consts::PI / 7.0).sin())
+                .collect();
+            let y: Vec<f64> = (0..170)
+                .map(|t| {
+                    let e = sigma * normal(&mut rng);
+                    let slot = t % SEASON;
+                    let v = level + phi * trend + season[slot] + e;
+                    level += phi * trend + alpha * e;
+                    trend = phi * trend + alpha * beta * e;
+                    season[slot] += gamma * (1.0 - alpha) * e;
+                    v
+                })
+                .collect();
+            let f = forecast(&y[..140], 30, 0.95);
+            for (h, actual) in y[140..].iter().enumerate() {
+                total += 1;
+                if (f.lower[h]..=f.upper[h]).contains(actual) {
+                    inside += 1;
+                }
+            }
+        }
+        let coverage = inside as f64 / total as f64;
+        assert!(
+            (0.93..=0.97).contains(&coverage),
+            "coverage {coverage:.4} over {total} held-out days"
+        );
     }
 
     #[test]
