@@ -250,7 +250,7 @@ struct Book {
 impl Book {
     fn new(seed: u64, scale: f64) -> Self {
         let mut toml = format!(
-            "{MARKER} (seed {seed}, scale {scale}); edit freely.\n\nbudgets = \"budgets.csv\"\n\n[fx]\npath = \"fx/eurofxref-hist.csv\"\n\n"
+            "{MARKER} (seed {seed}, scale {scale}); edit freely.\n\nbudgets = \"budgets.csv\"\ncosts = \"costs.csv\"\n\n[fx]\npath = \"fx/eurofxref-hist.csv\"\n\n"
         );
         for client in CLIENTS {
             toml.push_str(&format!(
@@ -502,6 +502,26 @@ impl Book {
         let budgets_file = dir.join("budgets.csv");
         std::fs::write(&budgets_file, &self.budgets).map_err(io(&budgets_file))?;
         self.files.push(budgets_file);
+        // CAC's costs besides media: an agency retainer and the sales team, per client and month.
+        let mut costs = String::from("client_id,month,category,amount\n");
+        for (i, client) in CLIENTS.iter().enumerate() {
+            for month in ["2024-01", "2024-02", "2024-03"] {
+                let size = 1.0 + i as f64 * 0.5;
+                costs.push_str(&format!(
+                    "{},{month},marketing,{:.0}\n",
+                    client.id,
+                    1500.0 * size
+                ));
+                costs.push_str(&format!(
+                    "{},{month},sales,{:.0}\n",
+                    client.id,
+                    4000.0 * size
+                ));
+            }
+        }
+        let costs_file = dir.join("costs.csv");
+        std::fs::write(&costs_file, &costs).map_err(io(&costs_file))?;
+        self.files.push(costs_file);
         self.files.extend(
             loopql_reports::write_shipped(&dir.join("reports"))
                 .map_err(|e| DemoError::Demo(e.to_string()))?,
