@@ -3,7 +3,7 @@
 -- inputs:  every configured connector's mapping onto `ad_performance` (e.g. google_ads.campaign_stats);
 --          `clients` (reporting currency); `fx_rates` (daily rates).
 -- sources: date, client_id, platform, account_id, campaign_id, campaign_name, impressions, clicks,
---          spend, currency, conversions, conversion_value
+--          spend, currency, conversions, conversion_value, channel_type
 -- columns: date, client_id, platform, account_id, campaign_id, campaign_name, impressions, clicks,
 --          spend, conversions, conversion_value, currency, spend_original, conversion_value_original,
 --          currency_original, fx_rate, channel
@@ -12,8 +12,13 @@
 --          own amounts and currency stay in the *_original columns. Without a rate for that day the
 --          converted amounts are NULL, never silently unconverted. conversions are the platform's own
 --          count (fractional under platform data-driven attribution). channel is the channel group
---          the platform's clicks arrive as (google_ads, microsoft_ads: Paid Search; meta_ads,
---          linkedin_ads: Paid Social; any other: Paid Other), so spend meets sessions and credits.
+--          of what the platform buys (DOMAIN.md §5), so spend meets sessions and credits: Google
+--          Ads by the campaign's advertising_channel_type (SEARCH -> Paid Search, SHOPPING -> Paid
+--          Shopping, VIDEO -> Paid Video, DISPLAY -> Display, PERFORMANCE_MAX / DEMAND_GEN /
+--          DISCOVERY -> Cross-network, any other -> Paid Other; an export without the column:
+--          Paid Search); Microsoft Ads: Paid Search (Audience campaigns: Display); meta_ads,
+--          linkedin_ads: Paid Social; any other platform: Paid Other (mappings give the
+--          platform's campaign type as the source column channel_type when it reports one).
 SELECT
     CAST(converted.date AS DATE) AS date,
     CAST(converted.client_id AS VARCHAR) AS client_id,
@@ -31,11 +36,20 @@ SELECT
     CAST(converted.conversion_value AS DOUBLE) AS conversion_value_original,
     CAST(converted.original_currency AS VARCHAR) AS currency_original,
     CAST(converted.fx_rate AS DOUBLE) AS fx_rate,
-    CAST(CASE converted.platform
-        WHEN 'google_ads' THEN 'Paid Search'
-        WHEN 'microsoft_ads' THEN 'Paid Search'
-        WHEN 'meta_ads' THEN 'Paid Social'
-        WHEN 'linkedin_ads' THEN 'Paid Social'
+    CAST(CASE
+        WHEN converted.platform = 'google_ads' THEN CASE upper(trim(converted.channel_type))
+            WHEN 'SEARCH' THEN 'Paid Search'
+            WHEN 'SHOPPING' THEN 'Paid Shopping'
+            WHEN 'VIDEO' THEN 'Paid Video'
+            WHEN 'DISPLAY' THEN 'Display'
+            WHEN 'PERFORMANCE_MAX' THEN 'Cross-network'
+            WHEN 'DEMAND_GEN' THEN 'Cross-network'
+            WHEN 'DISCOVERY' THEN 'Cross-network'
+            ELSE CASE WHEN nullif(trim(converted.channel_type), '') IS NULL THEN 'Paid Search' ELSE 'Paid Other' END
+        END
+        WHEN converted.platform = 'microsoft_ads' THEN
+            CASE WHEN upper(trim(converted.channel_type)) = 'AUDIENCE' THEN 'Display' ELSE 'Paid Search' END
+        WHEN converted.platform IN ('meta_ads', 'linkedin_ads') THEN 'Paid Social'
         ELSE 'Paid Other'
     END AS VARCHAR) AS channel
 FROM (

@@ -50,7 +50,8 @@ const MAPPING_AD_PERFORMANCE: &str = "SELECT
     CAST(metrics_cost_micros AS DOUBLE) / 1000000.0 AS spend,
     customer_currency_code AS currency,
     metrics_conversions AS conversions,
-    metrics_conversions_value AS conversion_value
+    metrics_conversions_value AS conversion_value,
+    campaign_advertising_channel_type AS channel_type
 FROM google_ads.campaign_stats";
 
 #[derive(Debug, Default)]

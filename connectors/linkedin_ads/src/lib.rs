@@ -22,7 +22,8 @@ const MAPPING_AD_PERFORMANCE: &str = "SELECT
     a.cost_in_local_currency AS spend,
     a.currency,
     a.external_website_conversions + CAST(a.one_click_leads AS DOUBLE) AS conversions,
-    a.conversion_value_in_local_currency AS conversion_value
+    a.conversion_value_in_local_currency AS conversion_value,
+    CAST(NULL AS VARCHAR) AS channel_type
 FROM linkedin_ads.ad_analytics a
 LEFT JOIN linkedin_ads.campaigns c ON a.campaign_id = c.campaign_id AND a.client_id = c.client_id";
 

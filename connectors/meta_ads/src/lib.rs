@@ -36,7 +36,8 @@ const MAPPING_AD_PERFORMANCE: &str = "SELECT
     sum(spend) AS spend,
     max(account_currency) AS currency,
     sum(purchases) AS conversions,
-    sum(purchase_value) AS conversion_value
+    sum(purchase_value) AS conversion_value,
+    CAST(NULL AS VARCHAR) AS channel_type
 FROM meta_ads.insights
 GROUP BY date_start, client_id, account_id, campaign_id";
 

@@ -60,7 +60,8 @@ const MAPPING_AD_PERFORMANCE: &str = "SELECT
     spend,
     upper(currency_code) AS currency,
     conversions,
-    revenue AS conversion_value
+    revenue AS conversion_value,
+    CAST(NULL AS VARCHAR) AS channel_type
 FROM microsoft_ads.campaign_performance";
 
 #[derive(Debug, Default)]
