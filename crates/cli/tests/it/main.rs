@@ -11,6 +11,7 @@ mod demo_cli;
 mod flight_clients;
 mod meta_live;
 mod postgres_demo;
+mod report_clients;
 mod report_html;
 mod reports;
 mod serve;

@@ -1,7 +1,8 @@
 //! Saved-query reports through the `loopql report` command line over the demo project: every
 //! shipped report for every client, every format read back and compared with the query's result,
 //! parameters refused before the query runs, SQL in a parameter staying a value, header errors
-//! located, the previous-period comparison and highlights, and annotations from the shell.
+//! located, the previous-period comparison and highlights. Client scoping and annotations are in
+//! `report_clients.rs`.
 
 use crate::support::{loopql, run};
 use datafusion::arrow::array::RecordBatch;
@@ -10,7 +11,7 @@ use datafusion::arrow::datatypes::SchemaRef;
 use loopql_core::{EngineBuilder, Project};
 use std::path::{Path, PathBuf};
 
-fn demo() -> (tempfile::TempDir, PathBuf) {
+pub(crate) fn demo() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let written = loopql_demo::write(
         &dir.path().join("demo"),
@@ -20,7 +21,7 @@ fn demo() -> (tempfile::TempDir, PathBuf) {
     (dir, written.project_file)
 }
 
-fn report(project: &Path, args: &[&str]) -> (std::process::Output, String, String) {
+pub(crate) fn report(project: &Path, args: &[&str]) -> (std::process::Output, String, String) {
     let mut all = vec!["report"];
     all.extend_from_slice(&args[..1]);
     all.extend_from_slice(&["-p", project.to_str().unwrap()]);
@@ -29,7 +30,7 @@ fn report(project: &Path, args: &[&str]) -> (std::process::Output, String, Strin
 }
 
 /// A report file in the project's reports folder.
-fn add_report(project: &Path, name: &str, text: &str) {
+pub(crate) fn add_report(project: &Path, name: &str, text: &str) {
     let dir = project.parent().unwrap().join("reports");
     std::fs::write(dir.join(format!("{name}.sql")), text).unwrap();
 }
@@ -470,134 +471,4 @@ async fn the_overview_compares_with_the_previous_month() {
         "a highlight names its before and after:\n{md}"
     );
     assert!(md.contains("Data as of: "), "{md}");
-}
-
-#[test]
-fn annotations_from_the_shell_show_in_reports() {
-    let (dir, project) = demo();
-    let p = project.to_str().unwrap();
-    let (o, out, err) = run(&mut loopql(&[
-        "shell",
-        "-p",
-        p,
-        "--client",
-        "initech",
-        "-c",
-        "\\annotate 2024-03-20 channel=\"Paid Search\" Competitor price cut | watch CPCs",
-        "-c",
-        "SELECT client_id, date, text FROM annotations WHERE client_id = 'initech' ORDER BY date",
-    ]));
-    assert!(o.status.success(), "{err}");
-    assert!(out.contains("Noted for initech on 2024-03-20"), "{out}");
-    assert!(
-        out.contains("Competitor price cut"),
-        "the table shows it at once:\n{out}"
-    );
-    let (o, _, err) = run(&mut loopql(&[
-        "shell",
-        "-p",
-        p,
-        "-c",
-        "\\annotate 2024-03-20 no client",
-    ]));
-    assert!(
-        !o.status.success() && err.contains("which client?"),
-        "{err}"
-    );
-    let html = dir.path().join("o.html");
-    let (o, _, err) = report(
-        &project,
-        &[
-            "run",
-            "monthly_overview",
-            "--client",
-            "initech",
-            "--param",
-            "month=2024-03",
-            "--out",
-            html.to_str().unwrap(),
-        ],
-    );
-    assert!(o.status.success(), "{err}");
-    let html = std::fs::read_to_string(html).unwrap();
-    assert!(
-        html.contains("2024-03-20 (Paid Search): Competitor price cut | watch CPCs"),
-        "{html}"
-    );
-    assert!(
-        html.contains("New Meta lead-gen campaign launched"),
-        "the demo's own March note"
-    );
-    assert!(
-        !html.contains("Brand campaign budget doubled"),
-        "another client's note"
-    );
-    assert!(
-        !html.contains("Checkout tag missing"),
-        "another client's note"
-    );
-}
-
-#[test]
-fn client_overrides_and_the_bound_client_id() {
-    let (dir, project) = demo();
-    add_report(
-        &project,
-        "platform_spend",
-        "/*---\ntitle = \"Spend on one platform\"\n\n[[params]]\nname = \"platform\"\ntype = \"string\"\ndefault = \"google_ads\"\n\n\
-         [clients.globex]\ntitle = \"Globex: Meta spend\"\nparams = { platform = \"meta_ads\" }\n\n\
-         [clients.initech]\nskip = true\n---*/\n\
-         SELECT $client_id AS asked_for, client_id, platform, sum(spend) AS spend FROM ad_performance \
-         WHERE platform = $platform GROUP BY 1, 2, 3\n",
-    );
-    let out = dir.path().join("o");
-    let (o, _, err) = report(
-        &project,
-        &[
-            "run",
-            "platform_spend",
-            "--all-clients",
-            "--format",
-            "markdown",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-    );
-    assert!(o.status.success(), "{err}");
-    let acme = std::fs::read_to_string(out.join("platform_spend-acme.md")).unwrap();
-    assert!(acme.starts_with("# Spend on one platform\n"), "{acme}");
-    assert!(acme.contains("| acme | acme | google_ads |"), "{acme}");
-    let globex = std::fs::read_to_string(out.join("platform_spend-globex.md")).unwrap();
-    assert!(globex.starts_with("# Globex: Meta spend\n"), "{globex}");
-    assert!(
-        globex.contains("| globex | globex | meta_ads |"),
-        "the override's default:\n{globex}"
-    );
-    assert!(
-        !out.join("platform_spend-initech.md").exists(),
-        "initech is skipped"
-    );
-    // The command line beats the override.
-    let (o, text, err) = report(
-        &project,
-        &[
-            "run",
-            "platform_spend",
-            "--client",
-            "globex",
-            "--param",
-            "platform=google_ads",
-            "--format",
-            "csv",
-        ],
-    );
-    assert!(o.status.success(), "{err}");
-    assert!(text.contains("globex,globex,google_ads,"), "{text}");
-    // $client_id needs a client.
-    let (o, _, err) = report(&project, &["run", "platform_spend"]);
-    assert!(!o.status.success());
-    assert!(
-        err.contains("uses $client_id: run it with --client ID or --all-clients"),
-        "{err}"
-    );
 }

@@ -234,22 +234,9 @@ pub fn group(paths: impl IntoIterator<Item = PathCount>) -> Vec<PathCount> {
 /// A conversion's credits: its path's distinct keys in proportion to their removal effects
 /// (equally when all are 0), so no conversion credits a key it never touched.
 pub fn split(path: &[u32], removal_effects: &[f64]) -> Vec<(u32, f64)> {
-    let mut distinct: Vec<u32> = path.to_vec();
-    distinct.sort_unstable();
-    distinct.dedup();
-    let weight = |k: u32| removal_effects.get(k as usize).copied().unwrap_or(0.0);
-    let total: f64 = distinct.iter().map(|&k| weight(k)).sum();
-    distinct
-        .iter()
-        .map(|&k| {
-            let share = if total > 0.0 {
-                weight(k) / total
-            } else {
-                1.0 / distinct.len() as f64
-            };
-            (k, share)
-        })
-        .collect()
+    super::paths::split_by(path, |k| {
+        removal_effects.get(k as usize).copied().unwrap_or(0.0)
+    })
 }
 
 #[cfg(test)]

@@ -95,6 +95,27 @@ pub fn parse(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// One conversion's shares: its path's distinct keys in proportion to `weight` (equally when
+/// the weights add up to 0), so no conversion credits a key it never touched. Markov weighs by
+/// removal effect, Shapley by max(φ, 0).
+pub fn split_by(path: &[u32], weight: impl Fn(u32) -> f64) -> Vec<(u32, f64)> {
+    let mut distinct: Vec<u32> = path.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let total: f64 = distinct.iter().map(|&k| weight(k)).sum();
+    distinct
+        .iter()
+        .map(|&k| {
+            let share = if total > 0.0 {
+                weight(k) / total
+            } else {
+                1.0 / distinct.len() as f64
+            };
+            (k, share)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -84,22 +84,9 @@ pub fn values(journeys: &[Journey], keys: usize) -> Vec<f64> {
 /// A conversion's credits: its path's distinct keys in proportion to max(φ, 0), equally when
 /// all are 0.
 pub fn split(path: &[u32], phi: &[f64]) -> Vec<(u32, f64)> {
-    let mut distinct: Vec<u32> = path.to_vec();
-    distinct.sort_unstable();
-    distinct.dedup();
-    let weight = |k: u32| phi.get(k as usize).copied().unwrap_or(0.0).max(0.0);
-    let total: f64 = distinct.iter().map(|&k| weight(k)).sum();
-    distinct
-        .iter()
-        .map(|&k| {
-            let share = if total > 0.0 {
-                weight(k) / total
-            } else {
-                1.0 / distinct.len() as f64
-            };
-            (k, share)
-        })
-        .collect()
+    super::paths::split_by(path, |k| {
+        phi.get(k as usize).copied().unwrap_or(0.0).max(0.0)
+    })
 }
 
 #[cfg(test)]
