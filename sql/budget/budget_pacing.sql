@@ -3,18 +3,19 @@
 -- grain:   one row per `budgets` row: client x month x channel (x campaign, when the budget
 --          names one).
 -- inputs:  `budgets` (the project's planned spend), `ad_performance`, forecast(62) (spend ahead),
---          `attribution_by_channel` (linear credit of won deals and purchases, for ROAS).
+--          `response_curves` (the channel's average and marginal ROAS).
 -- columns: client_id, month, channel, campaign, planned_spend, spend_to_date, days_in_month,
 --          days_elapsed, expected_to_date, pacing, forecast_rest_of_month, projected_spend,
---          projected_gap, average_roas, marginal_roas
+--          projected_gap, average_roas, marginal_roas, fitted_weeks, r2
 -- notes:   days_elapsed counts the month's days up to the client's last day of ad data;
 --          expected_to_date = planned x days_elapsed / days_in_month; pacing = spend_to_date /
 --          expected_to_date (1 = on plan). projected_spend = spend to date + the channel's spend
 --          forecast for the month's remaining days (a campaign budget takes the campaign's share
 --          of the channel's spend this month, or over all history before it spends); projected_gap = projected − planned (over plan when
---          positive). average_roas = credited revenue / spend over all weeks; marginal_roas =
---          the slope of weekly credited revenue on weekly spend (what one more unit of spend has
---          returned at the margin), NULL with fewer than two weeks of varying spend.
+--          positive). average_roas, marginal_roas, fitted_weeks and r2 are the channel's
+--          (client x channel) from `response_curves`: the linear credit of won deals and
+--          purchases by touch week over spend, and the power curve's marginal ROAS at the latest
+--          spend (NULL unless fitted on >= 8 weeks with |t| >= 2).
 WITH last_day AS (
     SELECT client_id, max(date) AS last_date FROM ad_performance WHERE spend IS NOT NULL GROUP BY client_id
 ),
@@ -49,24 +50,6 @@ history AS (
     WHERE p.campaign IS NOT NULL
     GROUP BY p.client_id, p.month, p.channel, p.campaign
 ),
-weekly AS (
-    SELECT s.client_id, s.channel, s.spend, COALESCE(r.revenue, 0.0) AS revenue
-    FROM (
-        SELECT client_id, channel, date_trunc('week', date) AS week, sum(spend) AS spend
-        FROM ad_performance GROUP BY 1, 2, 3
-    ) s
-    LEFT JOIN (
-        SELECT client_id, channel, date_trunc('week', conversion_date) AS week, sum(value) AS revenue
-        FROM attribution_by_channel
-        WHERE model = 'linear' AND conversion_type IN ('won_deal', 'purchase')
-        GROUP BY 1, 2, 3
-    ) r ON r.client_id = s.client_id AND r.channel = s.channel AND r.week = s.week
-),
-returns AS (
-    SELECT client_id, channel, sum(revenue) / NULLIF(sum(spend), 0) AS average_roas,
-           regr_slope(revenue, spend) AS marginal_roas
-    FROM weekly GROUP BY client_id, channel
-),
 dated AS (
     SELECT p.*,
         (date_part('epoch', CAST(p.next_month AS TIMESTAMP)) - date_part('epoch', CAST(p.month AS TIMESTAMP))) / 86400 AS days_in_month,
@@ -97,7 +80,9 @@ SELECT
         ELSE COALESCE(s.spend_to_date / NULLIF(s.channel_to_date, 0), h.share, 0.0)
     END, 0.0) - d.planned_spend AS projected_gap,
     r.average_roas,
-    r.marginal_roas
+    r.marginal_roas,
+    r.fitted_weeks,
+    r.r2
 FROM dated d
 LEFT JOIN spent s ON s.client_id = d.client_id AND s.month = d.month AND s.channel = d.channel
     AND s.campaign IS NOT DISTINCT FROM d.campaign
@@ -105,4 +90,4 @@ LEFT JOIN ahead a ON a.client_id = d.client_id AND a.month = d.month AND a.chann
     AND a.campaign IS NOT DISTINCT FROM d.campaign
 LEFT JOIN history h ON h.client_id = d.client_id AND h.month = d.month AND h.channel = d.channel
     AND h.campaign IS NOT DISTINCT FROM d.campaign
-LEFT JOIN returns r ON r.client_id = d.client_id AND r.channel = d.channel
+LEFT JOIN response_curves r ON r.client_id = d.client_id AND r.channel = d.channel

@@ -114,6 +114,10 @@ pub const DERIVED: &[ViewFile] = &[
         sql: include_str!("../../../sql/forecast/forecast_daily.sql"),
     },
     ViewFile {
+        name: "response_curves",
+        sql: include_str!("../../../sql/budget/response_curves.sql"),
+    },
+    ViewFile {
         name: "budget_pacing",
         sql: include_str!("../../../sql/budget/budget_pacing.sql"),
     },

@@ -13,6 +13,18 @@ use super::{Model, Params, heuristic};
 use crate::settings::AttributionOptions;
 use std::collections::HashMap;
 
+/// Which day a credit is counted on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Dating {
+    /// The conversion's day (what a conversion brought, when it came).
+    #[default]
+    Conversion,
+    /// The day of the touch that earned it (what a day's marketing brought, whenever it
+    /// converted): each touch's share of the conversion; a key's share under Markov or Shapley
+    /// goes in equal parts to its touches on the path; `Unmatched` keeps the conversion's day.
+    Touch,
+}
+
 /// Key id that stands for `Unmatched` in a [`Credits`] (conversions without a touch).
 pub const UNMATCHED_KEY: u32 = u32::MAX;
 
@@ -166,12 +178,65 @@ fn split(
     }
 }
 
+/// A credited conversion's shares under `model`, per touch: (day, key, share), the day being
+/// the touch's.
+fn split_by_touch(
+    model: Model,
+    c: &Conversion,
+    path: &Path,
+    journeys: &Journeys,
+    fits: &Fits,
+    params: &Params,
+) -> Vec<(i32, u32, f64)> {
+    if path.is_empty() {
+        return vec![(c.date, UNMATCHED_KEY, 1.0)];
+    }
+    let day = |i: usize| journeys.touch_day(c.person, path.ts[i]);
+    let per_key = match (model, &fits.markov, &fits.shapley) {
+        (Model::Markov, Some(re), _) => Some(markov::split(&path.keys, re)),
+        (Model::Shapley, _, Some(phi)) => Some(shapley::split(&path.keys, phi)),
+        _ => None,
+    };
+    match per_key {
+        Some(shares) => {
+            let mut out = Vec::with_capacity(path.len());
+            for (key, share) in shares {
+                let touches = path.keys.iter().filter(|k| **k == key).count() as f64;
+                for (i, _) in path.keys.iter().enumerate().filter(|(_, k)| **k == key) {
+                    out.push((day(i), key, share / touches));
+                }
+            }
+            out
+        }
+        None => {
+            let milestones = journeys
+                .milestones
+                .get(c.person as usize)
+                .copied()
+                .unwrap_or(Milestones::default());
+            let w = heuristic::weights(
+                model,
+                path,
+                c.ts,
+                &journeys.keys.direct,
+                params,
+                &milestones,
+            );
+            w.into_iter()
+                .enumerate()
+                .map(|(i, w)| (day(i), path.keys[i], w))
+                .collect()
+        }
+    }
+}
+
 /// The credits of one conversion type.
 fn credit_type(
     journeys: &Journeys,
     kind: u32,
     models: &[Model],
     options: &AttributionOptions,
+    dating: Dating,
 ) -> Result<Credits, String> {
     let params = params(options);
     let paths = paths_of(journeys, kind, options);
@@ -183,11 +248,18 @@ fn credit_type(
             continue;
         }
         for &model in models {
-            for (key, share) in split(model, c, path, journeys, &fits, &params) {
+            let shares = match dating {
+                Dating::Conversion => split(model, c, path, journeys, &fits, &params)
+                    .into_iter()
+                    .map(|(key, share)| (c.date, key, share))
+                    .collect(),
+                Dating::Touch => split_by_touch(model, c, path, journeys, &fits, &params),
+            };
+            for (day, key, share) in shares {
                 if share <= 0.0 {
                     continue;
                 }
-                let e = sums.entry((c.date, model, key)).or_default();
+                let e = sums.entry((day, model, key)).or_default();
                 e.0 += share;
                 e.1 += share * c.value;
             }
@@ -197,12 +269,13 @@ fn credit_type(
 }
 
 /// The credits of every client × conversion type that some credited conversion has, under
-/// `models`: (client index into `clients`, credits). Client × type groups are independent and
-/// run in parallel on up to `threads` threads, largest first.
+/// `models`, dated by `dating`: (client index into `clients`, credits). Client × type groups
+/// are independent and run in parallel on up to `threads` threads, largest first.
 pub fn credits(
     clients: &[Journeys],
     models: &[Model],
     options: &AttributionOptions,
+    dating: Dating,
     threads: usize,
 ) -> Result<Vec<(usize, Credits)>, String> {
     let mut tasks: Vec<(usize, u32, usize)> = Vec::new();
@@ -230,7 +303,8 @@ pub fn credits(
                         let Some(&(client, kind, _)) = tasks.get(i) else {
                             break;
                         };
-                        let credits = credit_type(&clients[client], kind, models, options)?;
+                        let credits =
+                            credit_type(&clients[client], kind, models, options, dating)?;
                         done.push((client, credits));
                     }
                     Ok(done)
@@ -321,6 +395,7 @@ mod tests {
                 std::slice::from_ref(&j),
                 &MODELS,
                 &AttributionOptions::default(),
+                Dating::Conversion,
                 2,
             )
             .unwrap();
@@ -348,8 +423,8 @@ mod tests {
             c.credited = (30..40).contains(&c.date);
         }
         let options = AttributionOptions::default();
-        let whole = credits(&[all], &MODELS, &options, 1).unwrap();
-        let part = credits(&[march], &MODELS, &options, 1).unwrap();
+        let whole = credits(&[all], &MODELS, &options, Dating::Conversion, 1).unwrap();
+        let part = credits(&[march], &MODELS, &options, Dating::Conversion, 1).unwrap();
         for (_, p) in &part {
             let (_, w) = whole.iter().find(|(_, w)| w.kind == p.kind).unwrap();
             for (key, got) in &p.sums {
@@ -373,8 +448,68 @@ mod tests {
         b.touch("c", 0, "Paid Search", false);
         let j = b.finish();
         let email = j.keys.text.iter().position(|k| k == "Email").unwrap() as u32;
-        let credits = credits(&[j], &[Model::Markov], &AttributionOptions::default(), 1).unwrap();
+        let credits = credits(
+            &[j],
+            &[Model::Markov],
+            &AttributionOptions::default(),
+            Dating::Conversion,
+            1,
+        ).unwrap();
         // Day 1's conversion had Email only: all of it to Email.
         assert_eq!(credits[0].1.sums[&(1, Model::Markov, email)], (1.0, 1.0));
+    }
+
+    #[test]
+    fn touch_dating_moves_each_touchs_share_to_its_day_and_keeps_the_totals() {
+        let options = AttributionOptions::default();
+        for seed in [2, 7] {
+            let j = world(seed);
+            let by_conversion =
+                credits(std::slice::from_ref(&j), &MODELS, &options, Dating::Conversion, 1)
+                    .unwrap();
+            let by_touch =
+                credits(std::slice::from_ref(&j), &MODELS, &options, Dating::Touch, 1).unwrap();
+            for model in MODELS {
+                let (a, b) = (per_model(&by_conversion, model), per_model(&by_touch, model));
+                assert!((a.0 - b.0).abs() < 1e-9 && (a.1 - b.1).abs() < 1e-6, "{model}");
+                // Per key, the totals over all days agree too.
+                let per_key = |c: &[(usize, Credits)]| {
+                    let mut m: std::collections::BTreeMap<(u32, u32), f64> = Default::default();
+                    for (_, cr) in c {
+                        for ((_, mm, key), (n, _)) in &cr.sums {
+                            if *mm == model {
+                                *m.entry((cr.kind, *key)).or_default() += n;
+                            }
+                        }
+                    }
+                    m
+                };
+                let (x, y) = (per_key(&by_conversion), per_key(&by_touch));
+                assert_eq!(x.len(), y.len(), "{model}");
+                for (k, v) in &x {
+                    assert!((v - y[k]).abs() < 1e-9, "{model} {k:?}");
+                }
+            }
+        }
+        // Linear: a touch on day 0 and one on day 3, the conversion on day 5.
+        let mut b = Builder::default();
+        b.touch("a", 0, "Email", false);
+        b.touch("a", 3 * DAY, "Paid Search", false);
+        b.conversion("a", "purchase", 5 * DAY, 5, 10.0, true);
+        let j = b.finish();
+        let key = |t: &str| j.keys.text.iter().position(|k| k == t).unwrap() as u32;
+        let (email, search) = (key("Email"), key("Paid Search"));
+        let got = credits(
+            std::slice::from_ref(&j),
+            &[Model::Linear, Model::Markov],
+            &options,
+            Dating::Touch,
+            1,
+        )
+        .unwrap();
+        let sums = &got[0].1.sums;
+        assert_eq!(sums[&(0, Model::Linear, email)], (0.5, 5.0));
+        assert_eq!(sums[&(3, Model::Linear, search)], (0.5, 5.0));
+        assert!(!sums.keys().any(|(d, _, _)| *d == 5), "nothing on the conversion day");
     }
 }

@@ -91,6 +91,8 @@ pub struct Journeys {
     pub start: Vec<u32>,
     pub touch_ts: Vec<i64>,
     pub touch_key: Vec<u32>,
+    /// Each touch's day (days since the epoch in the client's time zone).
+    pub touch_day: Vec<i32>,
     /// Person id -> milestones.
     pub milestones: Vec<Milestones>,
     /// Person id -> person key.
@@ -111,6 +113,14 @@ impl Journeys {
         );
         (&self.touch_ts[a..b], &self.touch_key[a..b])
     }
+
+    /// The day of person p's touch at `ts` (one of its touches' times).
+    pub fn touch_day(&self, person: u32, ts: i64) -> i32 {
+        let a = self.start[person as usize] as usize;
+        let (times, _) = self.touches(person);
+        let i = times.partition_point(|&t| t < ts).min(times.len().saturating_sub(1));
+        self.touch_day[a + i]
+    }
 }
 
 /// Collects one client's rows in any order and sorts them into [`Journeys`].
@@ -121,8 +131,8 @@ pub struct Builder {
     persons: HashMap<String, u32, RandomState>,
     /// Channel and campaign texts, for campaign keys made of both.
     parts: HashMap<String, u32, RandomState>,
-    /// (person, ts, key) per touch.
-    touches: Vec<(u32, i64, u32)>,
+    /// (person, ts, key, day) per touch.
+    touches: Vec<(u32, i64, u32, i32)>,
     conversions: Vec<Conversion>,
 }
 
@@ -152,16 +162,18 @@ impl Builder {
         id
     }
 
-    /// A touch of person id `person` at `ts` credited to key id `key`.
-    pub fn add_touch(&mut self, person: u32, ts: i64, key: u32) {
-        self.touches.push((person, ts, key));
+    /// A touch of person id `person` at `ts` on local day `day`, credited to key id `key`.
+    pub fn add_touch(&mut self, person: u32, ts: i64, day: i32, key: u32) {
+        self.touches.push((person, ts, key, day));
     }
 
-    /// A touch of `person` at `ts` credited to `key` (channel `direct` or not).
+    /// A touch of `person` at `ts` (its day in UTC) credited to `key` (channel `direct` or
+    /// not).
     pub fn touch(&mut self, person: &str, ts: i64, key: &str, direct: bool) {
         let p = self.person_id(person);
         let k = self.key_id(key, direct);
-        self.add_touch(p, ts, k);
+        let day = ts.div_euclid(86_400_000_000) as i32;
+        self.add_touch(p, ts, day, k);
     }
 
     fn kind(&mut self, name: &str) -> u32 {
@@ -199,7 +211,7 @@ impl Builder {
     pub fn finish(mut self) -> Journeys {
         let persons = self.persons.len();
         let mut start = vec![0u32; persons + 1];
-        for &(p, _, _) in &self.touches {
+        for &(p, _, _, _) in &self.touches {
             start[p as usize + 1] += 1;
         }
         for i in 0..persons {
@@ -213,7 +225,8 @@ impl Builder {
             t.2 = remap[t.2 as usize];
         }
         self.touches.sort_unstable();
-        let (touch_ts, touch_key) = self.touches.iter().map(|&(_, ts, k)| (ts, k)).unzip();
+        let (touch_ts, touch_key) = self.touches.iter().map(|&(_, ts, k, _)| (ts, k)).unzip();
+        let touch_day = self.touches.iter().map(|&(_, _, _, d)| d).collect();
         let mut milestones = vec![Milestones::default(); persons];
         let lead = self.types.iter().position(|t| t == "lead");
         let opportunity = self.types.iter().position(|t| t == "opportunity");
@@ -238,6 +251,7 @@ impl Builder {
             start,
             touch_ts,
             touch_key,
+            touch_day,
             milestones,
             person_keys,
             conversions: self.conversions,

@@ -1,6 +1,8 @@
-//! `attribution(dimension [, model])`: a table of the credits every attribution model gives each
-//! channel (`dimension` = 'channel') or campaign ('campaign'), per client, conversion day and
-//! conversion type. It reads `touchpoints` and `conversions` when the query runs, with the
+//! `attribution(dimension [, model [, dated_by]])`: a table of the credits every attribution
+//! model gives each channel (`dimension` = 'channel') or campaign ('campaign'), per client,
+//! conversion day and conversion type. With `dated_by` = 'touch' a credit is counted on the day
+//! of the touch that earned it (column `touch_date` instead of `conversion_date`): what a day's
+//! marketing brought, whenever it converted (response curves need it; conversions lag). It reads `touchpoints` and `conversions` when the query runs, with the
 //! session's `loopql.attribution.*` settings at that moment, so `SET` changes the next query
 //! even through a view. Filters on client_id, conversion_type and model narrow the work; a
 //! filter on the date only chooses which conversions are credited: Markov and Shapley are
@@ -17,7 +19,7 @@ use super::computed::{Compute, Computed};
 use super::journeys;
 use super::table_args::literal_strings;
 use crate::attribution::cache::{self, EngineCache};
-use crate::attribution::credit::{self, Credits, UNMATCHED_KEY};
+use crate::attribution::credit::{self, Credits, Dating, UNMATCHED_KEY};
 use crate::attribution::journeys::Journeys;
 use crate::attribution::{Model, UNMATCHED, parse_models};
 use crate::settings;
@@ -40,10 +42,15 @@ enum Dimension {
     Campaign,
 }
 
-pub static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
+pub static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| schema("conversion_date"));
+
+/// The schema of `attribution(dimension, model, 'touch')`.
+pub static TOUCH_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| schema("touch_date"));
+
+fn schema(date: &str) -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("client_id", DataType::Utf8, false),
-        Field::new("conversion_date", DataType::Date32, true),
+        Field::new(date, DataType::Date32, true),
         Field::new("conversion_type", DataType::Utf8, false),
         Field::new("model", DataType::Utf8, false),
         Field::new("channel", DataType::Utf8, false),
@@ -51,20 +58,21 @@ pub static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
         Field::new("conversions", DataType::Float64, false),
         Field::new("value", DataType::Float64, false),
     ]))
-});
+}
 
 #[derive(Debug, Default)]
 pub struct AttributionFunction;
 
 impl TableFunctionImpl for AttributionFunction {
     fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
-        let strings = literal_strings("attribution(dimension [, model])", args.exprs())?;
+        const CALL: &str = "attribution(dimension [, model [, dated_by]])";
+        let strings = literal_strings(CALL, args.exprs())?;
         let dimension = match strings.first().map(|s| s.to_ascii_lowercase()).as_deref() {
             Some("channel") => Dimension::Channel,
             Some("campaign") => Dimension::Campaign,
             other => {
                 return plan_err!(
-                    "attribution(dimension [, model]): dimension must be 'channel' or 'campaign', found {other:?}"
+                    "{CALL}: dimension must be 'channel' or 'campaign', found {other:?}"
                 );
             }
         };
@@ -72,10 +80,23 @@ impl TableFunctionImpl for AttributionFunction {
             Some(m) => parse_models(m).map_err(datafusion::error::DataFusionError::Plan)?,
             None => crate::attribution::MODELS.to_vec(),
         };
-        if strings.len() > 2 {
-            return plan_err!("attribution(dimension [, model]) takes at most two arguments");
+        let dating = match strings.get(2).map(|s| s.trim().to_ascii_lowercase()).as_deref() {
+            None | Some("conversion") => Dating::Conversion,
+            Some("touch") => Dating::Touch,
+            Some(other) => {
+                return plan_err!(
+                    "{CALL}: dated_by must be 'conversion' or 'touch', found {other:?}"
+                );
+            }
+        };
+        if strings.len() > 3 {
+            return plan_err!("{CALL} takes at most three arguments");
         }
-        Ok(Computed::provider(AttributionTable { dimension, models }))
+        Ok(Computed::provider(AttributionTable {
+            dimension,
+            models,
+            dating,
+        }))
     }
 }
 
@@ -83,13 +104,24 @@ impl TableFunctionImpl for AttributionFunction {
 struct AttributionTable {
     dimension: Dimension,
     models: Vec<Model>,
+    dating: Dating,
 }
 
-impl Dimension {
-    fn name(self) -> &'static str {
-        match self {
-            Dimension::Channel => "channel",
-            Dimension::Campaign => "campaign",
+impl AttributionTable {
+    /// What the cache knows this table's credits by.
+    fn cache_name(&self) -> &'static str {
+        match (self.dimension, self.dating) {
+            (Dimension::Channel, Dating::Conversion) => "channel",
+            (Dimension::Campaign, Dating::Conversion) => "campaign",
+            (Dimension::Channel, Dating::Touch) => "channel by touch day",
+            (Dimension::Campaign, Dating::Touch) => "campaign by touch day",
+        }
+    }
+
+    fn schema(&self) -> SchemaRef {
+        match self.dating {
+            Dating::Conversion => SCHEMA.clone(),
+            Dating::Touch => TOUCH_SCHEMA.clone(),
         }
     }
 }
@@ -109,7 +141,7 @@ impl AttributionTable {
             .map(|c| c.0.clone());
         let settings_key = format!("{options:?}");
         let key = |client: &str, model: Model| cache::Key {
-            dimension: self.dimension.name(),
+            dimension: self.cache_name(),
             settings: settings_key.clone(),
             client: client.to_string(),
             model,
@@ -142,8 +174,9 @@ impl AttributionTable {
             let (names, clients): (Vec<String>, Vec<Journeys>) = loaded.into_iter().unzip();
             let threads = state.config().target_partitions();
             let wanted = missing_models.clone();
+            let dating = self.dating;
             let (clients, credits) = tokio::task::spawn_blocking(move || {
-                let credits = credit::credits(&clients, &wanted, &options, threads);
+                let credits = credit::credits(&clients, &wanted, &options, dating, threads);
                 (clients, credits)
             })
             .await
@@ -154,7 +187,14 @@ impl AttributionTable {
             }
             for (c, name) in names.iter().enumerate() {
                 for &model in &missing_models {
-                    let batch = Arc::new(batch(name, &clients[c], c, &credits, model)?);
+                    let batch = Arc::new(batch(
+                        self.schema(),
+                        name,
+                        &clients[c],
+                        c,
+                        &credits,
+                        model,
+                    )?);
                     if let Some(cache) = &cache {
                         cache.put(key(name, model), batch.clone());
                     }
@@ -163,7 +203,10 @@ impl AttributionTable {
             }
         }
         let parts: Vec<RecordBatch> = parts.iter().map(|b| b.as_ref().clone()).collect();
-        Ok(datafusion::arrow::compute::concat_batches(&SCHEMA, &parts)?)
+        Ok(datafusion::arrow::compute::concat_batches(
+            &self.schema(),
+            &parts,
+        )?)
     }
 }
 
@@ -181,6 +224,7 @@ struct Row<'a> {
 
 /// The credits of one client (index `index` among the computed ones) under one model.
 fn batch(
+    schema: SchemaRef,
     name: &str,
     journeys: &Journeys,
     index: usize,
@@ -236,13 +280,13 @@ fn batch(
         )),
         Arc::new(Float64Array::from_iter_values(rows.iter().map(|r| r.value))),
     ];
-    Ok(RecordBatch::try_new(SCHEMA.clone(), columns)?)
+    Ok(RecordBatch::try_new(schema, columns)?)
 }
 
 #[async_trait]
 impl Compute for AttributionTable {
     fn schema(&self) -> SchemaRef {
-        SCHEMA.clone()
+        AttributionTable::schema(self)
     }
 
     fn uses_filters(&self) -> bool {

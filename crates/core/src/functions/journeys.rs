@@ -249,7 +249,7 @@ pub async fn load(
     }
     drop(rows);
     let sql = format!(
-        "SELECT client_id, person_key, touch_ts, channel, campaign FROM touchpoints \
+        "SELECT client_id, person_key, touch_ts, touch_date, channel, campaign FROM touchpoints \
          WHERE person_key IS NOT NULL AND touch_ts IS NOT NULL AND {}",
         client_list(&names)
     );
@@ -263,6 +263,9 @@ pub async fn load(
             strings(&batch, "campaign")?,
         );
         let ts = micros(&batch, "touch_ts")?;
+        let day = batch
+            .column_by_name("touch_date")
+            .map(|c| c.as_primitive::<Date32Type>().clone());
         let mut current: Option<(&str, usize)> = None;
         for (i, ts) in ts.iter().enumerate() {
             let (Some(c), Some(p), Some(at)) = (opt(&client, i), opt(&person, i), *ts) else {
@@ -297,7 +300,11 @@ pub async fn load(
                 }
             };
             let person = builder.person_id(p);
-            builder.add_touch(person, at, key);
+            let day = day
+                .as_ref()
+                .filter(|d| d.is_valid(i))
+                .map_or(at.div_euclid(86_400_000_000) as i32, |d| d.value(i));
+            builder.add_touch(person, at, day, key);
         }
     }
     Ok(names

@@ -52,8 +52,8 @@ pub fn table_functions() -> Vec<TableFunction> {
         TableFunction {
             name: "attribution",
             function: Arc::new(attribution::AttributionFunction),
-            syntax: "attribution(dimension [, model])",
-            description: "Conversions and value credited to each channel ('channel') or campaign ('campaign') by every attribution model (or one), per client, conversion day and type; follows the loopql.attribution.* settings.",
+            syntax: "attribution(dimension [, model [, dated_by]])",
+            description: "Conversions and value credited to each channel ('channel') or campaign ('campaign') by every attribution model (or one), per client, conversion day and type; dated_by 'touch' counts each credit on the day of the touch that earned it (column touch_date); follows the loopql.attribution.* settings.",
             example: "SET loopql.attribution.lookback_days = 14; SELECT channel, sum(conversions) AS conversions FROM attribution('channel', 'linear') GROUP BY channel ORDER BY channel",
         },
         TableFunction {
