@@ -52,8 +52,12 @@ impl AdRow {
 fn economics(platform: Platform) -> &'static [(f64, f64)] {
     match platform {
         // B2B-ish click prices: brand terms are cheap, generic terms and prospecting are not.
-        Platform::GoogleAds => &[(0.12, 1.8), (0.045, 6.5), (0.018, 3.9)],
+        // Brand, generic, Shopping (cheap clicks off product listings), Performance Max.
+        Platform::GoogleAds => &[(0.12, 1.8), (0.045, 6.5), (0.011, 0.9), (0.018, 3.9)],
         Platform::MetaAds => &[(0.011, 2.4), (0.019, 1.7)],
+        Platform::MicrosoftAds => &[(0.10, 1.4), (0.038, 4.8)],
+        // LinkedIn's B2B audiences: rare clicks, dear ones.
+        Platform::LinkedInAds => &[(0.006, 7.5), (0.009, 5.2)],
     }
 }
 
@@ -81,8 +85,8 @@ pub fn rows(
             // Platforms count clicks that never become sessions (bounces before the tag fires,
             // bots); Meta's link clicks more so.
             let extra = match platform {
-                Platform::GoogleAds => rng.range(1.05, 1.3),
-                Platform::MetaAds => rng.range(1.3, 1.8),
+                Platform::GoogleAds | Platform::MicrosoftAds => rng.range(1.05, 1.3),
+                Platform::MetaAds | Platform::LinkedInAds => rng.range(1.3, 1.8),
             };
             let clicks = (truth.sessions as f64 * extra).round() as i64;
             let weekly = if weekend { 0.8 } else { 1.0 };
@@ -119,11 +123,12 @@ pub fn rows(
     out
 }
 
-/// Google Ads reports fractional (data-driven) conversions to two decimals; Meta whole actions.
+/// Google and Microsoft report fractional (modelled) conversions to two decimals; Meta and
+/// LinkedIn whole actions.
 fn round_conversions(platform: Platform, x: f64) -> f64 {
     match platform {
-        Platform::GoogleAds => (x * 100.0).round() / 100.0,
-        Platform::MetaAds => x.round(),
+        Platform::GoogleAds | Platform::MicrosoftAds => (x * 100.0).round() / 100.0,
+        Platform::MetaAds | Platform::LinkedInAds => x.round(),
     }
 }
 

@@ -13,7 +13,9 @@ pub struct Written {
     pub files: Vec<PathBuf>,
 }
 
-const CHANNEL_TYPES: [&str; 3] = ["SEARCH", "SEARCH", "PERFORMANCE_MAX"];
+/// Each campaign's `advertising_channel_type`, in `SEARCH_CAMPAIGNS` order (the channels
+/// `Platform::channel` expects of them).
+const CHANNEL_TYPES: [&str; 4] = ["SEARCH", "SEARCH", "SHOPPING", "PERFORMANCE_MAX"];
 
 fn campaign_id(client: &DemoClient, r: &AdRow) -> i64 {
     client.customer_id % 100_000 * 10 + r.campaign as i64 + 1

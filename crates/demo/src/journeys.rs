@@ -7,13 +7,23 @@ use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Touch {
-    /// Google Ads click: UTMs plus gclid, or (auto-tagging only) gclid without UTMs.
+    /// Google Ads click (search, Shopping or Performance Max): UTMs plus gclid, or
+    /// (auto-tagging only) gclid without UTMs.
     PaidSearch {
         campaign: &'static str,
         utm: bool,
     },
+    /// Microsoft Advertising click: UTMs plus msclkid.
+    Bing {
+        campaign: &'static str,
+    },
     /// Meta Ads click: UTMs with the campaign's slug.
     PaidSocial {
+        campaign: &'static str,
+        slug: &'static str,
+    },
+    /// LinkedIn Ads click: UTMs with the campaign's slug.
+    LinkedIn {
         campaign: &'static str,
         slug: &'static str,
     },
@@ -32,7 +42,9 @@ impl Touch {
                 utm: true,
             } => Some(("google", "cpc", campaign)),
             Touch::PaidSearch { utm: false, .. } => None,
+            Touch::Bing { campaign } => Some(("bing", "cpc", campaign)),
             Touch::PaidSocial { slug, .. } => Some(("facebook", "paid_social", slug)),
+            Touch::LinkedIn { slug, .. } => Some(("linkedin", "paid_social", slug)),
             Touch::OrganicSearch => Some(("google", "organic", "")),
             Touch::Email => Some(("newsletter", "email", "monthly")),
             Touch::Referral => Some(("partner-blog.example", "referral", "")),
@@ -40,11 +52,17 @@ impl Touch {
         }
     }
 
-    /// The channel group loopql gives the session this touch starts (GA4's default rules).
+    /// The channel group loopql gives the session this touch starts (GA4's default rules: a
+    /// Google campaign named for Shopping or cross-network is Paid Shopping or Cross-network
+    /// when its UTMs say so; a click with only a gclid is Paid Search).
     pub fn channel(self) -> &'static str {
         match self {
-            Touch::PaidSearch { .. } => "Paid Search",
-            Touch::PaidSocial { .. } => "Paid Social",
+            Touch::PaidSearch {
+                campaign,
+                utm: true,
+            } => google_web_channel(campaign),
+            Touch::PaidSearch { utm: false, .. } | Touch::Bing { .. } => "Paid Search",
+            Touch::PaidSocial { .. } | Touch::LinkedIn { .. } => "Paid Social",
             Touch::OrganicSearch => "Organic Search",
             Touch::Email => "Email",
             Touch::Referral => "Referral",
@@ -52,7 +70,13 @@ impl Touch {
         }
     }
 
+    /// A click on a search engine's ads (CRMs file the contact's source as paid search).
     pub fn is_paid_search(self) -> bool {
+        matches!(self, Touch::PaidSearch { .. } | Touch::Bing { .. })
+    }
+
+    /// A Google Ads click, which auto-tagging marks with a gclid.
+    pub fn has_gclid(self) -> bool {
         matches!(self, Touch::PaidSearch { .. })
     }
 
@@ -60,9 +84,23 @@ impl Touch {
     pub fn paid(self) -> Option<(Platform, &'static str)> {
         match self {
             Touch::PaidSearch { campaign, .. } => Some((Platform::GoogleAds, campaign)),
+            Touch::Bing { campaign } => Some((Platform::MicrosoftAds, campaign)),
             Touch::PaidSocial { campaign, .. } => Some((Platform::MetaAds, campaign)),
+            Touch::LinkedIn { campaign, .. } => Some((Platform::LinkedInAds, campaign)),
             _ => None,
         }
+    }
+}
+
+/// The web channel of a Google Ads campaign's tagged clicks.
+fn google_web_channel(campaign: &str) -> &'static str {
+    let c = campaign.to_ascii_lowercase();
+    if c.contains("cross-network") {
+        "Cross-network"
+    } else if c.contains("shopping") {
+        "Paid Shopping"
+    } else {
+        "Paid Search"
     }
 }
 
@@ -70,20 +108,31 @@ impl Touch {
 pub enum Platform {
     GoogleAds,
     MetaAds,
+    MicrosoftAds,
+    LinkedInAds,
 }
 
 impl Platform {
+    pub const ALL: [Platform; 4] = [
+        Platform::GoogleAds,
+        Platform::MetaAds,
+        Platform::MicrosoftAds,
+        Platform::LinkedInAds,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Platform::GoogleAds => "google_ads",
             Platform::MetaAds => "meta_ads",
+            Platform::MicrosoftAds => "microsoft_ads",
+            Platform::LinkedInAds => "linkedin_ads",
         }
     }
 
     /// The platform's default click-through attribution window.
     pub fn click_window_days(self) -> i64 {
         match self {
-            Platform::GoogleAds => 30,
+            Platform::GoogleAds | Platform::MicrosoftAds | Platform::LinkedInAds => 30,
             Platform::MetaAds => 7,
         }
     }
@@ -92,13 +141,34 @@ impl Platform {
         match self {
             Platform::GoogleAds => &SEARCH_CAMPAIGNS,
             Platform::MetaAds => &SOCIAL_CAMPAIGNS,
+            Platform::MicrosoftAds => &BING_CAMPAIGNS,
+            Platform::LinkedInAds => &LINKEDIN_CAMPAIGNS,
+        }
+    }
+
+    /// The channel loopql's `ad_performance` gives a campaign's spend (Google Ads by the
+    /// campaign's advertising channel type: see `google_ads::CHANNEL_TYPES`).
+    pub fn channel(self, campaign: usize) -> &'static str {
+        match (self, campaign) {
+            (Platform::GoogleAds, 2) => "Paid Shopping",
+            (Platform::GoogleAds, 3) => "Cross-network",
+            (Platform::GoogleAds | Platform::MicrosoftAds, _) => "Paid Search",
+            (Platform::MetaAds | Platform::LinkedInAds, _) => "Paid Social",
         }
     }
 }
 
-pub const SEARCH_CAMPAIGNS: [&str; 3] = ["Brand - Exact", "Generic - Broad", "PMax - All Products"];
+pub const SEARCH_CAMPAIGNS: [&str; 4] = [
+    "Brand - Exact",
+    "Generic - Broad",
+    "Shopping - All Products",
+    "PMax - Cross-network",
+];
 pub const SOCIAL_CAMPAIGNS: [&str; 2] = ["Prospecting", "Retargeting"];
 const SOCIAL_SLUGS: [&str; 2] = ["prospecting", "retargeting"];
+pub const BING_CAMPAIGNS: [&str; 2] = ["Bing - Brand", "Bing - Generic"];
+pub const LINKEDIN_CAMPAIGNS: [&str; 2] = ["Decision Makers", "Webinar Promotion"];
+const LINKEDIN_SLUGS: [&str; 2] = ["decision-makers", "webinar-promotion"];
 
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -138,17 +208,38 @@ pub struct Person {
 pub const FIRST_DAY: (i32, u32, u32) = (2024, 1, 1);
 pub const DAYS: i64 = 91;
 
-fn pick_touch(rng: &mut SplitMix64) -> Touch {
+/// Picks one of `n` items by `u` in [0, 1).
+fn index(u: f64, n: usize) -> usize {
+    ((u * n as f64) as usize).min(n - 1)
+}
+
+fn pick_touch(client: &DemoClient, rng: &mut SplitMix64) -> Touch {
     let x = rng.unit();
     if x < 0.30 {
-        let campaign = SEARCH_CAMPAIGNS[(rng.unit() * 3.0) as usize % 3];
+        let u = rng.unit();
         // Some paid clicks arrive with auto-tagging only: a gclid and no UTMs.
+        let tagged = rng.unit() > 0.1;
+        // A quarter of the search clicks of a client who also buys Microsoft ads are Bing's.
+        if client.second_platform == Some(Platform::MicrosoftAds) && u < 0.25 {
+            return Touch::Bing {
+                campaign: BING_CAMPAIGNS[index(u / 0.25, BING_CAMPAIGNS.len())],
+            };
+        }
         Touch::PaidSearch {
-            campaign,
-            utm: rng.unit() > 0.1,
+            campaign: SEARCH_CAMPAIGNS[index(u, SEARCH_CAMPAIGNS.len())],
+            utm: tagged,
         }
     } else if x < 0.45 {
-        let k = (rng.unit() * 2.0) as usize % 2;
+        let u = rng.unit();
+        // Two in five social clicks of a client who also buys LinkedIn ads are LinkedIn's.
+        if client.second_platform == Some(Platform::LinkedInAds) && u < 0.4 {
+            let k = index(u / 0.4, LINKEDIN_CAMPAIGNS.len());
+            return Touch::LinkedIn {
+                campaign: LINKEDIN_CAMPAIGNS[k],
+                slug: LINKEDIN_SLUGS[k],
+            };
+        }
+        let k = index(u, SOCIAL_CAMPAIGNS.len());
         Touch::PaidSocial {
             campaign: SOCIAL_CAMPAIGNS[k],
             slug: SOCIAL_SLUGS[k],
@@ -188,7 +279,7 @@ pub fn generate(
             if at.date() >= end {
                 break;
             }
-            let touch = pick_touch(rng);
+            let touch = pick_touch(client, rng);
             let pages = 1 + (rng.unit() * rng.unit() * 6.0) as u32;
             if lead.is_none() && rng.unit() < 0.10 {
                 let created = at + Duration::minutes(2);
@@ -344,7 +435,7 @@ pub fn paid_days(people: &[Person]) -> BTreeMap<(Platform, &'static str, NaiveDa
             }
         }
         let Some(lead) = &p.lead else { continue };
-        for platform in [Platform::GoogleAds, Platform::MetaAds] {
+        for platform in Platform::ALL {
             let window = Duration::days(platform.click_window_days());
             let last_click = p
                 .sessions

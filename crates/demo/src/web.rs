@@ -21,8 +21,11 @@ fn landing(domain: &str, touch: Touch, gclid: &str) -> String {
             query.push(format!("utm_campaign={}", c.replace(' ', "+")));
         }
     }
-    if touch.is_paid_search() {
+    if touch.has_gclid() {
         query.push(format!("gclid={gclid}"));
+    } else if matches!(touch, Touch::Bing { .. }) {
+        // Microsoft's auto-tagging: the click id rides along with the UTMs.
+        query.push(format!("msclkid={}", gclid.replacen("Cj0K", "ms", 1)));
     }
     if !query.is_empty() {
         url.push('?');
@@ -44,7 +47,7 @@ pub fn ga4(dir: &Path, client_id: &str, people: &[Person], gzip: bool) -> Result
             } else {
                 Value::Null
             };
-            let cts = match (s.touch.utm(), s.touch.is_paid_search()) {
+            let cts = match (s.touch.utm(), s.touch.has_gclid()) {
                 (Some((src, med, camp)), paid) => json!({
                     "manual_source": src, "manual_medium": med,
                     "manual_campaign_name": if camp.is_empty() { Value::Null } else { json!(camp) },
@@ -152,12 +155,12 @@ pub fn snowplow(dir: &Path, client_id: &str, people: &[Person]) -> Result<Vec<Pa
                 Touch::Referral => ("unknown", "partner-blog.example"),
                 _ => ("", ""),
             };
-            let click = if s.touch.is_paid_search() {
+            let click = if s.touch.has_gclid() {
                 format!("Cj0K{}x{k}", p.index)
             } else {
                 String::new()
             };
-            let (mkt_m, mkt_s) = if s.touch.is_paid_search() && mkt_s.is_empty() {
+            let (mkt_m, mkt_s) = if s.touch.has_gclid() && mkt_s.is_empty() {
                 ("", "")
             } else {
                 (mkt_m, mkt_s)

@@ -105,7 +105,9 @@ pub async fn register(
         let config = ListingTableConfig::new(url)
             .with_listing_options(options)
             .with_schema(layout.file_schema(&schema));
-        let hidden_name = name.clone();
+        // No dot in the hidden name: a Ballista plan carries a column's qualifier as text, and
+        // `_warehouse.google_ads.campaign_stats` would come back as three parts.
+        let hidden_name = name.replace('.', "__");
         hidden.register_table(
             hidden_name.clone(),
             Arc::new(ListingTable::try_new(config)?),

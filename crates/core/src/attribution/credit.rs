@@ -303,8 +303,7 @@ pub fn credits(
                         let Some(&(client, kind, _)) = tasks.get(i) else {
                             break;
                         };
-                        let credits =
-                            credit_type(&clients[client], kind, models, options, dating)?;
+                        let credits = credit_type(&clients[client], kind, models, options, dating)?;
                         done.push((client, credits));
                     }
                     Ok(done)
@@ -454,7 +453,8 @@ mod tests {
             &AttributionOptions::default(),
             Dating::Conversion,
             1,
-        ).unwrap();
+        )
+        .unwrap();
         // Day 1's conversion had Email only: all of it to Email.
         assert_eq!(credits[0].1.sums[&(1, Model::Markov, email)], (1.0, 1.0));
     }
@@ -464,14 +464,31 @@ mod tests {
         let options = AttributionOptions::default();
         for seed in [2, 7] {
             let j = world(seed);
-            let by_conversion =
-                credits(std::slice::from_ref(&j), &MODELS, &options, Dating::Conversion, 1)
-                    .unwrap();
-            let by_touch =
-                credits(std::slice::from_ref(&j), &MODELS, &options, Dating::Touch, 1).unwrap();
+            let by_conversion = credits(
+                std::slice::from_ref(&j),
+                &MODELS,
+                &options,
+                Dating::Conversion,
+                1,
+            )
+            .unwrap();
+            let by_touch = credits(
+                std::slice::from_ref(&j),
+                &MODELS,
+                &options,
+                Dating::Touch,
+                1,
+            )
+            .unwrap();
             for model in MODELS {
-                let (a, b) = (per_model(&by_conversion, model), per_model(&by_touch, model));
-                assert!((a.0 - b.0).abs() < 1e-9 && (a.1 - b.1).abs() < 1e-6, "{model}");
+                let (a, b) = (
+                    per_model(&by_conversion, model),
+                    per_model(&by_touch, model),
+                );
+                assert!(
+                    (a.0 - b.0).abs() < 1e-9 && (a.1 - b.1).abs() < 1e-6,
+                    "{model}"
+                );
                 // Per key, the totals over all days agree too.
                 let per_key = |c: &[(usize, Credits)]| {
                     let mut m: std::collections::BTreeMap<(u32, u32), f64> = Default::default();
@@ -510,6 +527,9 @@ mod tests {
         let sums = &got[0].1.sums;
         assert_eq!(sums[&(0, Model::Linear, email)], (0.5, 5.0));
         assert_eq!(sums[&(3, Model::Linear, search)], (0.5, 5.0));
-        assert!(!sums.keys().any(|(d, _, _)| *d == 5), "nothing on the conversion day");
+        assert!(
+            !sums.keys().any(|(d, _, _)| *d == 5),
+            "nothing on the conversion day"
+        );
     }
 }

@@ -118,7 +118,9 @@ impl Journeys {
     pub fn touch_day(&self, person: u32, ts: i64) -> i32 {
         let a = self.start[person as usize] as usize;
         let (times, _) = self.touches(person);
-        let i = times.partition_point(|&t| t < ts).min(times.len().saturating_sub(1));
+        let i = times
+            .partition_point(|&t| t < ts)
+            .min(times.len().saturating_sub(1));
         self.touch_day[a + i]
     }
 }

@@ -80,7 +80,11 @@ impl TableFunctionImpl for AttributionFunction {
             Some(m) => parse_models(m).map_err(datafusion::error::DataFusionError::Plan)?,
             None => crate::attribution::MODELS.to_vec(),
         };
-        let dating = match strings.get(2).map(|s| s.trim().to_ascii_lowercase()).as_deref() {
+        let dating = match strings
+            .get(2)
+            .map(|s| s.trim().to_ascii_lowercase())
+            .as_deref()
+        {
             None | Some("conversion") => Dating::Conversion,
             Some("touch") => Dating::Touch,
             Some(other) => {
@@ -187,14 +191,8 @@ impl AttributionTable {
             }
             for (c, name) in names.iter().enumerate() {
                 for &model in &missing_models {
-                    let batch = Arc::new(batch(
-                        self.schema(),
-                        name,
-                        &clients[c],
-                        c,
-                        &credits,
-                        model,
-                    )?);
+                    let batch =
+                        Arc::new(batch(self.schema(), name, &clients[c], c, &credits, model)?);
                     if let Some(cache) = &cache {
                         cache.put(key(name, model), batch.clone());
                     }

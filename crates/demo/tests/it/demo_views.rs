@@ -126,3 +126,41 @@ async fn every_model_credits_every_demo_conversion_once_and_roi_keeps_all_spend(
         assert!((s[0] - r[0]).abs() < 1e-6 * s[0], "{a}: {s:?} vs {r:?}");
     }
 }
+
+#[tokio::test]
+async fn demo_spend_meets_credits_on_the_channel_each_platform_buys() {
+    let (_dir, engine) = demo().await;
+    let spend = rows(
+        &engine,
+        "SELECT client_id || '/' || platform || '/' || channel, sum(spend) FROM ad_performance \
+         GROUP BY 1 ORDER BY 1",
+    )
+    .await;
+    let keys: Vec<&str> = spend.iter().map(|(k, _)| k.as_str()).collect();
+    // Every client buys search, Shopping and Performance Max on Google and social on Meta; the
+    // EUR client LinkedIn too, the GBP client Microsoft; nobody else those two.
+    let mut expected = Vec::new();
+    for client in ["acme", "globex", "initech"] {
+        for channel in ["Cross-network", "Paid Search", "Paid Shopping"] {
+            expected.push(format!("{client}/google_ads/{channel}"));
+        }
+        expected.push(format!("{client}/meta_ads/Paid Social"));
+    }
+    expected.push("globex/linkedin_ads/Paid Social".into());
+    expected.push("initech/microsoft_ads/Paid Search".into());
+    expected.sort();
+    assert_eq!(keys, expected);
+    assert!(spend.iter().all(|(_, v)| v[0] > 0.0), "{spend:?}");
+    // Their clicks arrive as sessions of the same channels, so the spend meets credited leads.
+    let roi = rows(
+        &engine,
+        "SELECT client_id || '/' || channel, sum(spend), sum(leads) FROM roi_by_channel \
+         WHERE model = 'linear' AND channel IN ('Paid Shopping', 'Cross-network') \
+         GROUP BY 1 ORDER BY 1",
+    )
+    .await;
+    assert_eq!(roi.len(), 6, "{roi:?}");
+    for (key, v) in &roi {
+        assert!(v[0] > 0.0 && v[1] > 0.0, "{key}: spend and leads {v:?}");
+    }
+}
