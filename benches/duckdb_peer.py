@@ -6,12 +6,14 @@
       prints {"seconds", "rows"}.
   query PARQUET_ROOT RUNS SQL
       Runs SQL (with {root} replaced by PARQUET_ROOT) RUNS times; prints {"seconds": best,
-      "rows": [[...], ...]} with every value as text (NULL as null).
+      "rows": [[...], ...], "peak_rss_kb": the process's peak RSS} with every value as text
+      (NULL as null).
 """
 
 import glob
 import json
 import os
+import resource
 import sys
 import time
 
@@ -99,6 +101,40 @@ def copy_jobs(demo, out):
                         True,
                     )
                 )
+        linkedin = files("linkedin_ads/ad_analytics_*.json")
+        if linkedin:
+            start = "e.dateRange.start"
+            jobs.append(
+                (
+                    f"SELECT unnest(e), {lit} AS client_id, "
+                    f"make_date({start}.year, {start}.month, {start}.day) AS date FROM "
+                    f"(SELECT unnest(elements) AS e FROM read_json({linkedin}))",
+                    "linkedin_ads/ad_analytics",
+                    True,
+                )
+            )
+        campaigns = files("linkedin_ads/ad_campaigns.json")
+        if campaigns:
+            jobs.append(
+                (
+                    f"SELECT unnest(e), {lit} AS client_id FROM "
+                    f"(SELECT unnest(elements) AS e FROM read_json({campaigns}))",
+                    f"linkedin_ads/campaigns/client_id={client}",
+                    False,
+                )
+            )
+        microsoft = files("microsoft_ads/*.csv")
+        if microsoft:
+            # The report's preamble (4 lines) and copyright footer are not rows.
+            jobs.append(
+                (
+                    f'SELECT *, {lit} AS client_id, CAST("TimePeriod" AS DATE) AS date FROM '
+                    f"read_csv({microsoft}, skip = 4, header = true, ignore_errors = true) "
+                    f'WHERE "AccountId" IS NOT NULL',
+                    "microsoft_ads/campaign_performance",
+                    True,
+                )
+            )
         for crm in ("hubspot", "salesforce"):
             for f in sorted(glob.glob(os.path.join(cdir, crm, "*.csv"))):
                 name = os.path.splitext(os.path.basename(f))[0]
@@ -147,7 +183,8 @@ def query(root, runs, sql):
         rows = con.execute(sql).fetchall()
         took = time.perf_counter() - start
         best = took if best is None else min(best, took)
-    return {"seconds": best, "rows": [[text(v) for v in r] for r in rows]}
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    return {"seconds": best, "rows": [[text(v) for v in r] for r in rows], "peak_rss_kb": peak}
 
 
 def main():

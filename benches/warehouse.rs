@@ -19,7 +19,7 @@ use loopql_benches as common;
 
 use loopql_core::{EngineBuilder, Project};
 use loopql_warehouse::{SyncOptions, Warehouse};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 const RUNS: usize = 5;
@@ -39,23 +39,6 @@ fn peer(args: &[&str]) -> serde_json::Value {
     common::python_json("duckdb_peer.py", args)
 }
 
-/// The demo at `scale`, generated once and kept for later runs.
-fn demo(scale: f64) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("bench-demo-scale-{scale}"));
-    let done = dir.join(".complete");
-    if !done.exists() {
-        let _ = std::fs::remove_dir_all(&dir);
-        let started = Instant::now();
-        loopql_demo::write(&dir, &loopql_demo::Options::new(7, scale)).unwrap();
-        std::fs::write(&done, b"").unwrap();
-        println!(
-            "generated the demo at scale {scale} in {:.0?}",
-            started.elapsed()
-        );
-    }
-    dir
-}
-
 fn secs(d: Duration) -> f64 {
     d.as_secs_f64()
 }
@@ -63,7 +46,7 @@ fn secs(d: Duration) -> f64 {
 #[tokio::main]
 async fn main() {
     let scale = common::scale(100.0);
-    let dir = demo(scale);
+    let dir = common::demo(Path::new(env!("CARGO_TARGET_TMPDIR")), scale);
     let mut project = Project::load(&dir.join("loopql.toml")).unwrap();
     let warehouse_dir = dir.join("bench-warehouse");
     let _ = std::fs::remove_dir_all(&warehouse_dir);

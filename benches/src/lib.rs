@@ -1,7 +1,9 @@
 //! What the benches share: the Python peers they run and the demo scale they read.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Instant;
 
 /// Runs `benches/<script>` with `args` under the Python `cargo xtask bench` installed the
 /// packages into (`LOOPQL_TEST_PYTHON`, else `python3`) and parses the JSON object it prints.
@@ -39,4 +41,22 @@ pub fn env_number<T: std::str::FromStr>(name: &str) -> Option<T> {
 /// The demo scale the bench reads: `LOOPQL_BENCH_SCALE`, else `default`.
 pub fn scale(default: f64) -> f64 {
     env_number("LOOPQL_BENCH_SCALE").unwrap_or(default)
+}
+
+/// The demo at `scale` under `tmp` (the bench's `CARGO_TARGET_TMPDIR`), generated once and kept
+/// for later runs.
+pub fn demo(tmp: &Path, scale: f64) -> PathBuf {
+    let dir = tmp.join(format!("bench-demo-scale-{scale}"));
+    let done = dir.join(".complete");
+    if !done.exists() {
+        let _ = std::fs::remove_dir_all(&dir);
+        let started = Instant::now();
+        loopql_demo::write(&dir, &loopql_demo::Options::new(7, scale)).unwrap();
+        std::fs::write(&done, b"").unwrap();
+        println!(
+            "generated the demo at scale {scale} in {:.0?}",
+            started.elapsed()
+        );
+    }
+    dir
 }
