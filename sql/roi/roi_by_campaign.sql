@@ -43,28 +43,45 @@ credited_months AS (
            sum(customers) OVER (PARTITION BY client_id, month, model) AS month_customers
     FROM credited
 ),
-spend_by_model AS (
-    SELECT spend.*, models.model FROM spend CROSS JOIN models
+rows AS (
+    -- Spend (once per model) and credits stacked, then grouped by the keys: a row for every key
+    -- either side has, as a FULL OUTER JOIN would give, but filters on the keys (client, month,
+    -- channel, campaign, model) reach both sides — the attribution function included.
+    -- The other side's measures are NULLIF(x, x) (always NULL), not NULL literals: DataFusion 55
+    -- treats a per-branch literal as a constant of the whole UNION (see `conversions`).
+    SELECT spend.client_id, spend.month, spend.channel, spend.campaign, models.model, spend.spend,
+           NULLIF(spend.spend, spend.spend) AS leads, NULLIF(spend.spend, spend.spend) AS customers,
+           NULLIF(spend.spend, spend.spend) AS conversions, NULLIF(spend.spend, spend.spend) AS revenue,
+           NULLIF(spend.spend, spend.spend) AS month_customers
+    FROM spend CROSS JOIN models
+    UNION ALL
+    SELECT client_id, month, channel, campaign, model, NULLIF(leads, leads) AS spend, leads, customers, conversions, revenue,
+           month_customers
+    FROM credited_months
+),
+joined AS (
+    SELECT client_id, month, channel, campaign, model, sum(spend) AS spend,
+           COALESCE(sum(leads), 0.0) AS leads, COALESCE(sum(customers), 0.0) AS customers,
+           COALESCE(sum(conversions), 0.0) AS conversions, COALESCE(sum(revenue), 0.0) AS revenue,
+           max(month_customers) AS month_customers
+    FROM rows
+    GROUP BY client_id, month, channel, campaign, model
 )
 SELECT
-    COALESCE(s.client_id, c.client_id) AS client_id,
-    COALESCE(s.month, c.month) AS month,
-    COALESCE(s.channel, c.channel) AS channel,
-    COALESCE(s.campaign, c.campaign) AS campaign,
-    COALESCE(s.model, c.model) AS model,
-    s.spend,
-    COALESCE(c.leads, 0.0) AS leads,
-    COALESCE(c.customers, 0.0) AS customers,
-    COALESCE(c.conversions, 0.0) AS conversions,
-    COALESCE(c.revenue, 0.0) AS revenue,
-    COALESCE(c.revenue, 0.0) / NULLIF(s.spend, 0) AS roas,
-    (COALESCE(c.revenue, 0.0) - s.spend) / NULLIF(s.spend, 0) AS roi,
-    s.spend / NULLIF(c.leads, 0) AS cpl,
-    s.spend / NULLIF(c.conversions, 0) AS cpa,
-    s.spend / NULLIF(c.customers, 0) + COALESCE(o.cost / NULLIF(c.month_customers, 0), 0.0) AS cac
-FROM spend_by_model s
-FULL OUTER JOIN credited_months c
-    ON c.client_id = s.client_id AND c.month = s.month AND c.channel = s.channel
-    AND c.campaign = s.campaign AND c.model = s.model
-LEFT JOIN costs_by_month o
-    ON o.client_id = COALESCE(s.client_id, c.client_id) AND o.month = COALESCE(s.month, c.month)
+    j.client_id,
+    j.month,
+    j.channel,
+    j.campaign,
+    j.model,
+    j.spend,
+    j.leads,
+    j.customers,
+    j.conversions,
+    j.revenue,
+    j.revenue / NULLIF(j.spend, 0) AS roas,
+    (j.revenue - j.spend) / NULLIF(j.spend, 0) AS roi,
+    j.spend / NULLIF(j.leads, 0) AS cpl,
+    j.spend / NULLIF(j.conversions, 0) AS cpa,
+    j.spend / NULLIF(j.customers, 0) + COALESCE(o.cost / NULLIF(j.month_customers, 0), 0.0) AS cac
+FROM joined j
+LEFT JOIN costs_by_month o ON o.client_id = j.client_id AND o.month = j.month

@@ -103,21 +103,78 @@ fn target_dir() -> Result<std::path::PathBuf> {
     Ok(text[start..start + end].replace("\\\\", "\\").into())
 }
 
-/// Side-by-side benchmarks (release build; the plugins are built in the same profile).
+/// Side-by-side benchmarks. One release build makes the binary, the connector libraries and the
+/// bench executables together (`cargo bench -p loopql-benches` would resolve features for one
+/// package, not the workspace, and build the whole dependency graph a second time), then each
+/// bench runs. `-- --bench NAME` picks one.
 fn bench(args: &[String]) -> Result<()> {
-    step(
-        "build workspace (release)",
-        cargo().args(["build", "--workspace", "--release"]),
-    )?;
+    let wanted = match args {
+        [] => "*".to_string(),
+        [flag, name] if flag == "--bench" => name.clone(),
+        _ => bail!("usage: cargo xtask bench [-- --bench NAME]"),
+    };
+    let started = Instant::now();
+    eprintln!("==> build workspace and benches (release)");
+    let out = cargo()
+        .args([
+            "build",
+            "--workspace",
+            "--release",
+            "--lib",
+            "--bins",
+            "--bench",
+            &wanted,
+        ])
+        .args(["--message-format", "json-render-diagnostics"])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("running cargo build")?;
+    if !out.status.success() {
+        bail!(
+            "build workspace and benches (release) failed ({})",
+            out.status
+        );
+    }
+    eprintln!("    done in {:.0?}", started.elapsed());
+    let benches = bench_executables(&String::from_utf8_lossy(&out.stdout))?;
+    if benches.is_empty() {
+        bail!("no bench named `{wanted}` in benches/Cargo.toml");
+    }
     // The peers and clients the benchmarks run (pyarrow, DuckDB).
     let python = python::install().context("installing the benchmarks' Python packages")?;
-    step(
-        "benchmarks",
-        cargo()
-            .args(["bench", "--package", "loopql-benches"])
-            .args(args)
-            .env("LOOPQL_TEST_PYTHON", python),
-    )
+    for (name, exe) in benches {
+        step(
+            &format!("bench {name}"),
+            Command::new(exe)
+                .current_dir(root()?.join("benches"))
+                .env("CARGO_MANIFEST_DIR", root()?.join("benches"))
+                .env("LOOPQL_TEST_PYTHON", &python),
+        )?;
+    }
+    Ok(())
+}
+
+/// (name, executable) of every bench target in cargo's JSON build messages.
+fn bench_executables(messages: &str) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for line in messages.lines() {
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let is_bench = msg["target"]["kind"]
+            .as_array()
+            .is_some_and(|k| k.iter().any(|k| k == "bench"));
+        if let (true, Some(name), Some(exe)) = (
+            is_bench,
+            msg["target"]["name"].as_str(),
+            msg["executable"].as_str(),
+        ) {
+            out.push((name.to_string(), exe.to_string()));
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
 }
 
 /// The workspace root (xtask's parent folder). `cargo run` sets `CARGO_MANIFEST_DIR` at run

@@ -164,3 +164,66 @@ async fn demo_spend_meets_credits_on_the_channel_each_platform_buys() {
         assert!(v[0] > 0.0 && v[1] > 0.0, "{key}: spend and leads {v:?}");
     }
 }
+
+#[tokio::test]
+async fn filters_on_client_and_model_reach_attribution_through_the_roi_views() {
+    let (_dir, engine) = demo().await;
+    // A live engine caches nothing: every query that needs credits computes them, for the
+    // clients its filters keep.
+    for (view, key) in [
+        ("roi_by_channel", "month, channel"),
+        ("roi_by_campaign", "month, channel, campaign"),
+    ] {
+        let whole = rows(
+            &engine,
+            &format!(
+                "SELECT concat_ws('/', {key}), spend, leads, revenue, cac FROM {view} \
+                 WHERE client_id = 'acme' AND model = 'linear' ORDER BY 1"
+            ),
+        )
+        .await;
+        let before = engine.credits_computed();
+        let all = rows(
+            &engine,
+            &format!(
+                "SELECT concat_ws('/', client_id, model, {key}), spend, leads, revenue, \
+                 cac FROM {view} ORDER BY 1"
+            ),
+        )
+        .await;
+        assert_eq!(engine.credits_computed(), before + 3, "{view}: all clients");
+        let before = engine.credits_computed();
+        let filtered = rows(
+            &engine,
+            &format!(
+                "SELECT concat_ws('/', {key}), spend, leads, revenue, cac FROM {view} \
+                 WHERE client_id = 'acme' AND model = 'linear' ORDER BY 1"
+            ),
+        )
+        .await;
+        assert_eq!(
+            engine.credits_computed(),
+            before + 1,
+            "{view}: the client filter reached attribution()"
+        );
+        // The filtered rows are the unfiltered view's rows of that client and model (sums
+        // may add up in another order: equal to 1e-9).
+        let from_all: Vec<_> = all
+            .iter()
+            .filter(|(k, _)| k.starts_with("acme/linear/"))
+            .map(|(k, v)| (k["acme/linear/".len()..].to_string(), v.clone()))
+            .collect();
+        for other in [&whole, &from_all] {
+            assert_eq!(filtered.len(), other.len(), "{view}");
+            for ((a, x), (b, y)) in filtered.iter().zip(other) {
+                assert_eq!(a, b, "{view}");
+                for (p, q) in x.iter().zip(y) {
+                    assert!(
+                        (p.is_nan() && q.is_nan()) || (p - q).abs() <= 1e-9 * p.abs().max(1.0),
+                        "{view} {a}: {x:?} vs {y:?}"
+                    );
+                }
+            }
+        }
+    }
+}
