@@ -224,9 +224,26 @@ pub(crate) async fn register_missing_harmonized(
     Ok(())
 }
 
-/// Creates the views over the harmonized ones.
-pub(crate) async fn register_derived(ctx: &SessionContext) -> Result<()> {
-    for view in DERIVED {
+/// Derived views a warehouse stores with each snapshot (computed by `loopql sync` for the
+/// clients it touched), so queries read them instead of computing them: stitching every
+/// session to its person is the costliest step of every attribution query.
+pub const MATERIALIZED: &[&str] = &["identified_sessions"];
+
+/// The day column a materialized derived view is partitioned by.
+pub fn materialized_day(view: &str) -> Option<&'static str> {
+    match view {
+        "identified_sessions" => Some("session_date"),
+        _ => None,
+    }
+}
+
+/// Creates the views over the harmonized ones, except those the read mode registered as tables
+/// (`present`: a warehouse's materialized ones).
+pub(crate) async fn register_derived(
+    ctx: &SessionContext,
+    present: &std::collections::BTreeSet<String>,
+) -> Result<()> {
+    for view in DERIVED.iter().filter(|v| !present.contains(v.name)) {
         let statement = format!("CREATE VIEW {} AS {}", view.name, view.sql);
         ctx.sql(&statement).await.map_err(|e| EngineError::View {
             view: view.name.to_string(),

@@ -1,7 +1,8 @@
 //! The warehouse as a read mode ([`TableSource`]): what `loopql query`, the shell, reports and
 //! the server read by default ([`Auto`]: the current snapshot when a sync ever completed, else
-//! the connectors), and the raw tables a sync computes the
-//! harmonized ones from ([`RawTables`]).
+//! the connectors), the raw tables a sync computes the harmonized ones from ([`RawTables`]),
+//! and a sync's new raw and harmonized tables it computes the materialized derived ones from
+//! ([`NewTables`]).
 
 use super::manifest::{Manifest, TableEntry};
 use super::register::{self, Which};
@@ -100,6 +101,37 @@ impl TableSource for RawTables {
         .await?;
         Ok(Registered {
             harmonized: Harmonized::Mappings(self.mappings.clone()),
+            reference_tables: false,
+            snapshot: None,
+            plugins: None,
+        })
+    }
+}
+
+/// A sync's new raw and harmonized tables (snapshot `id`, not committed yet): what it computes
+/// the materialized derived tables (`views::MATERIALIZED`) from.
+#[derive(Debug)]
+pub struct NewTables {
+    pub warehouse: Warehouse,
+    pub snapshot: u64,
+    pub tables: BTreeMap<String, TableEntry>,
+}
+
+#[async_trait]
+impl TableSource for NewTables {
+    async fn register(&self, ctx: &SessionContext, project: &Project) -> Result<Registered> {
+        let clients: Vec<String> = project.clients.iter().map(|c| c.id.clone()).collect();
+        register::register(
+            ctx,
+            &self.warehouse,
+            self.snapshot,
+            &self.tables,
+            &clients,
+            Which::Data,
+        )
+        .await?;
+        Ok(Registered {
+            harmonized: Harmonized::Tables(self.tables.keys().cloned().collect()),
             reference_tables: false,
             snapshot: None,
             plugins: None,

@@ -264,17 +264,17 @@ impl EngineBuilder {
         if !registered.reference_tables {
             crate::reference::register(&ctx, &project)?;
         }
-        let mappings = match registered.harmonized {
+        let (mappings, present) = match registered.harmonized {
             Harmonized::Mappings(mappings) => {
                 views::register_harmonized(&ctx, &mappings).await?;
-                mappings
+                (mappings, Default::default())
             }
             Harmonized::Tables(present) => {
                 views::register_missing_harmonized(&ctx, &present).await?;
-                Vec::new()
+                (Vec::new(), present)
             }
         };
-        views::register_derived(&ctx).await?;
+        views::register_derived(&ctx, &present).await?;
         let engine = Engine {
             ctx,
             project: Arc::new(project),

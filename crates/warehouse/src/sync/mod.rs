@@ -21,7 +21,7 @@ use super::partition::day_text;
 use super::progress::{Lines, Progress};
 use super::register::quote;
 use super::snapshot_writer::Run;
-use super::source::RawTables;
+use super::source::{NewTables, RawTables};
 use chrono::{NaiveDate, Utc};
 use loopql_core::error::{EngineError, Result};
 use loopql_core::project::Project;
@@ -152,11 +152,24 @@ async fn run_sync(project: &Project, options: &SyncOptions, limit_mb: u64) -> Re
             mappings: live.mappings().to_vec(),
         }),
     )
-    .runtime(runtime)
+    .runtime(runtime.clone())
     .open()
     .await?;
     sync.harmonized(&derived).await?;
     sync.reference(&derived).await?;
+    // 4. Materialized derived tables (identity stitching), from the new harmonized tables.
+    let new_tables = EngineBuilder::new(
+        project.clone(),
+        Arc::new(NewTables {
+            warehouse: warehouse.clone(),
+            snapshot: id,
+            tables: sync.tables.clone(),
+        }),
+    )
+    .runtime(runtime)
+    .open()
+    .await?;
+    sync.materialized(&new_tables).await?;
     let derived_time = started.elapsed();
 
     let manifest = sync.manifest(now());

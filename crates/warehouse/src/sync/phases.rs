@@ -217,6 +217,53 @@ impl Sync<'_> {
         Ok(())
     }
 
+    /// Phase 4: the derived views a snapshot stores (`views::MATERIALIZED`), computed from the
+    /// new harmonized tables for every client this sync touched — whole, since a login re-keys
+    /// a person's past sessions — and carried over for the others. Partitions whose bytes did
+    /// not change are linked, not written.
+    pub(super) async fn materialized(&mut self, engine: &Engine) -> Result<()> {
+        let clients: Vec<String> = self.project.clients.iter().map(|c| c.id.clone()).collect();
+        let mut line = self.lines.line("stitched tables");
+        for name in views::MATERIALIZED {
+            let schema = table_schema(engine, name).await?;
+            let day_column = views::materialized_day(name).map(str::to_string);
+            let mut entry = TableEntry {
+                kind: TableKind::Harmonized,
+                dir: (*name).to_string(),
+                day_partition: day_column
+                    .as_deref()
+                    .map(|c| Layout::day_partition(&schema, c)),
+                day_column,
+                schema: schema.clone(),
+                files: Vec::new(),
+            };
+            let old_entry = self.old.and_then(|m| m.tables.get(*name));
+            let comparable = old_entry.filter(|o| o.schema == schema && o.dir == entry.dir);
+            for client in &clients {
+                if comparable.is_some() && !self.windows.contains_key(client.as_str()) {
+                    self.run.carry(&mut entry, comparable, client, None).await?;
+                    continue;
+                }
+                line.table(name);
+                let sql = read_sql(&quote(name), client, entry.day_column.as_deref(), None);
+                let rows = engine.plan(&sql, &options()).await?.stream().await?;
+                self.run
+                    .replace(
+                        &mut entry,
+                        comparable,
+                        client,
+                        None,
+                        rows.boxed(),
+                        &mut line,
+                    )
+                    .await?;
+            }
+            self.tables.insert((*name).to_string(), entry);
+        }
+        line.finish(&format!("{} rows computed", line.rows));
+        Ok(())
+    }
+
     /// Phase 3: the reference tables (clients, rates, budgets, ...), written whole: what a
     /// cluster reads instead of the project's files.
     pub(super) async fn reference(&mut self, derived: &Engine) -> Result<()> {

@@ -1,0 +1,110 @@
+//! A sync stores `identified_sessions` (sessions stitched to their person) with the snapshot, so
+//! warehouse queries read it instead of computing it; a later sync that brings a login re-keys
+//! the device's earlier sessions in the stored table too.
+
+use loopql_core::{Engine, EngineBuilder, Project};
+use loopql_warehouse::SyncOptions;
+use std::path::Path;
+use std::sync::Arc;
+
+fn event(day: &str, ts: i64, device: &str, user: Option<&str>) -> String {
+    let user = user.map_or(String::new(), |u| format!(r#", "user_id": "{u}""#));
+    format!(
+        r#"{{"event_date": "{day}", "event_timestamp": "{}", "event_name": "page_view", "event_params": [{{"key": "ga_session_id", "value": {{"int_value": "{ts}"}}}}, {{"key": "page_location", "value": {{"string_value": "https://x.example/?utm_source=newsletter&utm_medium=email"}}}}], "user_pseudo_id": "{device}"{user}}}"#,
+        ts * 1_000_000
+    ) + "\n"
+}
+
+async fn rows(engine: &Engine, sql: &str) -> Vec<String> {
+    let batches = engine.collect(sql).await.unwrap();
+    let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+        .unwrap()
+        .to_string();
+    text.lines().map(str::to_string).collect()
+}
+
+async fn synced(project_file: &Path) -> (Project, Engine) {
+    let project = Project::load(project_file).unwrap();
+    loopql_warehouse::sync(&project, &SyncOptions::default())
+        .await
+        .unwrap();
+    let engine = EngineBuilder::new(project.clone(), Arc::new(loopql_warehouse::Auto))
+        .open()
+        .await
+        .unwrap();
+    (project, engine)
+}
+
+#[tokio::test]
+async fn identified_sessions_are_stored_and_a_later_login_rekeys_the_past() {
+    let dir = tempfile::tempdir().unwrap();
+    let project_file = dir.path().join("loopql.toml");
+    std::fs::write(
+        &project_file,
+        "[[clients]]\nid = \"acme\"\ncurrency = \"USD\"\ntime_zone = \"UTC\"\n\n\
+         [[sources]]\nconnector = \"ga4\"\nclient_id = \"acme\"\noptions = { path = \"events_*.json\" }\n",
+    )
+    .unwrap();
+    // Day 1: device d1, anonymous; device d2 logged in as U-7.
+    std::fs::write(
+        dir.path().join("events_20240101.json"),
+        event("20240101", 1_704_103_200, "d1", None)
+            + &event("20240101", 1_704_106_800, "d2", Some("U-7")),
+    )
+    .unwrap();
+    let (_, engine) = synced(&project_file).await;
+    let manifest = loopql_warehouse::source::current(&Project::load(&project_file).unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .1;
+    let stored = &manifest.tables["identified_sessions"];
+    assert!(
+        !stored.files.is_empty(),
+        "the snapshot stores identified_sessions"
+    );
+    // Read as a table: no window functions left to compute at query time.
+    let plan = rows(&engine, "EXPLAIN SELECT * FROM identified_sessions").await;
+    assert!(
+        !plan.iter().any(|l| l.contains("WindowAgg")),
+        "{}",
+        plan.join("\n")
+    );
+    let sql = "SELECT CAST(session_date AS VARCHAR) AS day, device_id, person_key \
+               FROM identified_sessions ORDER BY 1, 2";
+    let before = rows(&engine, sql).await;
+    // Before the login, d1's session is its own (keyed by the device); d2's is U-7's.
+    assert!(
+        before.iter().any(|l| l.matches("d1").count() == 2),
+        "{before:?}"
+    );
+    assert!(
+        before
+            .iter()
+            .any(|l| l.contains("| d2 ") && l.contains("u-7")),
+        "{before:?}"
+    );
+    // The live engine computes the same from the sources.
+    let live = EngineBuilder::live(Project::load(&project_file).unwrap())
+        .open()
+        .await
+        .unwrap();
+    assert_eq!(rows(&live, sql).await, before);
+
+    // Day 5: d1 logs in as U-42. The next sync re-keys d1's day-1 session.
+    std::fs::write(
+        dir.path().join("events_20240105.json"),
+        event("20240105", 1_704_448_800, "d1", Some("U-42")),
+    )
+    .unwrap();
+    let (_, engine) = synced(&project_file).await;
+    let after = rows(&engine, sql).await;
+    let d1: Vec<&String> = after.iter().filter(|l| l.contains("| d1 ")).collect();
+    assert_eq!(d1.len(), 2, "{after:?}");
+    assert!(d1.iter().all(|l| l.contains("u-42")), "{after:?}");
+    let live = EngineBuilder::live(Project::load(&project_file).unwrap())
+        .open()
+        .await
+        .unwrap();
+    assert_eq!(rows(&live, sql).await, after);
+}
