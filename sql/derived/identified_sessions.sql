@@ -38,10 +38,14 @@ FROM (
                 PARTITION BY s.client_id, s.source_system, s.user_id
                 ORDER BY s.session_start, s.session_id
                 ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) END,
-            CASE WHEN s.user_id IS NOT NULL THEN first_value(s.own) IGNORE NULLS OVER (
+            -- the first person after it: the last before it in reverse order (a frame that
+            -- ends at the current row streams; one reaching UNBOUNDED FOLLOWING makes
+            -- DataFusion hold the whole input as one batch). NULLS LAST, not the reverse of the
+            -- other window's order, or DataFusion turns this window back into that one reversed.
+            CASE WHEN s.user_id IS NOT NULL THEN last_value(s.own) IGNORE NULLS OVER (
                 PARTITION BY s.client_id, s.source_system, s.user_id
-                ORDER BY s.session_start, s.session_id
-                ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) END
+                ORDER BY s.session_start DESC NULLS LAST, s.session_id DESC NULLS LAST
+                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) END
         ) AS person
     FROM (
         SELECT client_id, source_system, session_id, user_id, session_start, session_end,
