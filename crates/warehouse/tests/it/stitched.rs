@@ -84,12 +84,20 @@ async fn identified_sessions_are_stored_and_a_later_login_rekeys_the_past() {
             .any(|l| l.contains("| d2 ") && l.contains("u-7")),
         "{before:?}"
     );
-    // The live engine computes the same from the sources.
+    // The live engine computes the same from the sources, with windows that stream (a
+    // WindowAggExec holds its whole input as one batch: a big client's sync ran out of memory).
     let live = EngineBuilder::live(Project::load(&project_file).unwrap())
         .open()
         .await
         .unwrap();
     assert_eq!(rows(&live, sql).await, before);
+    let plan = rows(&live, "EXPLAIN SELECT * FROM identified_sessions").await;
+    assert!(
+        plan.iter().any(|l| l.contains("BoundedWindowAggExec"))
+            && !plan.iter().any(|l| l.contains(" WindowAggExec")),
+        "{}",
+        plan.join("\n")
+    );
 
     // Day 5: d1 logs in as U-42. The next sync re-keys d1's day-1 session.
     std::fs::write(
