@@ -5,7 +5,7 @@
 use super::DemoClient;
 use super::ads::AdRow;
 use super::google_ads::save;
-use crate::error::{DemoError, Result};
+use crate::error::Result;
 use chrono::Datelike;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -63,11 +63,7 @@ fn row(client: &DemoClient, r: &AdRow) -> Value {
 
 /// Writes `rows` (Meta rows of one client) as monthly files of response pages.
 pub fn write(dir: &Path, client: &DemoClient, rows: &[AdRow]) -> Result<Written> {
-    let folder = dir.join("exports").join(client.id).join("meta_ads");
-    std::fs::create_dir_all(&folder).map_err(|source| DemoError::Io {
-        path: folder.clone(),
-        source,
-    })?;
+    let folder = super::sinks::export_folder(dir, client.id, "meta_ads")?;
     let mut files = Vec::new();
     for m in 1..=3u32 {
         let month: Vec<Value> = rows

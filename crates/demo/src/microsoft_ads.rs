@@ -5,7 +5,7 @@
 use super::DemoClient;
 use super::ads::AdRow;
 use super::google_ads::save;
-use crate::error::{DemoError, Result};
+use crate::error::Result;
 use chrono::Datelike;
 use std::path::{Path, PathBuf};
 
@@ -50,11 +50,7 @@ fn report(client: &DemoClient, month: u32, rows: &[&AdRow]) -> String {
 /// Writes `rows` (Microsoft Advertising rows of one client, in its reporting currency) as one
 /// report per month.
 pub fn write(dir: &Path, client: &DemoClient, rows: &[AdRow]) -> Result<Written> {
-    let folder = dir.join("exports").join(client.id).join("microsoft_ads");
-    std::fs::create_dir_all(&folder).map_err(|source| DemoError::Io {
-        path: folder.clone(),
-        source,
-    })?;
+    let folder = super::sinks::export_folder(dir, client.id, "microsoft_ads")?;
     let mut files = Vec::new();
     for m in 1..=3u32 {
         let month: Vec<&AdRow> = rows.iter().filter(|r| r.date.month() == m).collect();

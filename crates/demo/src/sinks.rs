@@ -26,6 +26,13 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DemoError + '_ {
     }
 }
 
+/// `exports/<client>/<source>/` under the project folder `dir`, created.
+pub fn export_folder(dir: &Path, client: &str, source: &str) -> Result<PathBuf> {
+    let folder = dir.join("exports").join(client).join(source);
+    std::fs::create_dir_all(&folder).map_err(io(&folder))?;
+    Ok(folder)
+}
+
 impl Sinks {
     pub fn new(folder: PathBuf, gzip: bool, header: &'static str) -> Result<Self> {
         std::fs::create_dir_all(&folder).map_err(io(&folder))?;

@@ -26,6 +26,19 @@ pub async fn current(project: &Project) -> Result<Option<(Warehouse, Manifest)>>
     Ok(warehouse.current().await?.map(|m| (warehouse, m)))
 }
 
+/// Registers `tables` of snapshot `snapshot` (`which` of them) for the project's clients.
+async fn register_tables(
+    ctx: &SessionContext,
+    project: &Project,
+    warehouse: &Warehouse,
+    snapshot: u64,
+    tables: &BTreeMap<String, TableEntry>,
+    which: Which,
+) -> Result<()> {
+    let clients: Vec<String> = project.clients.iter().map(|c| c.id.clone()).collect();
+    register::register(ctx, warehouse, snapshot, tables, &clients, which).await
+}
+
 /// Registers `manifest`'s tables (`which` of them) for the project's clients.
 pub async fn register_snapshot(
     ctx: &SessionContext,
@@ -34,13 +47,12 @@ pub async fn register_snapshot(
     manifest: &Manifest,
     which: Which,
 ) -> Result<Registered> {
-    let clients: Vec<String> = project.clients.iter().map(|c| c.id.clone()).collect();
-    register::register(
+    register_tables(
         ctx,
+        project,
         warehouse,
         manifest.snapshot,
         &manifest.tables,
-        &clients,
         which,
     )
     .await?;
@@ -89,13 +101,12 @@ pub struct RawTables {
 #[async_trait]
 impl TableSource for RawTables {
     async fn register(&self, ctx: &SessionContext, project: &Project) -> Result<Registered> {
-        let clients: Vec<String> = project.clients.iter().map(|c| c.id.clone()).collect();
-        register::register(
+        register_tables(
             ctx,
+            project,
             &self.warehouse,
             self.snapshot,
             &self.tables,
-            &clients,
             Which::Raw,
         )
         .await?;
@@ -120,13 +131,12 @@ pub struct NewTables {
 #[async_trait]
 impl TableSource for NewTables {
     async fn register(&self, ctx: &SessionContext, project: &Project) -> Result<Registered> {
-        let clients: Vec<String> = project.clients.iter().map(|c| c.id.clone()).collect();
-        register::register(
+        register_tables(
             ctx,
+            project,
             &self.warehouse,
             self.snapshot,
             &self.tables,
-            &clients,
             Which::Data,
         )
         .await?;
