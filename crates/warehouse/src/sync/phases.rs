@@ -167,17 +167,7 @@ impl Sync<'_> {
         let mut line = self.lines.line("harmonized tables");
         for view in views::HARMONIZED {
             let schema = table_schema(derived, view.name).await?;
-            let day_column = views::activity_day(view.name).map(str::to_string);
-            let mut entry = TableEntry {
-                kind: TableKind::Harmonized,
-                dir: view.name.to_string(),
-                day_partition: day_column
-                    .as_deref()
-                    .map(|c| Layout::day_partition(&schema, c)),
-                day_column,
-                schema: schema.clone(),
-                files: Vec::new(),
-            };
+            let mut entry = computed_entry(view.name, &schema, views::activity_day(view.name));
             let old_entry = self.old.and_then(|m| m.tables.get(view.name));
             let comparable = old_entry.filter(|o| o.schema == schema && o.dir == entry.dir);
             for client in &clients {
@@ -226,17 +216,7 @@ impl Sync<'_> {
         let mut line = self.lines.line("stitched tables");
         for name in views::MATERIALIZED {
             let schema = table_schema(engine, name).await?;
-            let day_column = views::materialized_day(name).map(str::to_string);
-            let mut entry = TableEntry {
-                kind: TableKind::Harmonized,
-                dir: (*name).to_string(),
-                day_partition: day_column
-                    .as_deref()
-                    .map(|c| Layout::day_partition(&schema, c)),
-                day_column,
-                schema: schema.clone(),
-                files: Vec::new(),
-            };
+            let mut entry = computed_entry(name, &schema, views::materialized_day(name));
             let old_entry = self.old.and_then(|m| m.tables.get(*name));
             let comparable = old_entry.filter(|o| o.schema == schema && o.dir == entry.dir);
             for client in &clients {
@@ -311,5 +291,22 @@ impl Sync<'_> {
             sources,
             tables: std::mem::take(&mut self.tables),
         }
+    }
+}
+
+/// A table the sync computes (harmonized, or a stored derived one) before its files are
+/// written: partitioned by client and, when it has one, by `day_column`.
+fn computed_entry(
+    name: &str,
+    schema: &datafusion::arrow::datatypes::Schema,
+    day_column: Option<&str>,
+) -> TableEntry {
+    TableEntry {
+        kind: TableKind::Harmonized,
+        dir: name.to_string(),
+        day_partition: day_column.map(|c| Layout::day_partition(schema, c)),
+        day_column: day_column.map(str::to_string),
+        schema: schema.clone(),
+        files: Vec::new(),
     }
 }
