@@ -225,11 +225,14 @@ pub(crate) async fn register_missing_harmonized(
 }
 
 /// Derived views a warehouse stores with each snapshot (computed by `loopql sync` for the
-/// clients it touched), so queries read them instead of computing them: stitching every
-/// session to its person is the costliest step of every attribution query.
-pub const MATERIALIZED: &[&str] = &["identified_sessions"];
+/// clients it touched, in this order: each may read the ones before it), so queries read them
+/// instead of computing them: stitching every session to its person is the costliest step of
+/// every attribution query, and `touchpoints` / `conversions` are what attribution reads.
+pub const MATERIALIZED: &[&str] = &["identified_sessions", "touchpoints", "conversions"];
 
-/// The day column a materialized derived view is partitioned by.
+/// The day column a materialized derived view is partitioned by (`None`: one partition per
+/// client — attribution reads a client's touches and conversions whole, and a few large files
+/// read faster than a file per day).
 pub fn materialized_day(view: &str) -> Option<&'static str> {
     match view {
         "identified_sessions" => Some("session_date"),

@@ -75,7 +75,6 @@ fn paths_of(journeys: &Journeys, kind: u32, options: &AttributionOptions) -> Vec
 fn fit(
     journeys: &Journeys,
     kind: u32,
-    paths: &[Option<Path>],
     models: &[Model],
     options: &AttributionOptions,
 ) -> Result<Fits, String> {
@@ -87,6 +86,7 @@ fn fit(
             shapley: None,
         });
     }
+    let paths = paths_of(journeys, kind, options);
     let mut converted = vec![false; journeys.persons()];
     for c in journeys.conversions.iter().filter(|c| c.kind == kind) {
         converted[c.person as usize] = true;
@@ -147,85 +147,162 @@ fn fit(
     Ok(Fits { markov, shapley })
 }
 
-/// A credited conversion's shares under `model`.
-fn split(
-    model: Model,
+/// A type's running credits: one row of cells per day that has any, each row the models × keys
+/// (cell 0 of a model stands for `Unmatched`), so adding a share is an index, not a hash of
+/// (day, model, key).
+struct Grid {
+    /// Cells per model: the keys and `Unmatched`.
+    width: usize,
+    /// Cells per row.
+    stride: usize,
+    rows: HashMap<i32, usize, ahash::RandomState>,
+    days: Vec<i32>,
+    cells: Vec<(f64, f64)>,
+}
+
+impl Grid {
+    fn new(models: usize, keys: usize) -> Self {
+        let width = keys + 1;
+        Grid {
+            width,
+            stride: width * models,
+            rows: HashMap::default(),
+            days: Vec::new(),
+            cells: Vec::new(),
+        }
+    }
+
+    /// The first cell of `day`'s row.
+    fn row(&mut self, day: i32) -> usize {
+        if let Some(&at) = self.rows.get(&day) {
+            return at;
+        }
+        let at = self.cells.len();
+        self.cells.resize(at + self.stride, (0.0, 0.0));
+        self.days.push(day);
+        self.rows.insert(day, at);
+        at
+    }
+
+    /// Adds `share` of a conversion worth `value` to `key` under the model at `model` (its
+    /// index among the computed models) in the row at `row`.
+    fn add(&mut self, row: usize, model: usize, key: u32, share: f64, value: f64) {
+        let cell = if key == UNMATCHED_KEY {
+            0
+        } else {
+            key as usize + 1
+        };
+        let c = &mut self.cells[row + model * self.width + cell];
+        c.0 += share;
+        c.1 += share * value;
+    }
+
+    /// The cells that were given any share.
+    fn into_sums(self, models: &[Model]) -> Sums {
+        let mut sums = Sums::default();
+        for (r, &day) in self.days.iter().enumerate() {
+            for (m, &model) in models.iter().enumerate() {
+                let at = r * self.stride + m * self.width;
+                for (cell, &sum) in self.cells[at..at + self.width].iter().enumerate() {
+                    if sum.0 > 0.0 {
+                        let key = if cell == 0 {
+                            UNMATCHED_KEY
+                        } else {
+                            cell as u32 - 1
+                        };
+                        sums.insert((day, model, key), sum);
+                    }
+                }
+            }
+        }
+        sums
+    }
+}
+
+/// Reused buffers for one conversion's shares.
+#[derive(Default)]
+struct Scratch {
+    path: Path,
+    weights: Vec<f64>,
+}
+
+/// Adds one credited conversion's shares under every model to `grid`.
+#[allow(clippy::too_many_arguments)]
+fn credit_conversion(
+    grid: &mut Grid,
+    scratch: &mut Scratch,
     c: &Conversion,
-    path: &Path,
     journeys: &Journeys,
+    models: &[Model],
     fits: &Fits,
     params: &Params,
-) -> Vec<(u32, f64)> {
+    dating: Dating,
+) {
+    let path = &scratch.path;
     if path.is_empty() {
-        return vec![(UNMATCHED_KEY, 1.0)];
+        let row = grid.row(c.date);
+        for m in 0..models.len() {
+            grid.add(row, m, UNMATCHED_KEY, 1.0, c.value);
+        }
+        return;
     }
     let milestones = journeys
         .milestones
         .get(c.person as usize)
         .copied()
         .unwrap_or(Milestones::default());
-    match (model, &fits.markov, &fits.shapley) {
-        (Model::Markov, Some(re), _) => markov::split(&path.keys, re),
-        (Model::Shapley, _, Some(phi)) => shapley::split(&path.keys, phi),
-        _ => heuristic::credits(
-            model,
-            path,
-            c.ts,
-            &journeys.keys.direct,
-            params,
-            &milestones,
-        ),
-    }
-}
-
-/// A credited conversion's shares under `model`, per touch: (day, key, share), the day being
-/// the touch's.
-fn split_by_touch(
-    model: Model,
-    c: &Conversion,
-    path: &Path,
-    journeys: &Journeys,
-    fits: &Fits,
-    params: &Params,
-) -> Vec<(i32, u32, f64)> {
-    if path.is_empty() {
-        return vec![(c.date, UNMATCHED_KEY, 1.0)];
-    }
-    let day = |i: usize| journeys.touch_day(c.person, path.ts[i]);
-    let per_key = match (model, &fits.markov, &fits.shapley) {
-        (Model::Markov, Some(re), _) => Some(markov::split(&path.keys, re)),
-        (Model::Shapley, _, Some(phi)) => Some(shapley::split(&path.keys, phi)),
-        _ => None,
+    let conversion_row = match dating {
+        Dating::Conversion => Some(grid.row(c.date)),
+        Dating::Touch => None,
     };
-    match per_key {
-        Some(shares) => {
-            let mut out = Vec::with_capacity(path.len());
-            for (key, share) in shares {
-                let touches = path.keys.iter().filter(|k| **k == key).count() as f64;
-                for (i, _) in path.keys.iter().enumerate().filter(|(_, k)| **k == key) {
-                    out.push((day(i), key, share / touches));
+    for (m, &model) in models.iter().enumerate() {
+        let per_key = match (model, &fits.markov, &fits.shapley) {
+            (Model::Markov, Some(re), _) => Some(markov::split(&path.keys, re)),
+            (Model::Shapley, _, Some(phi)) => Some(shapley::split(&path.keys, phi)),
+            _ => None,
+        };
+        match (per_key, conversion_row) {
+            (Some(shares), Some(row)) => {
+                for (key, share) in shares {
+                    if share > 0.0 {
+                        grid.add(row, m, key, share, c.value);
+                    }
                 }
             }
-            out
-        }
-        None => {
-            let milestones = journeys
-                .milestones
-                .get(c.person as usize)
-                .copied()
-                .unwrap_or(Milestones::default());
-            let w = heuristic::weights(
-                model,
-                path,
-                c.ts,
-                &journeys.keys.direct,
-                params,
-                &milestones,
-            );
-            w.into_iter()
-                .enumerate()
-                .map(|(i, w)| (day(i), path.keys[i], w))
-                .collect()
+            // A key's share goes in equal parts to its touches on the path, each on its day.
+            (Some(shares), None) => {
+                for (key, share) in shares {
+                    if share <= 0.0 {
+                        continue;
+                    }
+                    let touches = path.keys.iter().filter(|k| **k == key).count() as f64;
+                    for (i, _) in path.keys.iter().enumerate().filter(|(_, k)| **k == key) {
+                        let row = grid.row(journeys.touch_day(c.person, path.ts[i]));
+                        grid.add(row, m, key, share / touches, c.value);
+                    }
+                }
+            }
+            (None, row) => {
+                heuristic::weights_into(
+                    &mut scratch.weights,
+                    model,
+                    path,
+                    c.ts,
+                    &journeys.keys.direct,
+                    params,
+                    &milestones,
+                );
+                for (i, &w) in scratch.weights.iter().enumerate() {
+                    if w <= 0.0 {
+                        continue;
+                    }
+                    let row = match row {
+                        Some(row) => row,
+                        None => grid.row(journeys.touch_day(c.person, path.ts[i])),
+                    };
+                    grid.add(row, m, path.keys[i], w, c.value);
+                }
+            }
         }
     }
 }
@@ -239,33 +316,37 @@ fn credit_type(
     dating: Dating,
 ) -> Result<Credits, String> {
     let params = params(options);
-    let paths = paths_of(journeys, kind, options);
-    let fits = fit(journeys, kind, &paths, models, options)?;
-    let mut sums = Sums::default();
-    for (c, path) in journeys.conversions.iter().zip(&paths) {
-        let Some(path) = path else { continue };
-        if !c.credited {
+    let fits = fit(journeys, kind, models, options)?;
+    let mut grid = Grid::new(models.len(), journeys.keys.len());
+    let mut scratch = Scratch::default();
+    for c in &journeys.conversions {
+        if c.kind != kind || !c.credited {
             continue;
         }
-        for &model in models {
-            let shares = match dating {
-                Dating::Conversion => split(model, c, path, journeys, &fits, &params)
-                    .into_iter()
-                    .map(|(key, share)| (c.date, key, share))
-                    .collect(),
-                Dating::Touch => split_by_touch(model, c, path, journeys, &fits, &params),
-            };
-            for (day, key, share) in shares {
-                if share <= 0.0 {
-                    continue;
-                }
-                let e = sums.entry((day, model, key)).or_default();
-                e.0 += share;
-                e.1 += share * c.value;
-            }
-        }
+        let (ts, keys) = journeys.touches(c.person);
+        paths::path_into(
+            &mut scratch.path,
+            ts,
+            keys,
+            &journeys.keys.direct,
+            c.ts,
+            options,
+        );
+        credit_conversion(
+            &mut grid,
+            &mut scratch,
+            c,
+            journeys,
+            models,
+            &fits,
+            &params,
+            dating,
+        );
     }
-    Ok(Credits { kind, sums })
+    Ok(Credits {
+        kind,
+        sums: grid.into_sums(models),
+    })
 }
 
 /// The credits of every client × conversion type that some credited conversion has, under

@@ -17,11 +17,36 @@ pub fn weights(
     params: &Params,
     milestones: &Milestones,
 ) -> Vec<f64> {
+    let mut w = Vec::new();
+    weights_into(
+        &mut w,
+        model,
+        path,
+        conversion_ts,
+        direct,
+        params,
+        milestones,
+    );
+    w
+}
+
+/// [`weights`] written into `w` (resized to the path's length), so a loop over many
+/// conversions reuses one buffer.
+pub fn weights_into(
+    w: &mut Vec<f64>,
+    model: Model,
+    path: &Path,
+    conversion_ts: i64,
+    direct: &[bool],
+    params: &Params,
+    milestones: &Milestones,
+) {
     let n = path.len();
+    w.clear();
     if n == 0 {
-        return Vec::new();
+        return;
     }
-    let mut w = vec![0.0; n];
+    w.resize(n, 0.0);
     match model {
         Model::First => w[0] = 1.0,
         Model::Last | Model::Markov | Model::Shapley => w[n - 1] = 1.0,
@@ -52,9 +77,9 @@ pub fn weights(
                 let age = (conversion_ts - t).max(0) as f64;
                 *wi = (-age / half_life_us).exp2();
             }
-            normalize(&mut w);
+            normalize(w);
         }
-        Model::WShaped => w_shaped(&mut w, path, conversion_ts, milestones),
+        Model::WShaped => w_shaped(w, path, conversion_ts, milestones),
         Model::EqualDistinct => {
             let mut distinct: Vec<u32> = path.keys.clone();
             distinct.sort_unstable();
@@ -68,7 +93,6 @@ pub fn weights(
             }
         }
     }
-    w
 }
 
 /// W-shaped (DOMAIN.md §2): the anchors are the first touch, the lead touch (the last touch at

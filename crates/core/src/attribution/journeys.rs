@@ -223,12 +223,22 @@ impl Builder {
         // whatever order the rows arrived in (fits and first/last touches are then the same
         // on every read).
         let remap = self.keys.sort();
-        for t in &mut self.touches {
-            t.2 = remap[t.2 as usize];
+        // Touches placed in their person's range (a counting sort by person), then each
+        // person's few touches sorted by time, key and day.
+        let mut placed = vec![(0i64, 0u32, 0i32); self.touches.len()];
+        let mut fill: Vec<u32> = start[..persons].to_vec();
+        for &(p, ts, k, d) in &self.touches {
+            let at = &mut fill[p as usize];
+            placed[*at as usize] = (ts, remap[k as usize], d);
+            *at += 1;
         }
-        self.touches.sort_unstable();
-        let (touch_ts, touch_key) = self.touches.iter().map(|&(_, ts, k, _)| (ts, k)).unzip();
-        let touch_day = self.touches.iter().map(|&(_, _, _, d)| d).collect();
+        drop(std::mem::take(&mut self.touches));
+        for p in 0..persons {
+            placed[start[p] as usize..start[p + 1] as usize].sort_unstable();
+        }
+        let touch_ts = placed.iter().map(|&(ts, _, _)| ts).collect();
+        let touch_key = placed.iter().map(|&(_, k, _)| k).collect();
+        let touch_day = placed.iter().map(|&(_, _, d)| d).collect();
         let mut milestones = vec![Milestones::default(); persons];
         let lead = self.types.iter().position(|t| t == "lead");
         let opportunity = self.types.iter().position(|t| t == "opportunity");

@@ -140,10 +140,23 @@ fn build(paths: &[PathCount], order: usize) -> Chain {
     }
 }
 
-/// P(conversion) from start, with transitions into states ending in `removed` sent to null.
-fn conversion_probability(chain: &Chain, removed: Option<u32>) -> Result<f64, String> {
+/// P(conversion) from every state, with transitions into states ending in `removed` sent to
+/// null. `start` is where the sweeps begin: any probabilities at or above the answer (the
+/// chain's own, for a removal: removing a key only lowers them) or all zeros.
+fn conversion_probabilities(
+    chain: &Chain,
+    removed: Option<u32>,
+    mut p: Vec<f64>,
+) -> Result<Vec<f64>, String> {
     let n = chain.last.len();
-    let mut p = vec![0.0; n];
+    // A removed state's probability stays 0: every transition into it goes nowhere.
+    if let Some(k) = removed {
+        for (p, last) in p.iter_mut().zip(&chain.last) {
+            if *last == k {
+                *p = 0.0;
+            }
+        }
+    }
     for sweep in 0..MAX_SWEEPS {
         let mut moved = 0.0f64;
         for i in (0..n).rev() {
@@ -153,9 +166,6 @@ fn conversion_probability(chain: &Chain, removed: Option<u32>) -> Result<f64, St
             let (mut rest, mut stay) = (chain.to_conversion[i], 0.0);
             for e in chain.row[i]..chain.row[i + 1] {
                 let j = chain.target[e] as usize;
-                if removed.is_some_and(|k| chain.last[j] == k) {
-                    continue;
-                }
                 if j == i {
                     stay += chain.probability[e];
                 } else {
@@ -167,7 +177,7 @@ fn conversion_probability(chain: &Chain, removed: Option<u32>) -> Result<f64, St
             p[i] = next;
         }
         if moved <= TOLERANCE {
-            return Ok(p[START]);
+            return Ok(p);
         }
         if sweep + 1 == MAX_SWEEPS {
             break;
@@ -182,7 +192,9 @@ fn conversion_probability(chain: &Chain, removed: Option<u32>) -> Result<f64, St
 /// many key ids there are.
 pub fn fit(paths: &[PathCount], order: usize, keys: usize) -> Result<Fit, String> {
     let chain = build(paths, order);
-    let base = conversion_probability(&chain, None)?;
+    let n = chain.last.len();
+    let probabilities = conversion_probabilities(&chain, None, vec![0.0; n])?;
+    let base = probabilities[START];
     let mut removal_effects = vec![0.0; keys];
     let mut seen: Vec<u32> = chain
         .last
@@ -192,15 +204,46 @@ pub fn fit(paths: &[PathCount], order: usize, keys: usize) -> Result<Fit, String
         .collect();
     seen.sort_unstable();
     seen.dedup();
-    for k in seen {
-        let without = conversion_probability(&chain, Some(k))?;
-        let re = if base > 0.0 {
-            1.0 - without / base
-        } else {
-            0.0
-        };
-        if let Some(slot) = removal_effects.get_mut(k as usize) {
-            *slot = re.max(0.0);
+    // The removals are independent: solved on up to as many threads as there are cores, each
+    // starting from the chain's own probabilities.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, seen.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let solved: Vec<Result<Vec<(u32, f64)>, String>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(&k) = seen.get(i) else { break };
+                        let without =
+                            conversion_probabilities(&chain, Some(k), probabilities.clone())?;
+                        done.push((k, without[START]));
+                    }
+                    Ok(done)
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|_| Err("Markov solve panicked".into()))
+            })
+            .collect()
+    });
+    for result in solved {
+        for (k, without) in result? {
+            let re = if base > 0.0 {
+                1.0 - without / base
+            } else {
+                0.0
+            };
+            if let Some(slot) = removal_effects.get_mut(k as usize) {
+                *slot = re.max(0.0);
+            }
         }
     }
     Ok(Fit {
@@ -368,13 +411,20 @@ mod tests {
                 .collect::<Vec<_>>();
             for order in 1..=3 {
                 let chain = build(&group(paths.clone()), order);
+                let zeros = vec![0.0; chain.last.len()];
+                let base = conversion_probabilities(&chain, None, zeros.clone()).unwrap();
                 for removed in std::iter::once(None).chain((0..channels).map(Some)) {
-                    let sparse = conversion_probability(&chain, removed).unwrap();
                     let exact = dense_probability(&chain, removed);
-                    assert!(
-                        (sparse - exact).abs() < 1e-12,
-                        "case {case} order {order} removed {removed:?}: {sparse} vs {exact}"
-                    );
+                    // From zeros and from the whole chain's probabilities (what a removal
+                    // starts from).
+                    for start in [zeros.clone(), base.clone()] {
+                        let sparse = conversion_probabilities(&chain, removed, start).unwrap();
+                        assert!(
+                            (sparse[START] - exact).abs() < 1e-12,
+                            "case {case} order {order} removed {removed:?}: {} vs {exact}",
+                            sparse[START]
+                        );
+                    }
                 }
             }
         }

@@ -33,6 +33,23 @@ pub fn path(
     at: i64,
     options: &AttributionOptions,
 ) -> Path {
+    let mut out = Path::default();
+    path_into(&mut out, ts, keys, direct, at, options);
+    out
+}
+
+/// [`path`] written into `out` (cleared first), so a loop over many conversions reuses one
+/// path's buffers.
+pub fn path_into(
+    out: &mut Path,
+    ts: &[i64],
+    keys: &[u32],
+    direct: &[bool],
+    at: i64,
+    options: &AttributionOptions,
+) {
+    out.ts.clear();
+    out.keys.clear();
     let lookback = i64::try_from(options.lookback_days)
         .unwrap_or(i64::MAX / DAY_US)
         .saturating_mul(DAY_US);
@@ -42,7 +59,6 @@ pub fn path(
     let is_direct = |k: u32| direct.get(k as usize).copied().unwrap_or(false);
     let window = begin..end;
     let all_direct = window.clone().all(|i| is_direct(keys[i]));
-    let mut out = Path::default();
     for i in window {
         let k = keys[i];
         let kept = match options.direct_policy {
@@ -69,7 +85,6 @@ pub fn path(
         out.ts.drain(..cut);
         out.keys.drain(..cut);
     }
-    out
 }
 
 /// A non-converting journey: the person's touches within the lookback of their last touch.
@@ -83,16 +98,6 @@ pub fn last_journey(
         Some(&last) => path(ts, keys, direct, last, options),
         None => Path::default(),
     }
-}
-
-/// Parses a path written as text: `a > b > c` (the separator is `>`; blanks around names are
-/// ignored; an empty string is an empty path).
-pub fn parse(text: &str) -> Vec<String> {
-    text.split('>')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
 }
 
 /// One conversion's shares: its path's distinct keys in proportion to `weight` (equally when
@@ -174,11 +179,5 @@ mod tests {
         let (ts, k) = touches(&[(0, 0), (20, 1), (45, 2)]);
         let p = last_journey(&ts, &k, &direct(), &AttributionOptions::default());
         assert_eq!(p.keys, [1, 2]);
-    }
-
-    #[test]
-    fn text_paths() {
-        assert_eq!(parse(" a > b>c "), ["a", "b", "c"]);
-        assert!(parse("").is_empty());
     }
 }

@@ -92,12 +92,31 @@ struct PathsTable {
     table: String,
 }
 
-/// One input row.
+/// One input row, its path as key ids.
 struct Row {
-    path: Vec<String>,
+    path: Vec<u32>,
     conversions: f64,
     value: f64,
     nulls: f64,
+}
+
+/// The input: its rows and the channels their paths name.
+#[derive(Default)]
+struct Table {
+    keys: Keys,
+    rows: Vec<Row>,
+}
+
+impl Table {
+    /// A path's channel ids, interned from its names (blanks around a name are ignored, as are
+    /// empty names).
+    fn ids<'a>(&mut self, names: impl Iterator<Item = &'a str>) -> Vec<u32> {
+        names
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(|n| self.keys.intern(n, n == DIRECT))
+            .collect()
+    }
 }
 
 fn column<'a>(batch: &'a RecordBatch, names: &[&str]) -> Option<&'a ArrayRef> {
@@ -124,8 +143,8 @@ fn numbers(batch: &RecordBatch, names: &[&str], default: f64) -> Result<Vec<f64>
     }
 }
 
-fn rows(table: &str, batches: &[RecordBatch]) -> Result<Vec<Row>> {
-    let mut out = Vec::new();
+fn rows(table: &str, batches: &[RecordBatch]) -> Result<Table> {
+    let mut out = Table::default();
     for b in batches {
         let Some(path) = column(b, &["path"]) else {
             return plan_err!(
@@ -138,7 +157,7 @@ fn rows(table: &str, batches: &[RecordBatch]) -> Result<Vec<Row>> {
                     .join(", ")
             );
         };
-        let texts: Vec<Vec<String>> = match path.data_type() {
+        let ids: Vec<Vec<u32>> = match path.data_type() {
             DataType::List(_) | DataType::LargeList(_) => {
                 let list = cast(path, &DataType::new_list(DataType::Utf8, true))?;
                 let list = list.as_list::<i32>();
@@ -148,20 +167,19 @@ fn rows(table: &str, batches: &[RecordBatch]) -> Result<Vec<Row>> {
                             return Vec::new();
                         }
                         let v = list.value(i);
-                        let v = v.as_string::<i32>();
-                        v.iter().flatten().map(|s| s.trim().to_string()).collect()
+                        out.ids(v.as_string::<i32>().iter().flatten())
                     })
                     .collect()
             }
             _ => {
-                let s = cast(path, &DataType::Utf8)?;
-                let s = s.as_string::<i32>();
+                let s = cast(path, &DataType::Utf8View)?;
+                let s = s.as_string_view();
                 (0..s.len())
                     .map(|i| {
                         if s.is_null(i) {
                             Vec::new()
                         } else {
-                            paths::parse(s.value(i))
+                            out.ids(s.value(i).split('>'))
                         }
                     })
                     .collect()
@@ -178,8 +196,8 @@ fn rows(table: &str, batches: &[RecordBatch]) -> Result<Vec<Row>> {
             &["nulls", "total_null", "total_nulls", "non_conversions"],
             0.0,
         )?;
-        for (i, path) in texts.into_iter().enumerate() {
-            out.push(Row {
+        for (i, path) in ids.into_iter().enumerate() {
+            out.rows.push(Row {
                 path,
                 conversions: conversions[i],
                 value: value[i],
@@ -195,7 +213,7 @@ type Totals = BTreeMap<(Model, String), (f64, f64, Option<f64>)>;
 
 fn attribute(
     models: &[Model],
-    rows: &[Row],
+    table: &Table,
     options: &settings::AttributionOptions,
 ) -> Result<Totals> {
     let params = crate::attribution::credit::params(options);
@@ -204,15 +222,23 @@ fn attribute(
         lookback_days: u64::MAX,
         ..options.clone()
     };
-    let mut keys = Keys::default();
+    let (keys, rows) = (&table.keys, &table.rows);
+    let longest = rows.iter().map(|r| r.path.len()).max().unwrap_or(0);
+    let steps: Vec<i64> = (0..longest as i64).collect();
     let prepared: Vec<Path> = rows
         .iter()
         .map(|r| {
-            let ids: Vec<u32> = r.path.iter().map(|c| keys.intern(c, c == DIRECT)).collect();
-            let ts: Vec<i64> = (0..ids.len() as i64).collect();
-            paths::path(&ts, &ids, &keys.direct, ids.len() as i64, &options)
+            let ts = &steps[..r.path.len()];
+            paths::path(ts, &r.path, &keys.direct, r.path.len() as i64, &options)
         })
         .collect();
+    // Which keys some path still has after the transforms.
+    let mut on_a_path = vec![false; keys.len()];
+    for p in &prepared {
+        for &k in &p.keys {
+            on_a_path[k as usize] = true;
+        }
+    }
     let name = |k: u32| keys.text[k as usize].clone();
     let mut totals = Totals::new();
     // Conversions without a path are Unmatched under every model.
@@ -247,7 +273,7 @@ fn attribute(
                     .map_err(datafusion::error::DataFusionError::Execution)?;
                 let shares = fitted.shares();
                 for (k, re) in fitted.removal_effects.iter().enumerate() {
-                    if prepared.iter().any(|p| p.keys.contains(&(k as u32))) {
+                    if on_a_path[k] {
                         totals.insert(
                             (model, name(k as u32)),
                             (shares[k] * conversions, shares[k] * value, Some(*re)),
@@ -343,22 +369,28 @@ impl Compute for PathsTable {
 mod tests {
     use super::*;
 
-    fn row(path: &str, conversions: f64, value: f64, nulls: f64) -> Row {
-        Row {
-            path: paths::parse(path),
-            conversions,
-            value,
-            nulls,
+    /// A table of (path text, conversions, value, nulls) rows.
+    fn table(rows: &[(&str, f64, f64, f64)]) -> Table {
+        let mut t = Table::default();
+        for &(path, conversions, value, nulls) in rows {
+            let path = t.ids(path.split('>'));
+            t.rows.push(Row {
+                path,
+                conversions,
+                value,
+                nulls,
+            });
         }
+        t
     }
 
     #[test]
     fn heuristics_weight_each_path_by_its_conversions() {
-        let rows = [
-            row("a > b", 2.0, 100.0, 5.0),
-            row("b", 1.0, 10.0, 0.0),
-            row("", 1.0, 7.0, 0.0),
-        ];
+        let rows = table(&[
+            ("a > b", 2.0, 100.0, 5.0),
+            ("b", 1.0, 10.0, 0.0),
+            ("", 1.0, 7.0, 0.0),
+        ]);
         let t = attribute(&[Model::Linear, Model::First], &rows, &Default::default()).unwrap();
         assert_eq!(t[&(Model::Linear, "a".into())].0, 1.0);
         assert_eq!(t[&(Model::Linear, "b".into())].0, 2.0);
@@ -369,11 +401,11 @@ mod tests {
 
     #[test]
     fn markov_totals_are_the_matched_conversions() {
-        let rows = [
-            row("a > b", 1.0, 10.0, 0.0),
-            row("a", 1.0, 10.0, 0.0),
-            row("b", 0.0, 0.0, 1.0),
-        ];
+        let rows = table(&[
+            ("a > b", 1.0, 10.0, 0.0),
+            ("a", 1.0, 10.0, 0.0),
+            ("b", 0.0, 0.0, 1.0),
+        ]);
         let t = attribute(&[Model::Markov], &rows, &Default::default()).unwrap();
         // The hand-solved chain of markov.rs: shares 0.6 / 0.4 of 2 conversions.
         assert!((t[&(Model::Markov, "a".into())].0 - 1.2).abs() < 1e-12);

@@ -4,7 +4,10 @@
 
 use crate::attribution::journeys::{Builder, Journeys};
 use crate::attribution::{DIRECT, Model};
-use datafusion::arrow::array::{Array, AsArray, BooleanArray, RecordBatch, StringArray};
+use datafusion::arrow::array::{
+    Array, AsArray, BooleanArray, RecordBatch, StringArray, StringViewArray,
+    TimestampMicrosecondArray,
+};
 use datafusion::arrow::datatypes::{
     DataType, Date32Type, Field, Float64Type, Schema, TimestampMicrosecondType,
 };
@@ -86,20 +89,6 @@ pub fn opt(a: &StringArray, i: usize) -> Option<&str> {
     a.is_valid(i).then(|| a.value(i))
 }
 
-pub fn micros(batch: &RecordBatch, name: &str) -> Result<Vec<Option<i64>>> {
-    let c = batch.column_by_name(name).ok_or_else(|| {
-        datafusion::error::DataFusionError::Plan(format!("missing column {name}"))
-    })?;
-    let c = datafusion::arrow::compute::cast(
-        c,
-        &DataType::Timestamp(datafusion::arrow::datatypes::TimeUnit::Microsecond, None),
-    )?;
-    let a = c.as_primitive::<TimestampMicrosecondType>();
-    Ok((0..a.len())
-        .map(|i| a.is_valid(i).then(|| a.value(i)))
-        .collect())
-}
-
 /// The models of `models` that the query's filters on `model` keep.
 pub fn kept_models(state: &SessionState, filters: &[Expr], models: &[Model]) -> Result<Vec<Model>> {
     let names: Vec<&str> = models.iter().map(|m| m.name()).collect();
@@ -165,8 +154,38 @@ pub enum Credited<'a> {
     All(&'a [String]),
 }
 
+/// A text column as string views (Utf8 and dictionaries are cast without copying the text).
+fn texts(batch: &RecordBatch, name: &str) -> Result<StringViewArray> {
+    let c = batch.column_by_name(name).ok_or_else(|| {
+        datafusion::error::DataFusionError::Plan(format!("missing column {name}"))
+    })?;
+    Ok(match c.data_type() {
+        DataType::Utf8View => c.as_string_view().clone(),
+        _ => datafusion::arrow::compute::cast(c, &DataType::Utf8View)?
+            .as_string_view()
+            .clone(),
+    })
+}
+
+/// A timestamp column in µs (time zone dropped: instants compare the same).
+fn instants(batch: &RecordBatch, name: &str) -> Result<TimestampMicrosecondArray> {
+    let c = batch.column_by_name(name).ok_or_else(|| {
+        datafusion::error::DataFusionError::Plan(format!("missing column {name}"))
+    })?;
+    let c = datafusion::arrow::compute::cast(
+        c,
+        &DataType::Timestamp(datafusion::arrow::datatypes::TimeUnit::Microsecond, None),
+    )?;
+    Ok(c.as_primitive::<TimestampMicrosecondType>().clone())
+}
+
+fn view_opt(a: &StringViewArray, i: usize) -> Option<&str> {
+    a.is_valid(i).then(|| a.value(i))
+}
+
 /// Reads the conversions (marking the credited ones) and touches of the clients with a
-/// conversion to credit. One [`Journeys`] per client, by client id.
+/// conversion to credit. One [`Journeys`] per client, by client id. Text is read in place from
+/// the Arrow columns (interned once per client: persons, keys and types become integer ids).
 pub async fn load(
     state: &SessionState,
     credited: Credited<'_>,
@@ -184,28 +203,69 @@ pub async fn load(
         sql.push_str(&format!(" AND {}", client_list(clients)));
     }
     let all = collect(state, &sql).await?;
-    let mut rows = Vec::new();
-    for batch in all {
-        let mark = match credited {
-            Credited::Filtered(filters) => filter_mask(state, filters, &batch)?,
-            Credited::All(_) => BooleanArray::from(vec![true; batch.num_rows()]),
-        };
+    // Which rows are credited, per batch (`None`: all of them).
+    let mut marks: Vec<Option<BooleanArray>> = Vec::with_capacity(all.len());
+    for batch in &all {
+        marks.push(match credited {
+            Credited::Filtered(filters) => Some(filter_mask(state, filters, batch)?),
+            Credited::All(_) => None,
+        });
+    }
+    let is_credited = |mark: &Option<BooleanArray>, i: usize| {
+        mark.as_ref().is_none_or(|m| m.is_valid(i) && m.value(i))
+    };
+    // Clients with a conversion to credit; a client's conversions of every type stay (a
+    // person's lead and opportunity are milestones of their deals).
+    let mut names: Vec<String> = Vec::new();
+    for (batch, mark) in all.iter().zip(&marks) {
+        let client = texts(batch, "client_id")?;
+        let mut last: Option<&str> = None;
+        for i in 0..batch.num_rows() {
+            let Some(c) = view_opt(&client, i) else {
+                continue;
+            };
+            if last == Some(c) || !is_credited(mark, i) {
+                continue;
+            }
+            last = Some(c);
+            if !names.iter().any(|n| n == c) {
+                names.push(c.to_string());
+            }
+        }
+    }
+    names.sort_unstable();
+    if names.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let index: HashMap<&str, usize> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i))
+        .collect();
+    let mut builders: Vec<Builder> = names.iter().map(|_| Builder::default()).collect();
+    for (batch, mark) in all.iter().zip(&marks) {
         let (client, person, ctype) = (
-            strings(&batch, "client_id")?,
-            strings(&batch, "person_key")?,
-            strings(&batch, "conversion_type")?,
+            texts(batch, "client_id")?,
+            texts(batch, "person_key")?,
+            texts(batch, "conversion_type")?,
         );
-        let ts = micros(&batch, "conversion_ts")?;
+        let ts = instants(batch, "conversion_ts")?;
         let date = batch
             .column_by_name("conversion_date")
             .map(|c| c.as_primitive::<Date32Type>().clone());
         let value = batch
             .column_by_name("value")
             .map(|c| c.as_primitive::<Float64Type>().clone());
-        for (i, ts) in ts.iter().enumerate() {
-            let (Some(c), Some(p), Some(t), Some(at)) =
-                (opt(&client, i), opt(&person, i), opt(&ctype, i), *ts)
-            else {
+        for i in 0..batch.num_rows() {
+            let (Some(c), Some(p), Some(t), true) = (
+                view_opt(&client, i),
+                view_opt(&person, i),
+                view_opt(&ctype, i),
+                ts.is_valid(i),
+            ) else {
+                continue;
+            };
+            let Some(&slot) = index.get(c) else {
                 continue;
             };
             let day = date
@@ -216,38 +276,10 @@ pub async fn load(
                 .as_ref()
                 .filter(|v| v.is_valid(i))
                 .map_or(0.0, |v| v.value(i));
-            let credited = mark.is_valid(i) && mark.value(i);
-            rows.push((
-                c.to_string(),
-                p.to_string(),
-                t.to_string(),
-                at,
-                day,
-                v,
-                credited,
-            ));
+            builders[slot].conversion(p, t, ts.value(i), day, v, is_credited(mark, i));
         }
     }
-    // Clients with a conversion to credit; a client's conversions of every type stay (a
-    // person's lead and opportunity are milestones of their deals).
-    let mut names: Vec<String> = rows.iter().filter(|r| r.6).map(|r| r.0.clone()).collect();
-    names.sort_unstable();
-    names.dedup();
-    if names.is_empty() {
-        return Ok(BTreeMap::new());
-    }
-    let index: HashMap<&str, usize> = names
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.as_str(), i))
-        .collect();
-    let mut builders: Vec<Builder> = names.iter().map(|_| Builder::default()).collect();
-    for (c, p, t, at, day, v, credited) in &rows {
-        if let Some(&i) = index.get(c.as_str()) {
-            builders[i].conversion(p, t, *at, *day, *v, *credited);
-        }
-    }
-    drop(rows);
+    drop(all);
     let sql = format!(
         "SELECT client_id, person_key, touch_ts, touch_date, channel, campaign FROM touchpoints \
          WHERE person_key IS NOT NULL AND touch_ts IS NOT NULL AND {}",
@@ -257,20 +289,25 @@ pub async fn load(
     let mut combined: HashMap<(usize, u32, u32), u32> = HashMap::new();
     for batch in collect(state, &sql).await? {
         let (client, person, channel, campaign) = (
-            strings(&batch, "client_id")?,
-            strings(&batch, "person_key")?,
-            strings(&batch, "channel")?,
-            strings(&batch, "campaign")?,
+            texts(&batch, "client_id")?,
+            texts(&batch, "person_key")?,
+            texts(&batch, "channel")?,
+            texts(&batch, "campaign")?,
         );
-        let ts = micros(&batch, "touch_ts")?;
+        let ts = instants(&batch, "touch_ts")?;
         let day = batch
             .column_by_name("touch_date")
             .map(|c| c.as_primitive::<Date32Type>().clone());
         let mut current: Option<(&str, usize)> = None;
-        for (i, ts) in ts.iter().enumerate() {
-            let (Some(c), Some(p), Some(at)) = (opt(&client, i), opt(&person, i), *ts) else {
+        // The last channel read and its key: touches of one channel come in runs.
+        let mut last_channel: Option<(&str, u32)> = None;
+        for i in 0..batch.num_rows() {
+            let (Some(c), Some(p), true) =
+                (view_opt(&client, i), view_opt(&person, i), ts.is_valid(i))
+            else {
                 continue;
             };
+            let at = ts.value(i);
             let slot = match current {
                 Some((name, slot)) if name == c => slot,
                 _ => {
@@ -278,21 +315,28 @@ pub async fn load(
                         continue;
                     };
                     current = Some((c, slot));
+                    last_channel = None;
                     slot
                 }
             };
             let builder = &mut builders[slot];
-            let ch = opt(&channel, i).unwrap_or("Unassigned");
-            let direct = ch == DIRECT;
+            let ch = view_opt(&channel, i).unwrap_or("Unassigned");
             let key = match key {
-                Key::Channel => builder.key_id(ch, direct),
+                Key::Channel => match last_channel {
+                    Some((text, id)) if text == ch => id,
+                    _ => {
+                        let id = builder.key_id(ch, ch == DIRECT);
+                        last_channel = Some((ch, id));
+                        id
+                    }
+                },
                 Key::ChannelCampaign(sep) => {
-                    let cp = opt(&campaign, i).unwrap_or("(not set)");
+                    let cp = view_opt(&campaign, i).unwrap_or("(not set)");
                     let parts = (slot, builder.part_id(ch), builder.part_id(cp));
                     match combined.get(&parts) {
                         Some(k) => *k,
                         None => {
-                            let k = builder.key_id(&format!("{ch}{sep}{cp}"), direct);
+                            let k = builder.key_id(&format!("{ch}{sep}{cp}"), ch == DIRECT);
                             combined.insert(parts, k);
                             k
                         }

@@ -157,19 +157,22 @@ async fn run_sync(project: &Project, options: &SyncOptions, limit_mb: u64) -> Re
     .await?;
     sync.harmonized(&derived).await?;
     sync.reference(&derived).await?;
-    // 4. Materialized derived tables (identity stitching), from the new harmonized tables.
-    let new_tables = EngineBuilder::new(
-        project.clone(),
-        Arc::new(NewTables {
-            warehouse: warehouse.clone(),
-            snapshot: id,
-            tables: sync.tables.clone(),
-        }),
-    )
-    .runtime(runtime)
-    .open()
-    .await?;
-    sync.materialized(&new_tables).await?;
+    // 4. Materialized derived tables (identity stitching, then the touches and conversions
+    // attribution reads), each from the new harmonized tables and the ones stored before it.
+    for name in loopql_core::views::MATERIALIZED {
+        let new_tables = EngineBuilder::new(
+            project.clone(),
+            Arc::new(NewTables {
+                warehouse: warehouse.clone(),
+                snapshot: id,
+                tables: sync.tables.clone(),
+            }),
+        )
+        .runtime(runtime.clone())
+        .open()
+        .await?;
+        sync.materialized(&new_tables, name).await?;
+    }
     let derived_time = started.elapsed();
 
     let manifest = sync.manifest(now());

@@ -207,17 +207,18 @@ impl Sync<'_> {
         Ok(())
     }
 
-    /// Phase 4: the derived views a snapshot stores (`views::MATERIALIZED`), computed from the
-    /// new harmonized tables for every client this sync touched — whole, since a login re-keys
-    /// a person's past sessions — and carried over for the others. Partitions whose bytes did
-    /// not change are linked, not written.
-    pub(super) async fn materialized(&mut self, engine: &Engine) -> Result<()> {
+    /// Phase 4: a derived view a snapshot stores (one of `views::MATERIALIZED`), computed in
+    /// `engine` (over the new harmonized tables and the ones materialized before it) for every
+    /// client this sync touched — whole, since a login re-keys a person's past sessions — and
+    /// carried over for the others. Partitions whose bytes did not change are linked, not
+    /// written.
+    pub(super) async fn materialized(&mut self, engine: &Engine, name: &str) -> Result<()> {
         let clients: Vec<String> = self.project.clients.iter().map(|c| c.id.clone()).collect();
-        let mut line = self.lines.line("stitched tables");
-        for name in views::MATERIALIZED {
+        let mut line = self.lines.line("stored derived tables");
+        {
             let schema = table_schema(engine, name).await?;
             let mut entry = computed_entry(name, &schema, views::materialized_day(name));
-            let old_entry = self.old.and_then(|m| m.tables.get(*name));
+            let old_entry = self.old.and_then(|m| m.tables.get(name));
             let comparable = old_entry.filter(|o| o.schema == schema && o.dir == entry.dir);
             for client in &clients {
                 if comparable.is_some() && !self.windows.contains_key(client.as_str()) {
@@ -238,7 +239,7 @@ impl Sync<'_> {
                     )
                     .await?;
             }
-            self.tables.insert((*name).to_string(), entry);
+            self.tables.insert(name.to_string(), entry);
         }
         line.finish(&format!("{} rows computed", line.rows));
         Ok(())

@@ -1,6 +1,7 @@
-//! A sync stores `identified_sessions` (sessions stitched to their person) with the snapshot, so
-//! warehouse queries read it instead of computing it; a later sync that brings a login re-keys
-//! the device's earlier sessions in the stored table too.
+//! A sync stores `identified_sessions` (sessions stitched to their person), `touchpoints` and
+//! `conversions` with the snapshot, so warehouse queries read them instead of computing them; a
+//! later sync that brings a login re-keys the device's earlier sessions — and their touches —
+//! in the stored tables too.
 
 use loopql_core::{Engine, EngineBuilder, Project};
 use loopql_warehouse::SyncOptions;
@@ -12,6 +13,14 @@ fn event(day: &str, ts: i64, device: &str, user: Option<&str>) -> String {
     format!(
         r#"{{"event_date": "{day}", "event_timestamp": "{}", "event_name": "page_view", "event_params": [{{"key": "ga_session_id", "value": {{"int_value": "{ts}"}}}}, {{"key": "page_location", "value": {{"string_value": "https://x.example/?utm_source=newsletter&utm_medium=email"}}}}], "user_pseudo_id": "{device}"{user}}}"#,
         ts * 1_000_000
+    ) + "\n"
+}
+
+/// A purchase worth 50 in device `device`'s session `session` (its start, s), a minute in.
+fn purchase(day: &str, session: i64, device: &str) -> String {
+    format!(
+        r#"{{"event_date": "{day}", "event_timestamp": "{}", "event_name": "purchase", "event_params": [{{"key": "ga_session_id", "value": {{"int_value": "{session}"}}}}], "user_pseudo_id": "{device}", "ecommerce": {{"transaction_id": "T-{session}", "purchase_revenue": "50"}}}}"#,
+        (session + 60) * 1_000_000
     ) + "\n"
 }
 
@@ -49,6 +58,7 @@ async fn identified_sessions_are_stored_and_a_later_login_rekeys_the_past() {
     std::fs::write(
         dir.path().join("events_20240101.json"),
         event("20240101", 1_704_103_200, "d1", None)
+            + &purchase("20240101", 1_704_103_200, "d1")
             + &event("20240101", 1_704_106_800, "d2", Some("U-7")),
     )
     .unwrap();
@@ -58,18 +68,19 @@ async fn identified_sessions_are_stored_and_a_later_login_rekeys_the_past() {
         .unwrap()
         .unwrap()
         .1;
-    let stored = &manifest.tables["identified_sessions"];
-    assert!(
-        !stored.files.is_empty(),
-        "the snapshot stores identified_sessions"
-    );
-    // Read as a table: no window functions left to compute at query time.
-    let plan = rows(&engine, "EXPLAIN SELECT * FROM identified_sessions").await;
-    assert!(
-        !plan.iter().any(|l| l.contains("WindowAgg")),
-        "{}",
-        plan.join("\n")
-    );
+    for table in ["identified_sessions", "touchpoints", "conversions"] {
+        let stored = &manifest.tables[table];
+        assert!(!stored.files.is_empty(), "the snapshot stores {table}");
+        // Read as a table: no window functions or unions left to compute at query time.
+        let plan = rows(&engine, &format!("EXPLAIN SELECT * FROM {table}")).await;
+        assert!(
+            !plan
+                .iter()
+                .any(|l| l.contains("WindowAgg") || l.contains("UnionExec")),
+            "{table}: {}",
+            plan.join("\n")
+        );
+    }
     let sql = "SELECT CAST(session_date AS VARCHAR) AS day, device_id, person_key \
                FROM identified_sessions ORDER BY 1, 2";
     let before = rows(&engine, sql).await;
@@ -91,6 +102,11 @@ async fn identified_sessions_are_stored_and_a_later_login_rekeys_the_past() {
         .await
         .unwrap();
     assert_eq!(rows(&live, sql).await, before);
+    assert_eq!(rows(&live, TOUCHES).await, rows(&engine, TOUCHES).await);
+    assert_eq!(
+        rows(&live, CONVERSIONS).await,
+        rows(&engine, CONVERSIONS).await
+    );
     let plan = rows(&live, "EXPLAIN SELECT * FROM identified_sessions").await;
     assert!(
         plan.iter().any(|l| l.contains("BoundedWindowAggExec"))
@@ -115,4 +131,28 @@ async fn identified_sessions_are_stored_and_a_later_login_rekeys_the_past() {
         .await
         .unwrap();
     assert_eq!(rows(&live, sql).await, after);
+    // The stored touches and the purchase follow the re-keyed sessions.
+    let touches = rows(&engine, TOUCHES).await;
+    let conversions = rows(&engine, CONVERSIONS).await;
+    assert!(
+        conversions
+            .iter()
+            .any(|l| l.contains("u-42") && l.contains("purchase")),
+        "{conversions:?}"
+    );
+    assert_eq!(rows(&live, TOUCHES).await, touches);
+    assert_eq!(
+        touches.iter().filter(|l| l.contains("u-42")).count(),
+        2,
+        "{touches:?}"
+    );
+    assert_eq!(
+        rows(&live, CONVERSIONS).await,
+        rows(&engine, CONVERSIONS).await
+    );
 }
+
+const TOUCHES: &str = "SELECT person_key, CAST(touch_ts AS VARCHAR) AS at, channel, touch_type \
+                       FROM touchpoints ORDER BY 1, 2";
+const CONVERSIONS: &str = "SELECT person_key, CAST(conversion_ts AS VARCHAR) AS at, type, value \
+                           FROM conversions ORDER BY 1, 2, 3";
