@@ -11,6 +11,7 @@ use datafusion::arrow::array::{AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::ipc::writer::IpcWriteOptions;
 use futures::TryStreamExt;
+use loopql_core::Query;
 use loopql_core::server_config::Scope;
 use tonic::{Request, Response, Status};
 
@@ -95,16 +96,49 @@ impl FlightServer {
         }
     }
 
-    /// Plans `sql` for the caller and returns its FlightInfo schema.
-    pub(super) async fn describe(
+    /// Plans `sql` for the caller (counted).
+    pub(super) async fn plan(
         &self,
         caller: &Caller,
         sql: &str,
         params: Option<&RecordBatch>,
-    ) -> Result<SchemaRef, Status> {
+    ) -> Result<Query, Status> {
         let engine = self.engine(&caller.scope).await?;
         let q = query::plan(&engine, caller, &self.limits, sql, params).await?;
-        Ok(q.schema())
+        self.planned.counted();
+        Ok(q)
+    }
+
+    /// Plans `sql` for the caller and keeps the plan for the DoGet of the ticket it returns:
+    /// (the result's schema, the ticket's statement handle).
+    pub(super) async fn plan_ticket(
+        &self,
+        caller: &Caller,
+        sql: &str,
+        params: Option<&RecordBatch>,
+    ) -> Result<(SchemaRef, Vec<u8>), Status> {
+        let q = self.plan(caller, sql, params).await?;
+        let schema = q.schema();
+        Ok((schema, self.planned.put(&caller.name, q)?))
+    }
+
+    /// Runs a statement's ticket — a plan kept by [`Self::plan_ticket`], or SQL planned now —
+    /// and streams its result.
+    pub(super) async fn stream_ticket(
+        &self,
+        caller: &Caller,
+        handle: &[u8],
+    ) -> Result<Response<DoGetStream>, Status> {
+        let slot = self.limits.slot()?;
+        let q = match self.planned.take(handle, &caller.name)? {
+            Some(q) => q,
+            None => {
+                let sql = std::str::from_utf8(handle)
+                    .map_err(|_| Status::invalid_argument("statement ticket is not UTF-8"))?;
+                self.plan(caller, sql, None).await?
+            }
+        };
+        self.stream_query(caller, q, slot).await
     }
 
     /// Runs `sql` and streams its result.
@@ -115,8 +149,17 @@ impl FlightServer {
         params: Option<&RecordBatch>,
     ) -> Result<Response<DoGetStream>, Status> {
         let slot = self.limits.slot()?;
-        let engine = self.engine(&caller.scope).await?;
-        let q = query::plan(&engine, caller, &self.limits, sql, params).await?;
+        let q = self.plan(caller, sql, params).await?;
+        self.stream_query(caller, q, slot).await
+    }
+
+    /// Streams a planned statement's result, holding `slot` while it runs.
+    async fn stream_query(
+        &self,
+        caller: &Caller,
+        q: Query,
+        slot: query::Slot,
+    ) -> Result<Response<DoGetStream>, Status> {
         let limited = Limited::run(q, caller, slot).await?;
         let schema = limited.schema();
         let stream = FlightDataEncoderBuilder::new()
@@ -135,8 +178,7 @@ impl FlightServer {
             )));
         }
         let _slot = self.limits.slot()?;
-        let engine = self.engine(&caller.scope).await?;
-        let q = query::plan(&engine, caller, &self.limits, sql, None).await?;
+        let q = self.plan(caller, sql, None).await?;
         let batches = q
             .collect()
             .await

@@ -7,6 +7,7 @@
 pub mod auth;
 mod calls;
 mod metadata;
+mod planned;
 pub mod query;
 mod service;
 
@@ -33,6 +34,8 @@ pub struct FlightServer {
     limits: query::Limits,
     engines: Mutex<HashMap<Scope, Arc<OnceCell<Arc<Engine>>>>>,
     prepared: Mutex<HashMap<String, Prepared>>,
+    /// Statements planned at GetFlightInfo, waiting for their DoGet.
+    planned: Arc<planned::Planned>,
 }
 
 impl FlightServer {
@@ -46,6 +49,7 @@ impl FlightServer {
             limits,
             engines: Mutex::new(HashMap::new()),
             prepared: Mutex::new(HashMap::new()),
+            planned: Arc::default(),
         })
     }
 
@@ -69,6 +73,14 @@ impl FlightServer {
         })
         .await
         .cloned()
+    }
+
+    /// How many statements the server has planned so far (a GetFlightInfo plans its statement
+    /// and the DoGet of its ticket runs that plan): a probe that stays valid after `serve`
+    /// takes the server.
+    pub fn planned_statements(&self) -> impl Fn() -> u64 + Send + Sync + use<> {
+        let planned = self.planned.clone();
+        move || planned.count()
     }
 
     /// The tonic service to mount.

@@ -4,7 +4,6 @@
 
 use super::auth::strip;
 use super::calls::{DoGetStream, info, ipc_schema, one_batch, parameter_schema};
-use super::query;
 use super::{FlightServer, Prepared, metadata};
 use arrow_flight::decode::FlightRecordBatchStream;
 use arrow_flight::sql::server::{FlightSqlService, PeekableFlightDataStream};
@@ -78,9 +77,9 @@ impl FlightSqlService for FlightServer {
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
         let caller = self.caller(&request)?;
-        let schema = self.describe(&caller, &query.query, None).await?;
+        let (schema, handle) = self.plan_ticket(&caller, &query.query, None).await?;
         let ticket = TicketStatementQuery {
-            statement_handle: query.query.clone().into(),
+            statement_handle: handle.into(),
         };
         info(
             &schema,
@@ -95,9 +94,7 @@ impl FlightSqlService for FlightServer {
         request: Request<Ticket>,
     ) -> Result<Response<DoGetStream>, Status> {
         let caller = self.caller(&request)?;
-        let sql = String::from_utf8(ticket.statement_handle.to_vec())
-            .map_err(|_| Status::invalid_argument("statement ticket is not UTF-8"))?;
-        self.stream(&caller, &sql, None).await
+        self.stream_ticket(&caller, &ticket.statement_handle).await
     }
 
     async fn do_action_create_prepared_statement(
@@ -106,8 +103,7 @@ impl FlightSqlService for FlightServer {
         request: Request<arrow_flight::Action>,
     ) -> Result<ActionCreatePreparedStatementResult, Status> {
         let caller = self.caller(&request)?;
-        let engine = self.engine(&caller.scope).await?;
-        let q = query::plan(&engine, &caller, &self.limits, &query.query, None).await?;
+        let q = self.plan(&caller, &query.query, None).await?;
         let parameters = parameter_schema(&q)?;
         // DDL and DML plans have a result schema too (a count); clients expect none.
         let dataset = if matches!(q.kind(), StatementKind::Ddl | StatementKind::Dml) {
@@ -172,8 +168,15 @@ impl FlightSqlService for FlightServer {
     ) -> Result<Response<FlightInfo>, Status> {
         let caller = self.caller(&request)?;
         let (sql, params) = self.statement(&cmd.prepared_statement_handle, &caller)?;
-        let schema = self.describe(&caller, &sql, params.as_ref()).await?;
-        info(&schema, cmd.as_any().encode_to_vec(), request.into_inner())
+        let (schema, handle) = self.plan_ticket(&caller, &sql, params.as_ref()).await?;
+        let ticket = TicketStatementQuery {
+            statement_handle: handle.into(),
+        };
+        info(
+            &schema,
+            ticket.as_any().encode_to_vec(),
+            request.into_inner(),
+        )
     }
 
     async fn do_get_prepared_statement(

@@ -2,7 +2,7 @@
 //! with parameters, metadata, error codes, limits — and the tenant-isolation suite: a principal
 //! scoped to acme tries every way we know to read other clients' data or raw tables.
 
-use crate::{demo_project, start};
+use crate::{demo_project, start, start_counting};
 use arrow_flight::Ticket;
 use arrow_flight::sql::{CommandGetTables, ProstMessageExt, SqlInfo, TicketStatementQuery};
 use datafusion::arrow::array::{AsArray, Int64Array, RecordBatch, StringArray};
@@ -444,4 +444,67 @@ async fn limits_fail_cleanly_and_the_server_stays_up() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(ok, "the slot comes back when the stream is dropped");
+}
+
+#[tokio::test]
+async fn a_statement_is_planned_once_per_ticket() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = demo_project(dir.path(), "max_concurrent_queries = 8");
+    let (addr, _stop, planned) = start_counting(&project).await;
+    let mut admin = login(addr, ADMIN).await;
+    let mut acme = login(addr, ACME).await;
+    let sql = "SELECT client_id, count(*) AS n FROM ad_performance GROUP BY 1 ORDER BY 1";
+
+    // GetFlightInfo plans; the DoGet of its ticket runs that plan without planning again.
+    let before = planned();
+    let info = admin.execute(sql.into(), None).await.unwrap();
+    assert_eq!(planned(), before + 1);
+    let ticket = info.endpoint[0].ticket.clone().unwrap();
+    // Another principal cannot run it (and does not use it up).
+    let e = match acme.do_get(ticket.clone()).await {
+        Ok(s) => s.try_collect::<Vec<_>>().await.unwrap_err(),
+        Err(e) => e,
+    };
+    assert_eq!(code(&e), Code::NotFound, "{e}");
+    let batches: Vec<RecordBatch> = admin
+        .do_get(ticket.clone())
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(
+        cells(&batches).into_iter().take(1).collect::<Vec<_>>(),
+        ["acme"]
+    );
+    assert_eq!(
+        planned(),
+        before + 1,
+        "the DoGet planned the statement again"
+    );
+    // A ticket is good for one DoGet.
+    let e = match admin.do_get(ticket).await {
+        Ok(s) => s.try_collect::<Vec<_>>().await.unwrap_err(),
+        Err(e) => e,
+    };
+    assert_eq!(code(&e), Code::NotFound, "{e}");
+    assert!(e.to_string().contains("run the statement again"), "{e}");
+
+    // A prepared statement: planned when prepared and at its GetFlightInfo, not at its DoGet.
+    let mut stmt = admin
+        .prepare("SELECT count(*) AS n FROM ad_performance".into(), None)
+        .await
+        .unwrap();
+    let before = planned();
+    let info = stmt.execute().await.unwrap();
+    assert_eq!(planned(), before + 1);
+    let batches: Vec<RecordBatch> = admin
+        .do_get(info.endpoint[0].ticket.clone().unwrap())
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(batches.iter().map(|b| b.num_rows()).sum::<usize>() == 1);
+    assert_eq!(planned(), before + 1);
 }

@@ -19,16 +19,33 @@ pub fn demo_project(dir: &Path, limits: &str) -> PathBuf {
 
 /// Serves `project` (over its connectors) until the returned sender is dropped.
 pub async fn start(project: &Path) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    let (addr, stop, _) = start_counting(project).await;
+    (addr, stop)
+}
+
+/// [`start`], with a probe of how many statements the server has planned.
+pub async fn start_counting(
+    project: &Path,
+) -> (
+    SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    impl Fn() -> u64 + use<>,
+) {
     let project = Project::load(project).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        loopql_flight::serve(EngineBuilder::live(project), listener, async {
-            let _ = rx.await;
-        })
+    let server = loopql_flight::FlightServer::ready(EngineBuilder::live(project))
         .await
         .unwrap();
+    let planned = server.planned_statements();
+    tokio::spawn(async move {
+        server
+            .serve(listener, async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
     });
-    (addr, tx)
+    (addr, tx, planned)
 }
