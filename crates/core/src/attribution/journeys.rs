@@ -3,6 +3,8 @@
 //! client's conversions by person. Paths and fits work on integer ids, never on strings.
 
 use ahash::RandomState;
+use datafusion::arrow::array::StringArray;
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// Key ids and their text, for one client.
@@ -81,7 +83,7 @@ pub struct Milestones {
 }
 
 /// One client's touches and conversions.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct Journeys {
     pub keys: Keys,
     /// Conversion type id -> name.
@@ -95,8 +97,8 @@ pub struct Journeys {
     pub touch_day: Vec<i32>,
     /// Person id -> milestones.
     pub milestones: Vec<Milestones>,
-    /// Person id -> person key.
-    pub person_keys: Vec<String>,
+    /// Person id -> person key (one buffer, not a string per person).
+    pub person_keys: StringArray,
     pub conversions: Vec<Conversion>,
 }
 
@@ -125,12 +127,13 @@ impl Journeys {
     }
 }
 
-/// Collects one client's rows in any order and sorts them into [`Journeys`].
+/// Collects one client's rows in any order and sorts them into [`Journeys`]. Person keys read
+/// from Arrow columns that outlive the builder (`'a`) are borrowed, not copied.
 #[derive(Debug, Default)]
-pub struct Builder {
+pub struct Builder<'a> {
     keys: Keys,
     types: Vec<String>,
-    persons: HashMap<String, u32, RandomState>,
+    persons: HashMap<Cow<'a, str>, u32, RandomState>,
     /// Channel and campaign texts, for campaign keys made of both.
     parts: HashMap<String, u32, RandomState>,
     /// (person, ts, key, day) per touch.
@@ -138,15 +141,21 @@ pub struct Builder {
     conversions: Vec<Conversion>,
 }
 
-impl Builder {
-    /// The id of a person key.
+impl<'a> Builder<'a> {
+    /// The id of a person key (copied when new).
     pub fn person_id(&mut self, key: &str) -> u32 {
         if let Some(&id) = self.persons.get(key) {
             return id;
         }
         let id = self.persons.len() as u32;
-        self.persons.insert(key.to_string(), id);
+        self.persons.insert(Cow::Owned(key.to_string()), id);
         id
+    }
+
+    /// The id of a person key that outlives the builder (borrowed, never copied).
+    pub fn person(&mut self, key: &'a str) -> u32 {
+        let next = self.persons.len() as u32;
+        *self.persons.entry(Cow::Borrowed(key)).or_insert(next)
     }
 
     /// The id of a key text (whose channel is `direct` or not).
@@ -199,8 +208,22 @@ impl Builder {
         value: f64,
         credited: bool,
     ) {
+        let person = self.person_id(person);
+        self.add_conversion(person, kind, ts, date, value, credited);
+    }
+
+    /// A conversion of person id `person` (see [`Self::conversion`]).
+    pub fn add_conversion(
+        &mut self,
+        person: u32,
+        kind: &str,
+        ts: i64,
+        date: i32,
+        value: f64,
+        credited: bool,
+    ) {
         let conversion = Conversion {
-            person: self.person_id(person),
+            person,
             ts,
             date,
             kind: self.kind(kind),
@@ -253,10 +276,11 @@ impl Builder {
             };
             *slot = Some(slot.map_or(c.ts, |s: i64| s.min(c.ts)));
         }
-        let mut person_keys = vec![String::new(); persons];
-        for (key, id) in self.persons {
-            person_keys[id as usize] = key;
+        let mut by_id: Vec<&str> = vec![""; persons];
+        for (key, &id) in &self.persons {
+            by_id[id as usize] = key.as_ref();
         }
+        let person_keys = StringArray::from_iter_values(by_id);
         Journeys {
             keys: self.keys,
             types: self.types,
@@ -297,7 +321,7 @@ mod tests {
         assert!(j.keys.direct[j.touches(1).1[0] as usize]);
         assert_eq!(j.milestones[0].lead_at, Some(40));
         let carl = j.conversions[2].person;
-        assert_eq!(j.person_keys[carl as usize], "carl");
+        assert_eq!(j.person_keys.value(carl as usize), "carl");
         assert!(j.touches(carl).0.is_empty(), "carl has no touches");
         assert_eq!(j.types, ["lead", "won_deal"]);
     }

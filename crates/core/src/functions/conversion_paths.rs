@@ -86,7 +86,7 @@ impl Compute for PathsTable {
                     .join(" > ");
                 rows.push((
                     client.as_str(),
-                    j.person_keys[c.person as usize].as_str(),
+                    j.person_keys.value(c.person as usize),
                     c,
                     j.types[c.kind as usize].as_str(),
                     text,

@@ -5,8 +5,8 @@
 use crate::attribution::journeys::{Builder, Journeys};
 use crate::attribution::{DIRECT, Model};
 use datafusion::arrow::array::{
-    Array, AsArray, BooleanArray, RecordBatch, StringArray, StringViewArray,
-    TimestampMicrosecondArray,
+    Array, AsArray, BooleanArray, Date32Array, Float64Array, RecordBatch, StringArray,
+    StringViewArray, TimestampMicrosecondArray,
 };
 use datafusion::arrow::datatypes::{
     DataType, Date32Type, Field, Float64Type, Schema, TimestampMicrosecondType,
@@ -183,9 +183,143 @@ fn view_opt(a: &StringViewArray, i: usize) -> Option<&str> {
     a.is_valid(i).then(|| a.value(i))
 }
 
+/// A batch of conversions, its columns as read.
+struct ConversionColumns {
+    client: StringViewArray,
+    person: StringViewArray,
+    kind: StringViewArray,
+    ts: TimestampMicrosecondArray,
+    date: Option<Date32Array>,
+    value: Option<Float64Array>,
+    /// Which rows are credited (`None`: all of them).
+    mark: Option<BooleanArray>,
+}
+
+impl ConversionColumns {
+    fn credited(&self, i: usize) -> bool {
+        self.mark
+            .as_ref()
+            .is_none_or(|m| m.is_valid(i) && m.value(i))
+    }
+}
+
+/// A batch of touches, its columns as read.
+struct TouchColumns {
+    client: StringViewArray,
+    person: StringViewArray,
+    channel: StringViewArray,
+    campaign: StringViewArray,
+    ts: TimestampMicrosecondArray,
+    day: Option<Date32Array>,
+}
+
+/// Each client's rows of `clients` (batches of one text column each): (batch, first row,
+/// end row) runs per client slot of `index`; rows of other clients are left out.
+fn runs(
+    clients: &[&StringViewArray],
+    index: &HashMap<&str, usize>,
+) -> Vec<Vec<(usize, usize, usize)>> {
+    let mut out: Vec<Vec<(usize, usize, usize)>> = vec![Vec::new(); index.len()];
+    for (b, client) in clients.iter().enumerate() {
+        let mut i = 0;
+        while i < client.len() {
+            let name = view_opt(client, i);
+            let mut end = i + 1;
+            while end < client.len() && view_opt(client, end) == name {
+                end += 1;
+            }
+            if let Some(&slot) = name.and_then(|n| index.get(n)) {
+                out[slot].push((b, i, end));
+            }
+            i = end;
+        }
+    }
+    out
+}
+
+/// One client's journeys from its runs of conversions and touches.
+fn build<'a>(
+    conversions: &'a [ConversionColumns],
+    conversion_runs: &[(usize, usize, usize)],
+    touches: &'a [TouchColumns],
+    touch_runs: &[(usize, usize, usize)],
+    key: Key,
+) -> Journeys {
+    let mut builder: Builder<'a> = Builder::default();
+    for &(b, from, to) in conversion_runs {
+        let c = &conversions[b];
+        for i in from..to {
+            let (Some(p), Some(t), true) = (
+                view_opt(&c.person, i),
+                view_opt(&c.kind, i),
+                c.ts.is_valid(i),
+            ) else {
+                continue;
+            };
+            let day = c
+                .date
+                .as_ref()
+                .filter(|d| d.is_valid(i))
+                .map_or(i32::MIN, |d| d.value(i));
+            let v = c
+                .value
+                .as_ref()
+                .filter(|v| v.is_valid(i))
+                .map_or(0.0, |v| v.value(i));
+            let person = builder.person(p);
+            builder.add_conversion(person, t, c.ts.value(i), day, v, c.credited(i));
+        }
+    }
+    // Campaign-level keys by (channel part, campaign part): the key's text is made once.
+    let mut combined: HashMap<(u32, u32), u32> = HashMap::new();
+    for &(b, from, to) in touch_runs {
+        let t = &touches[b];
+        // The last channel read and its key: touches of one channel come in runs.
+        let mut last_channel: Option<(&str, u32)> = None;
+        for i in from..to {
+            let (Some(p), true) = (view_opt(&t.person, i), t.ts.is_valid(i)) else {
+                continue;
+            };
+            let at = t.ts.value(i);
+            let ch = view_opt(&t.channel, i).unwrap_or("Unassigned");
+            let key = match key {
+                Key::Channel => match last_channel {
+                    Some((text, id)) if text == ch => id,
+                    _ => {
+                        let id = builder.key_id(ch, ch == DIRECT);
+                        last_channel = Some((ch, id));
+                        id
+                    }
+                },
+                Key::ChannelCampaign(sep) => {
+                    let cp = view_opt(&t.campaign, i).unwrap_or("(not set)");
+                    let parts = (builder.part_id(ch), builder.part_id(cp));
+                    match combined.get(&parts) {
+                        Some(k) => *k,
+                        None => {
+                            let k = builder.key_id(&format!("{ch}{sep}{cp}"), ch == DIRECT);
+                            combined.insert(parts, k);
+                            k
+                        }
+                    }
+                }
+            };
+            let person = builder.person(p);
+            let day = t
+                .day
+                .as_ref()
+                .filter(|d| d.is_valid(i))
+                .map_or(at.div_euclid(86_400_000_000) as i32, |d| d.value(i));
+            builder.add_touch(person, at, day, key);
+        }
+    }
+    builder.finish()
+}
+
 /// Reads the conversions (marking the credited ones) and touches of the clients with a
-/// conversion to credit. One [`Journeys`] per client, by client id. Text is read in place from
-/// the Arrow columns (interned once per client: persons, keys and types become integer ids).
+/// conversion to credit. One [`Journeys`] per client, by client id, built in parallel (up to
+/// the session's target partitions). Text is read in place from the Arrow columns (interned
+/// once per client: persons, keys and types become integer ids; no string per row).
 pub async fn load(
     state: &SessionState,
     credited: Credited<'_>,
@@ -202,34 +336,40 @@ pub async fn load(
         }
         sql.push_str(&format!(" AND {}", client_list(clients)));
     }
-    let all = collect(state, &sql).await?;
-    // Which rows are credited, per batch (`None`: all of them).
-    let mut marks: Vec<Option<BooleanArray>> = Vec::with_capacity(all.len());
-    for batch in &all {
-        marks.push(match credited {
-            Credited::Filtered(filters) => Some(filter_mask(state, filters, batch)?),
-            Credited::All(_) => None,
+    let mut conversions: Vec<ConversionColumns> = Vec::new();
+    for batch in collect(state, &sql).await? {
+        conversions.push(ConversionColumns {
+            client: texts(&batch, "client_id")?,
+            person: texts(&batch, "person_key")?,
+            kind: texts(&batch, "conversion_type")?,
+            ts: instants(&batch, "conversion_ts")?,
+            date: batch
+                .column_by_name("conversion_date")
+                .map(|c| c.as_primitive::<Date32Type>().clone()),
+            value: batch
+                .column_by_name("value")
+                .map(|c| c.as_primitive::<Float64Type>().clone()),
+            mark: match credited {
+                Credited::Filtered(filters) => Some(filter_mask(state, filters, &batch)?),
+                Credited::All(_) => None,
+            },
         });
     }
-    let is_credited = |mark: &Option<BooleanArray>, i: usize| {
-        mark.as_ref().is_none_or(|m| m.is_valid(i) && m.value(i))
-    };
     // Clients with a conversion to credit; a client's conversions of every type stay (a
     // person's lead and opportunity are milestones of their deals).
     let mut names: Vec<String> = Vec::new();
-    for (batch, mark) in all.iter().zip(&marks) {
-        let client = texts(batch, "client_id")?;
+    for c in &conversions {
         let mut last: Option<&str> = None;
-        for i in 0..batch.num_rows() {
-            let Some(c) = view_opt(&client, i) else {
+        for i in 0..c.client.len() {
+            let Some(name) = view_opt(&c.client, i) else {
                 continue;
             };
-            if last == Some(c) || !is_credited(mark, i) {
+            if last == Some(name) || !c.credited(i) {
                 continue;
             }
-            last = Some(c);
-            if !names.iter().any(|n| n == c) {
-                names.push(c.to_string());
+            last = Some(name);
+            if !names.iter().any(|n| n == name) {
+                names.push(name.to_string());
             }
         }
     }
@@ -237,123 +377,86 @@ pub async fn load(
     if names.is_empty() {
         return Ok(BTreeMap::new());
     }
-    let index: HashMap<&str, usize> = names
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.as_str(), i))
-        .collect();
-    let mut builders: Vec<Builder> = names.iter().map(|_| Builder::default()).collect();
-    for (batch, mark) in all.iter().zip(&marks) {
-        let (client, person, ctype) = (
-            texts(batch, "client_id")?,
-            texts(batch, "person_key")?,
-            texts(batch, "conversion_type")?,
-        );
-        let ts = instants(batch, "conversion_ts")?;
-        let date = batch
-            .column_by_name("conversion_date")
-            .map(|c| c.as_primitive::<Date32Type>().clone());
-        let value = batch
-            .column_by_name("value")
-            .map(|c| c.as_primitive::<Float64Type>().clone());
-        for i in 0..batch.num_rows() {
-            let (Some(c), Some(p), Some(t), true) = (
-                view_opt(&client, i),
-                view_opt(&person, i),
-                view_opt(&ctype, i),
-                ts.is_valid(i),
-            ) else {
-                continue;
-            };
-            let Some(&slot) = index.get(c) else {
-                continue;
-            };
-            let day = date
-                .as_ref()
-                .filter(|d| d.is_valid(i))
-                .map_or(i32::MIN, |d| d.value(i));
-            let v = value
-                .as_ref()
-                .filter(|v| v.is_valid(i))
-                .map_or(0.0, |v| v.value(i));
-            builders[slot].conversion(p, t, ts.value(i), day, v, is_credited(mark, i));
-        }
-    }
-    drop(all);
     let sql = format!(
         "SELECT client_id, person_key, touch_ts, touch_date, channel, campaign FROM touchpoints \
          WHERE person_key IS NOT NULL AND touch_ts IS NOT NULL AND {}",
         client_list(&names)
     );
-    // Campaign-level keys by (client, channel part, campaign part): the key's text is made once.
-    let mut combined: HashMap<(usize, u32, u32), u32> = HashMap::new();
+    let mut touches: Vec<TouchColumns> = Vec::new();
     for batch in collect(state, &sql).await? {
-        let (client, person, channel, campaign) = (
-            texts(&batch, "client_id")?,
-            texts(&batch, "person_key")?,
-            texts(&batch, "channel")?,
-            texts(&batch, "campaign")?,
-        );
-        let ts = instants(&batch, "touch_ts")?;
-        let day = batch
-            .column_by_name("touch_date")
-            .map(|c| c.as_primitive::<Date32Type>().clone());
-        let mut current: Option<(&str, usize)> = None;
-        // The last channel read and its key: touches of one channel come in runs.
-        let mut last_channel: Option<(&str, u32)> = None;
-        for i in 0..batch.num_rows() {
-            let (Some(c), Some(p), true) =
-                (view_opt(&client, i), view_opt(&person, i), ts.is_valid(i))
-            else {
-                continue;
-            };
-            let at = ts.value(i);
-            let slot = match current {
-                Some((name, slot)) if name == c => slot,
-                _ => {
-                    let Some(&slot) = index.get(c) else {
-                        continue;
-                    };
-                    current = Some((c, slot));
-                    last_channel = None;
-                    slot
-                }
-            };
-            let builder = &mut builders[slot];
-            let ch = view_opt(&channel, i).unwrap_or("Unassigned");
-            let key = match key {
-                Key::Channel => match last_channel {
-                    Some((text, id)) if text == ch => id,
-                    _ => {
-                        let id = builder.key_id(ch, ch == DIRECT);
-                        last_channel = Some((ch, id));
-                        id
-                    }
-                },
-                Key::ChannelCampaign(sep) => {
-                    let cp = view_opt(&campaign, i).unwrap_or("(not set)");
-                    let parts = (slot, builder.part_id(ch), builder.part_id(cp));
-                    match combined.get(&parts) {
-                        Some(k) => *k,
-                        None => {
-                            let k = builder.key_id(&format!("{ch}{sep}{cp}"), ch == DIRECT);
-                            combined.insert(parts, k);
-                            k
-                        }
-                    }
-                }
-            };
-            let person = builder.person_id(p);
-            let day = day
-                .as_ref()
-                .filter(|d| d.is_valid(i))
-                .map_or(at.div_euclid(86_400_000_000) as i32, |d| d.value(i));
-            builder.add_touch(person, at, day, key);
-        }
+        touches.push(TouchColumns {
+            client: texts(&batch, "client_id")?,
+            person: texts(&batch, "person_key")?,
+            channel: texts(&batch, "channel")?,
+            campaign: texts(&batch, "campaign")?,
+            ts: instants(&batch, "touch_ts")?,
+            day: batch
+                .column_by_name("touch_date")
+                .map(|c| c.as_primitive::<Date32Type>().clone()),
+        });
     }
-    Ok(names
+    let index: HashMap<&str, usize> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i))
+        .collect();
+    let conversion_runs = runs(
+        &conversions.iter().map(|c| &c.client).collect::<Vec<_>>(),
+        &index,
+    );
+    let touch_runs = runs(
+        &touches.iter().map(|t| &t.client).collect::<Vec<_>>(),
+        &index,
+    );
+    // Largest clients first, one at a time per thread.
+    let mut order: Vec<usize> = (0..names.len()).collect();
+    let size =
+        |slot: usize| -> usize { touch_runs[slot].iter().map(|(_, from, to)| to - from).sum() };
+    order.sort_by_key(|&slot| std::cmp::Reverse(size(slot)));
+    let threads = state.config().target_partitions().clamp(1, names.len());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    // (On this task's thread: the workers borrow the columns read above.)
+    let built: Vec<Vec<(usize, Journeys)>> = {
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut done = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(&slot) = order.get(i) else { break };
+                            let journeys = build(
+                                &conversions,
+                                &conversion_runs[slot],
+                                &touches,
+                                &touch_runs[slot],
+                                key,
+                            );
+                            done.push((slot, journeys));
+                        }
+                        done
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| w.join().unwrap_or_default())
+                .collect()
+        })
+    };
+    let mut by_slot: Vec<Option<Journeys>> = names.iter().map(|_| None).collect();
+    for (slot, journeys) in built.into_iter().flatten() {
+        by_slot[slot] = Some(journeys);
+    }
+    names
         .into_iter()
-        .zip(builders)
-        .map(|(c, b)| (c, b.finish()))
-        .collect())
+        .zip(by_slot)
+        .map(|(name, journeys)| {
+            journeys.map(|j| (name, j)).ok_or_else(|| {
+                datafusion::error::DataFusionError::Execution(
+                    "building a client's journeys failed (a worker thread panicked)".into(),
+                )
+            })
+        })
+        .collect()
 }
