@@ -6,7 +6,7 @@
 //! Conversion types are independent: they are worked on in parallel.
 
 use super::journeys::{Conversion, Journeys, Milestones};
-use super::markov::{self, PathCount};
+use super::markov::{self, PathCount, Reserve};
 use super::paths::{self, Path};
 use super::shapley::{self, Journey};
 use super::{Model, Params, heuristic};
@@ -77,6 +77,7 @@ fn fit(
     kind: u32,
     models: &[Model],
     options: &AttributionOptions,
+    reserve: &Reserve<'_>,
 ) -> Result<Fits, String> {
     let want_markov = models.contains(&Model::Markov);
     let want_shapley = models.contains(&Model::Shapley);
@@ -117,7 +118,7 @@ fn fit(
                 })),
         );
         let order = usize::try_from(options.markov_order).unwrap_or(1);
-        Some(markov::fit(&counts, order, keys)?.removal_effects)
+        Some(markov::fit_within(&counts, order, keys, reserve)?.removal_effects)
     } else {
         None
     };
@@ -314,9 +315,10 @@ fn credit_type(
     models: &[Model],
     options: &AttributionOptions,
     dating: Dating,
+    reserve: &Reserve<'_>,
 ) -> Result<Credits, String> {
     let params = params(options);
-    let fits = fit(journeys, kind, models, options)?;
+    let fits = fit(journeys, kind, models, options, reserve)?;
     let mut grid = Grid::new(models.len(), journeys.keys.len());
     let mut scratch = Scratch::default();
     for c in &journeys.conversions {
@@ -351,13 +353,15 @@ fn credit_type(
 
 /// The credits of every client × conversion type that some credited conversion has, under
 /// `models`, dated by `dating`: (client index into `clients`, credits). Client × type groups
-/// are independent and run in parallel on up to `threads` threads, largest first.
+/// are independent and run in parallel on up to `threads` threads, largest first. A Markov
+/// chain's memory is granted by `reserve` first (a query's memory limit).
 pub fn credits(
     clients: &[Journeys],
     models: &[Model],
     options: &AttributionOptions,
     dating: Dating,
     threads: usize,
+    reserve: &Reserve<'_>,
 ) -> Result<Vec<(usize, Credits)>, String> {
     let mut tasks: Vec<(usize, u32, usize)> = Vec::new();
     for (i, journeys) in clients.iter().enumerate() {
@@ -384,7 +388,8 @@ pub fn credits(
                         let Some(&(client, kind, _)) = tasks.get(i) else {
                             break;
                         };
-                        let credits = credit_type(&clients[client], kind, models, options, dating)?;
+                        let credits =
+                            credit_type(&clients[client], kind, models, options, dating, reserve)?;
                         done.push((client, credits));
                     }
                     Ok(done)
@@ -477,6 +482,7 @@ mod tests {
                 &AttributionOptions::default(),
                 Dating::Conversion,
                 2,
+                &|_| Ok(()),
             )
             .unwrap();
             let expected_count = j.conversions.len() as f64;
@@ -503,8 +509,19 @@ mod tests {
             c.credited = (30..40).contains(&c.date);
         }
         let options = AttributionOptions::default();
-        let whole = credits(&[all], &MODELS, &options, Dating::Conversion, 1).unwrap();
-        let part = credits(&[march], &MODELS, &options, Dating::Conversion, 1).unwrap();
+        let whole = credits(
+            &[all],
+            &MODELS,
+            &options,
+            Dating::Conversion,
+            1,
+            &|_| Ok(()),
+        )
+        .unwrap();
+        let part = credits(&[march], &MODELS, &options, Dating::Conversion, 1, &|_| {
+            Ok(())
+        })
+        .unwrap();
         for (_, p) in &part {
             let (_, w) = whole.iter().find(|(_, w)| w.kind == p.kind).unwrap();
             for (key, got) in &p.sums {
@@ -534,6 +551,7 @@ mod tests {
             &AttributionOptions::default(),
             Dating::Conversion,
             1,
+            &|_| Ok(()),
         )
         .unwrap();
         // Day 1's conversion had Email only: all of it to Email.
@@ -551,6 +569,7 @@ mod tests {
                 &options,
                 Dating::Conversion,
                 1,
+                &|_| Ok(()),
             )
             .unwrap();
             let by_touch = credits(
@@ -559,6 +578,7 @@ mod tests {
                 &options,
                 Dating::Touch,
                 1,
+                &|_| Ok(()),
             )
             .unwrap();
             for model in MODELS {
@@ -603,6 +623,7 @@ mod tests {
             &options,
             Dating::Touch,
             1,
+            &|_| Ok(()),
         )
         .unwrap();
         let sums = &got[0].1.sums;

@@ -103,6 +103,20 @@ pub struct Journeys {
 }
 
 impl Journeys {
+    /// The memory these journeys hold, in bytes (what a query's memory pool is asked for).
+    pub fn heap_bytes(&self) -> usize {
+        use datafusion::arrow::array::Array;
+        use std::mem::size_of;
+        self.start.len() * 4
+            + self.touch_ts.len() * 8
+            + self.touch_key.len() * 4
+            + self.touch_day.len() * 4
+            + self.milestones.len() * size_of::<Milestones>()
+            + self.conversions.len() * size_of::<Conversion>()
+            + self.person_keys.get_array_memory_size()
+            + self.keys.text.iter().map(|t| t.len() + 32).sum::<usize>()
+    }
+
     pub fn persons(&self) -> usize {
         self.start.len().saturating_sub(1)
     }
@@ -150,6 +164,12 @@ impl<'a> Builder<'a> {
         let id = self.persons.len() as u32;
         self.persons.insert(Cow::Owned(key.to_string()), id);
         id
+    }
+
+    /// Room for about `persons` people and `touches` touches (no rehashing while reading).
+    pub fn reserve(&mut self, persons: usize, touches: usize) {
+        self.persons.reserve(persons);
+        self.touches.reserve(touches);
     }
 
     /// The id of a person key that outlives the builder (borrowed, never copied).

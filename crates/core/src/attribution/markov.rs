@@ -46,6 +46,9 @@ impl Fit {
     }
 }
 
+/// Grants `bytes` more memory, or says why not.
+pub type Reserve<'a> = dyn Fn(usize) -> Result<(), String> + Sync + 'a;
+
 /// Largest change of a probability between two sweeps at which the solve stops.
 pub const TOLERANCE: f64 = 1e-15;
 /// Sweeps after which a chain that still moves is reported as not converging.
@@ -191,8 +194,29 @@ fn conversion_probabilities(
 /// Removal effects over `paths` (empty paths are ignored: they are `Unmatched`); `keys` is how
 /// many key ids there are.
 pub fn fit(paths: &[PathCount], order: usize, keys: usize) -> Result<Fit, String> {
+    fit_within(paths, order, keys, &|_| Ok(()))
+}
+
+/// [`fit`], the chain's memory first granted by `reserve` (bytes; `Err` says why not — a
+/// query's memory limit): a chain too large fails with an error naming its state count.
+pub fn fit_within(
+    paths: &[PathCount],
+    order: usize,
+    keys: usize,
+    reserve: &Reserve<'_>,
+) -> Result<Fit, String> {
     let chain = build(paths, order);
     let n = chain.last.len();
+    // The chain, and one vector of probabilities per solve running at once.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let bytes = n * (4 + 8 + 8) + chain.target.len() * (4 + 8) + (threads + 1) * n * 8;
+    reserve(bytes).map_err(|why| {
+        format!(
+            "the Markov chain of order {order} has {n} states and {} transitions ({} MiB to solve), more than the memory allowed: {why}; lower loopql.attribution.markov_order or raise the query's memory limit",
+            chain.target.len(),
+            bytes.div_ceil(1 << 20)
+        )
+    })?;
     let probabilities = conversion_probabilities(&chain, None, vec![0.0; n])?;
     let base = probabilities[START];
     let mut removal_effects = vec![0.0; keys];
@@ -460,5 +484,16 @@ mod tests {
         assert!(r.states > 20_000, "{} states", r.states);
         let total: f64 = r.shares().iter().sum();
         assert!((total - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_chain_over_the_memory_allowed_fails_naming_its_states() {
+        let paths = group([p(&[A, B], 1.0, 0.0), p(&[B, C], 0.0, 1.0)]);
+        let refuse = |bytes: usize| Err(format!("{bytes} bytes over a limit of 10"));
+        let e = fit_within(&paths, 2, 3, &refuse).unwrap_err();
+        assert!(e.contains("has 5 states"), "{e}");
+        assert!(e.contains("over a limit of 10"), "{e}");
+        assert!(e.contains("markov_order"), "{e}");
+        assert!(fit_within(&paths, 2, 3, &|_| Ok(())).is_ok());
     }
 }

@@ -215,6 +215,7 @@ fn attribute(
     models: &[Model],
     table: &Table,
     options: &settings::AttributionOptions,
+    reserve: &markov::Reserve<'_>,
 ) -> Result<Totals> {
     let params = crate::attribution::credit::params(options);
     // Paths as given (no lookback in days: a table of paths has no times).
@@ -269,8 +270,8 @@ fn attribute(
                     conversions: r.conversions,
                     nulls: r.nulls,
                 }));
-                let fitted = markov::fit(&counts, order, keys.len())
-                    .map_err(datafusion::error::DataFusionError::Execution)?;
+                let fitted = markov::fit_within(&counts, order, keys.len(), reserve)
+                    .map_err(datafusion::error::DataFusionError::ResourcesExhausted)?;
                 let shares = fitted.shares();
                 for (k, re) in fitted.removal_effects.iter().enumerate() {
                     if on_a_path[k] {
@@ -349,7 +350,24 @@ impl Compute for PathsTable {
         let options = settings::of(state.config_options()).attribution;
         options.validate()?;
         let batches = collect(state, &format!("SELECT * FROM {}", self.table)).await?;
-        let totals = attribute(&self.models, &rows(&self.table, &batches)?, &options)?;
+        // A Markov chain counts against the query's memory pool.
+        let mut reservation =
+            datafusion::execution::memory_pool::MemoryConsumer::new("attribute_paths")
+                .register(&state.runtime_env().memory_pool);
+        let reservation = std::sync::Mutex::new(&mut reservation);
+        let grant = |bytes: usize| -> std::result::Result<(), String> {
+            reservation
+                .lock()
+                .map_err(|_| "the memory reservation was poisoned".to_string())?
+                .try_grow(bytes)
+                .map_err(|e| e.to_string())
+        };
+        let totals = attribute(
+            &self.models,
+            &rows(&self.table, &batches)?,
+            &options,
+            &grant,
+        )?;
         let columns: Vec<ArrayRef> = vec![
             Arc::new(StringArray::from_iter_values(
                 totals.keys().map(|k| k.0.name()),
@@ -391,7 +409,13 @@ mod tests {
             ("b", 1.0, 10.0, 0.0),
             ("", 1.0, 7.0, 0.0),
         ]);
-        let t = attribute(&[Model::Linear, Model::First], &rows, &Default::default()).unwrap();
+        let t = attribute(
+            &[Model::Linear, Model::First],
+            &rows,
+            &Default::default(),
+            &|_| Ok(()),
+        )
+        .unwrap();
         assert_eq!(t[&(Model::Linear, "a".into())].0, 1.0);
         assert_eq!(t[&(Model::Linear, "b".into())].0, 2.0);
         assert_eq!(t[&(Model::Linear, "b".into())].1, 60.0);
@@ -406,7 +430,7 @@ mod tests {
             ("a", 1.0, 10.0, 0.0),
             ("b", 0.0, 0.0, 1.0),
         ]);
-        let t = attribute(&[Model::Markov], &rows, &Default::default()).unwrap();
+        let t = attribute(&[Model::Markov], &rows, &Default::default(), &|_| Ok(())).unwrap();
         // The hand-solved chain of markov.rs: shares 0.6 / 0.4 of 2 conversions.
         assert!((t[&(Model::Markov, "a".into())].0 - 1.2).abs() < 1e-12);
         assert!((t[&(Model::Markov, "b".into())].1 - 8.0).abs() < 1e-12);

@@ -30,6 +30,7 @@ use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl};
 use datafusion::common::{DataFusionError, Result, plan_err};
 use datafusion::datasource::TableProvider;
 use datafusion::execution::SessionState;
+use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
 use datafusion::logical_expr::Expr;
 use std::sync::{Arc, LazyLock};
 
@@ -176,16 +177,36 @@ impl AttributionTable {
             let loaded =
                 journeys::load(state, journeys::Credited::All(&missing_clients), dimension).await?;
             let (names, clients): (Vec<String>, Vec<Journeys>) = loaded.into_iter().unzip();
+            // The journeys and the fits count against the query's memory pool: a per-query
+            // limit limits them too.
+            let reservation = std::sync::Mutex::new(
+                MemoryConsumer::new("attribution").register(&state.runtime_env().memory_pool),
+            );
+            let bytes: usize = clients.iter().map(Journeys::heap_bytes).sum();
+            reserve(&reservation, bytes).map_err(|why| {
+                DataFusionError::ResourcesExhausted(format!(
+                    "attribution: the journeys of {} ({} MiB of touches and conversions) do not fit in the memory allowed: {why}",
+                    names.join(", "),
+                    bytes.div_ceil(1 << 20)
+                ))
+            })?;
             let threads = state.config().target_partitions();
             let wanted = missing_models.clone();
             let dating = self.dating;
             let (clients, credits) = tokio::task::spawn_blocking(move || {
-                let credits = credit::credits(&clients, &wanted, &options, dating, threads);
+                let grant = |bytes: usize| reserve(&reservation, bytes);
+                let credits = credit::credits(&clients, &wanted, &options, dating, threads, &grant);
                 (clients, credits)
             })
             .await
             .map_err(|e| DataFusionError::External(Box::new(e)))?;
-            let credits = credits.map_err(DataFusionError::Execution)?;
+            let credits = credits.map_err(|e| {
+                if e.contains("more than the memory allowed") {
+                    DataFusionError::ResourcesExhausted(e)
+                } else {
+                    DataFusionError::Execution(e)
+                }
+            })?;
             if let Some(c) = &cache {
                 c.count_computed(names.len());
             }
@@ -206,6 +227,15 @@ impl AttributionTable {
             &parts,
         )?)
     }
+}
+
+/// Grows `reservation` by `bytes`, or says why the pool refused.
+fn reserve(reservation: &std::sync::Mutex<MemoryReservation>, bytes: usize) -> Result<(), String> {
+    reservation
+        .lock()
+        .map_err(|_| "the attribution memory reservation was poisoned".to_string())?
+        .try_grow(bytes)
+        .map_err(|e| e.to_string())
 }
 
 /// One output row before it becomes columns.

@@ -246,6 +246,10 @@ fn build<'a>(
     key: Key,
 ) -> Journeys {
     let mut builder: Builder<'a> = Builder::default();
+    let rows = |runs: &[(usize, usize, usize)]| runs.iter().map(|(_, f, t)| t - f).sum::<usize>();
+    let touch_rows = rows(touch_runs);
+    // People: at most one per row; in practice about half the touches.
+    builder.reserve((touch_rows / 2).max(rows(conversion_runs)), touch_rows);
     for &(b, from, to) in conversion_runs {
         let c = &conversions[b];
         for i in from..to {
@@ -274,8 +278,9 @@ fn build<'a>(
     let mut combined: HashMap<(u32, u32), u32> = HashMap::new();
     for &(b, from, to) in touch_runs {
         let t = &touches[b];
-        // The last channel read and its key: touches of one channel come in runs.
+        // The last channel and person read and their ids: rows come in runs of both.
         let mut last_channel: Option<(&str, u32)> = None;
+        let mut last_person: Option<(&str, u32)> = None;
         for i in from..to {
             let (Some(p), true) = (view_opt(&t.person, i), t.ts.is_valid(i)) else {
                 continue;
@@ -304,7 +309,14 @@ fn build<'a>(
                     }
                 }
             };
-            let person = builder.person(p);
+            let person = match last_person {
+                Some((text, id)) if text == p => id,
+                _ => {
+                    let id = builder.person(p);
+                    last_person = Some((p, id));
+                    id
+                }
+            };
             let day = t
                 .day
                 .as_ref()

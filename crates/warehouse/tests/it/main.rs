@@ -2,4 +2,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod credits_cache;
+mod memory_limit;
 mod stitched;

@@ -1,0 +1,52 @@
+//! Attribution's journeys and fits count against the query's memory pool: over a synced
+//! warehouse (its touches and conversions stored, so the reads are light), a per-query limit
+//! too small for the journeys fails the query with a resources error naming them — never the
+//! OOM killer — and a limit with room answers.
+
+use loopql_core::{EngineBuilder, FrontEnd, Project, QueryOptions};
+use loopql_warehouse::SyncOptions;
+use std::sync::Arc;
+
+#[tokio::test]
+async fn attribution_counts_against_the_query_memory_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let written =
+        loopql_demo::write(&dir.path().join("demo"), &loopql_demo::Options::new(5, 0.1)).unwrap();
+    let project = Project::load(&written.project_file).unwrap();
+    loopql_warehouse::sync(&project, &SyncOptions::default())
+        .await
+        .unwrap();
+    let engine = EngineBuilder::new(project, Arc::new(loopql_warehouse::Auto))
+        .open()
+        .await
+        .unwrap();
+    let sql = "SELECT count(*) FROM attribution('channel', 'markov')";
+    let mut refusals = Vec::new();
+    for kib in [256usize, 512, 1024, 2048, 4096, 8192] {
+        let limited = QueryOptions::new(FrontEnd::Library).memory_limit(kib << 10);
+        let result = match engine.plan(sql, &limited).await {
+            Ok(q) => q.collect().await.map(|_| ()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = result {
+            let e = e.to_string();
+            assert!(e.contains("Resources exhausted"), "{kib} KiB: {e}");
+            refusals.push(e);
+        }
+    }
+    assert!(
+        refusals
+            .iter()
+            .any(|e| e.contains("attribution: the journeys of") && e.contains("memory allowed")),
+        "{refusals:#?}"
+    );
+    let roomy = QueryOptions::new(FrontEnd::Library).memory_limit(1 << 30);
+    let answered = engine
+        .plan(sql, &roomy)
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(answered.iter().map(|b| b.num_rows()).sum::<usize>(), 1);
+}
