@@ -13,9 +13,13 @@ import os
 import sys
 import time
 
-import ChannelAttribution as ca
-import cypack
-import pandas as pd
+# The package prints a banner on import (and progress while fitting): keep stdout for the JSON.
+OUT = sys.stdout
+sys.stdout = sys.stderr
+
+import ChannelAttribution as ca  # noqa: E402
+import cypack  # noqa: E402
+import pandas as pd  # noqa: E402
 
 
 def data(out):
@@ -23,7 +27,7 @@ def data(out):
     df = pd.read_csv(source, sep=";")
     df = df[df["path"].fillna("").str.strip() != ""].reset_index(drop=True)
     df.to_csv(out, sep=";", index=False)
-    print(json.dumps({}))
+    print(json.dumps({}), file=OUT)
 
 
 def markov(csv, order, runs):
@@ -46,7 +50,7 @@ def markov(csv, order, runs):
         took = time.perf_counter() - started
         best = took if best is None else min(best, took)
     channels = {str(r["channel_name"]): float(r["total_conversions"]) for _, r in result.iterrows()}
-    print(json.dumps({"seconds": best, "channels": channels}))
+    print(json.dumps({"seconds": best, "channels": channels}), file=OUT)
 
 
 if __name__ == "__main__":

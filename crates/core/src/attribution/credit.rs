@@ -70,37 +70,92 @@ fn paths_of(journeys: &Journeys, kind: u32, options: &AttributionOptions) -> Vec
         .collect()
 }
 
+/// Every person's journey as a non-converter (their touches within the lookback of their last
+/// touch), as distinct key paths with how many people have each: what every conversion type's
+/// fit shares, computed once per client.
+pub struct LastJourneys {
+    /// Distinct non-empty paths.
+    paths: Vec<Vec<u32>>,
+    /// Person id -> index into `paths` (`u32::MAX`: no touches left after the path rules).
+    of_person: Vec<u32>,
+    /// Path index -> people whose journey it is.
+    people: Vec<f64>,
+}
+
+fn last_journeys(journeys: &Journeys, options: &AttributionOptions) -> LastJourneys {
+    let mut index: HashMap<Vec<u32>, u32, ahash::RandomState> = HashMap::default();
+    let mut out = LastJourneys {
+        paths: Vec::new(),
+        of_person: Vec::with_capacity(journeys.persons()),
+        people: Vec::new(),
+    };
+    let mut scratch = Path::default();
+    for p in 0..journeys.persons() as u32 {
+        let (ts, keys) = journeys.touches(p);
+        let Some(&last) = ts.last() else {
+            out.of_person.push(u32::MAX);
+            continue;
+        };
+        paths::path_into(&mut scratch, ts, keys, &journeys.keys.direct, last, options);
+        if scratch.is_empty() {
+            out.of_person.push(u32::MAX);
+            continue;
+        }
+        let id = match index.get(scratch.keys.as_slice()) {
+            Some(&id) => id,
+            None => {
+                let id = out.paths.len() as u32;
+                out.paths.push(scratch.keys.clone());
+                out.people.push(0.0);
+                index.insert(scratch.keys.clone(), id);
+                id
+            }
+        };
+        out.people[id as usize] += 1.0;
+        out.of_person.push(id);
+    }
+    out
+}
+
 /// Markov and Shapley fitted on every conversion of the type and on the journeys of the people
-/// with touches and no conversion of the type.
+/// with touches and no conversion of the type (`last`: everyone's, from which this type's
+/// converters are taken out).
 fn fit(
     journeys: &Journeys,
     kind: u32,
     models: &[Model],
     options: &AttributionOptions,
     reserve: &Reserve<'_>,
+    last: Option<&LastJourneys>,
 ) -> Result<Fits, String> {
     let want_markov = models.contains(&Model::Markov);
     let want_shapley = models.contains(&Model::Shapley);
-    if !want_markov && !want_shapley {
+    let (true, Some(last)) = (want_markov || want_shapley, last) else {
         return Ok(Fits {
             markov: None,
             shapley: None,
         });
-    }
+    };
     let paths = paths_of(journeys, kind, options);
     let mut converted = vec![false; journeys.persons()];
     for c in journeys.conversions.iter().filter(|c| c.kind == kind) {
         converted[c.person as usize] = true;
     }
+    // The people without a conversion of this type, per distinct journey.
+    let mut others = last.people.clone();
+    for (p, &done) in converted.iter().enumerate() {
+        let id = last.of_person[p];
+        if done && id != u32::MAX {
+            others[id as usize] -= 1.0;
+        }
+    }
+    let others = || {
+        last.paths
+            .iter()
+            .zip(others.iter().copied())
+            .filter(|(_, n)| *n > 0.0)
+    };
     let converting = paths.iter().flatten().filter(|p| !p.is_empty());
-    let others: Vec<Path> = (0..journeys.persons() as u32)
-        .filter(|p| !converted[*p as usize])
-        .map(|p| {
-            let (ts, keys) = journeys.touches(p);
-            paths::last_journey(ts, keys, &journeys.keys.direct, options)
-        })
-        .filter(|p| !p.is_empty())
-        .collect();
     let keys = journeys.keys.len();
     let markov = if want_markov {
         let counts = markov::group(
@@ -111,10 +166,10 @@ fn fit(
                     conversions: 1.0,
                     nulls: 0.0,
                 })
-                .chain(others.iter().map(|p| PathCount {
-                    keys: p.keys.clone(),
+                .chain(others().map(|(keys, n)| PathCount {
+                    keys: keys.clone(),
                     conversions: 0.0,
-                    nulls: 1.0,
+                    nulls: n,
                 })),
         );
         let order = usize::try_from(options.markov_order).unwrap_or(1);
@@ -123,21 +178,21 @@ fn fit(
         None
     };
     let shapley = if want_shapley {
-        let distinct = |p: &Path| {
-            let mut k = p.keys.clone();
+        let distinct = |keys: &[u32]| {
+            let mut k = keys.to_vec();
             k.sort_unstable();
             k.dedup();
             k
         };
         let journeys: Vec<Journey> = converting
             .map(|p| Journey {
-                keys: distinct(p),
+                keys: distinct(&p.keys),
                 journeys: 1.0,
                 conversions: 1.0,
             })
-            .chain(others.iter().map(|p| Journey {
-                keys: distinct(p),
-                journeys: 1.0,
+            .chain(others().map(|(keys, n)| Journey {
+                keys: distinct(keys),
+                journeys: n,
                 conversions: 0.0,
             }))
             .collect();
@@ -316,9 +371,10 @@ fn credit_type(
     options: &AttributionOptions,
     dating: Dating,
     reserve: &Reserve<'_>,
+    last: Option<&LastJourneys>,
 ) -> Result<Credits, String> {
     let params = params(options);
-    let fits = fit(journeys, kind, models, options, reserve)?;
+    let fits = fit(journeys, kind, models, options, reserve, last)?;
     let mut grid = Grid::new(models.len(), journeys.keys.len());
     let mut scratch = Scratch::default();
     for c in &journeys.conversions {
@@ -378,6 +434,11 @@ pub fn credits(
     }
     tasks.sort_by_key(|b| std::cmp::Reverse(b.2));
     let next = std::sync::atomic::AtomicUsize::new(0);
+    // Everyone's journeys as non-converters, per client: made by the first of its types to need
+    // them (the others wait), shared by all of them.
+    let data_driven = models.iter().any(|m| m.data_driven());
+    let last: Vec<std::sync::OnceLock<LastJourneys>> =
+        clients.iter().map(|_| std::sync::OnceLock::new()).collect();
     let results: Vec<Result<Vec<(usize, Credits)>, String>> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads.clamp(1, tasks.len().max(1)))
             .map(|_| {
@@ -388,8 +449,11 @@ pub fn credits(
                         let Some(&(client, kind, _)) = tasks.get(i) else {
                             break;
                         };
+                        let journeys = &clients[client];
+                        let last = data_driven
+                            .then(|| last[client].get_or_init(|| last_journeys(journeys, options)));
                         let credits =
-                            credit_type(&clients[client], kind, models, options, dating, reserve)?;
+                            credit_type(journeys, kind, models, options, dating, reserve, last)?;
                         done.push((client, credits));
                     }
                     Ok(done)
@@ -633,5 +697,49 @@ mod tests {
             !sums.keys().any(|(d, _, _)| *d == 5),
             "nothing on the conversion day"
         );
+    }
+
+    /// The fits share everyone's journeys across types; the result is the fit over each
+    /// non-converter's own journey, person by person.
+    #[test]
+    fn shared_journeys_fit_like_each_persons_own() {
+        let options = AttributionOptions::default();
+        for seed in [4, 9] {
+            let j = world(seed);
+            let last = last_journeys(&j, &options);
+            for kind in 0..j.types.len() as u32 {
+                let fits = fit(&j, kind, &MODELS, &options, &|_| Ok(()), Some(&last)).unwrap();
+                let mut converted = vec![false; j.persons()];
+                for c in j.conversions.iter().filter(|c| c.kind == kind) {
+                    converted[c.person as usize] = true;
+                }
+                let mut each: Vec<PathCount> = paths_of(&j, kind, &options)
+                    .into_iter()
+                    .flatten()
+                    .filter(|p| !p.is_empty())
+                    .map(|p| PathCount {
+                        keys: p.keys,
+                        conversions: 1.0,
+                        nulls: 0.0,
+                    })
+                    .collect();
+                for p in (0..j.persons() as u32).filter(|p| !converted[*p as usize]) {
+                    let (ts, keys) = j.touches(p);
+                    let path = paths::last_journey(ts, keys, &j.keys.direct, &options);
+                    if !path.is_empty() {
+                        each.push(PathCount {
+                            keys: path.keys,
+                            conversions: 0.0,
+                            nulls: 1.0,
+                        });
+                    }
+                }
+                let want = markov::fit(&markov::group(each), 1, j.keys.len())
+                    .unwrap()
+                    .removal_effects;
+                assert_eq!(fits.markov.unwrap(), want, "seed {seed} type {kind}");
+                assert!(fits.shapley.is_some());
+            }
+        }
     }
 }

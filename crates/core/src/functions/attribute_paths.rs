@@ -100,11 +100,15 @@ struct Row {
     nulls: f64,
 }
 
-/// The input: its rows and the channels their paths name.
+/// The input: its rows and the channels their paths name. Rows whose path is the same text
+/// are one row (their conversions, values and non-conversions summed: every model is linear in
+/// them), so a large table of repeated paths is parsed and fitted once per distinct path.
 #[derive(Default)]
 struct Table {
     keys: Keys,
     rows: Vec<Row>,
+    /// Path text -> its row.
+    by_text: std::collections::HashMap<String, usize, ahash::RandomState>,
 }
 
 impl Table {
@@ -157,34 +161,6 @@ fn rows(table: &str, batches: &[RecordBatch]) -> Result<Table> {
                     .join(", ")
             );
         };
-        let ids: Vec<Vec<u32>> = match path.data_type() {
-            DataType::List(_) | DataType::LargeList(_) => {
-                let list = cast(path, &DataType::new_list(DataType::Utf8, true))?;
-                let list = list.as_list::<i32>();
-                (0..list.len())
-                    .map(|i| {
-                        if list.is_null(i) {
-                            return Vec::new();
-                        }
-                        let v = list.value(i);
-                        out.ids(v.as_string::<i32>().iter().flatten())
-                    })
-                    .collect()
-            }
-            _ => {
-                let s = cast(path, &DataType::Utf8View)?;
-                let s = s.as_string_view();
-                (0..s.len())
-                    .map(|i| {
-                        if s.is_null(i) {
-                            Vec::new()
-                        } else {
-                            out.ids(s.value(i).split('>'))
-                        }
-                    })
-                    .collect()
-            }
-        };
         let conversions = numbers(b, &["conversions", "total_conversions", "conversion"], 1.0)?;
         let value = numbers(
             b,
@@ -196,6 +172,44 @@ fn rows(table: &str, batches: &[RecordBatch]) -> Result<Table> {
             &["nulls", "total_null", "total_nulls", "non_conversions"],
             0.0,
         )?;
+        if !matches!(path.data_type(), DataType::List(_) | DataType::LargeList(_)) {
+            let s = cast(path, &DataType::Utf8View)?;
+            let s = s.as_string_view();
+            for i in 0..s.len() {
+                let text = if s.is_null(i) { "" } else { s.value(i) };
+                let row = match out.by_text.get(text) {
+                    Some(&row) => row,
+                    None => {
+                        let path = out.ids(text.split('>'));
+                        out.rows.push(Row {
+                            path,
+                            conversions: 0.0,
+                            value: 0.0,
+                            nulls: 0.0,
+                        });
+                        out.by_text.insert(text.to_string(), out.rows.len() - 1);
+                        out.rows.len() - 1
+                    }
+                };
+                let r = &mut out.rows[row];
+                r.conversions += conversions[i];
+                r.value += value[i];
+                r.nulls += nulls[i];
+            }
+            continue;
+        }
+        // A list of names per row.
+        let list = cast(path, &DataType::new_list(DataType::Utf8, true))?;
+        let list = list.as_list::<i32>();
+        let ids: Vec<Vec<u32>> = (0..list.len())
+            .map(|i| {
+                if list.is_null(i) {
+                    return Vec::new();
+                }
+                let v = list.value(i);
+                out.ids(v.as_string::<i32>().iter().flatten())
+            })
+            .collect();
         for (i, path) in ids.into_iter().enumerate() {
             out.rows.push(Row {
                 path,
