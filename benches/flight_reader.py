@@ -1,5 +1,5 @@
 """Reads one large result and prints JSON {bytes, rows, seconds}: over Flight SQL from loopql
-(`flight URI SQL`) or as a raw Arrow IPC stream from a TCP socket (`ipc HOST PORT`)."""
+(`flight URI USER PASSWORD SQL [SETUP]`, SETUP run first, untimed) or as a raw Arrow IPC stream from a TCP socket (`ipc HOST PORT`)."""
 
 import json
 import os
@@ -19,6 +19,9 @@ def main():
         uri, user, password, sql = sys.argv[2:6]
         client = flight.FlightClient(uri)
         options = flight.FlightCallOptions(headers=[client.authenticate_basic_token(user.encode(), password.encode())])
+        if len(sys.argv) > 6:  # a setup statement, untimed
+            setup = client.get_flight_info(flight.FlightDescriptor.for_command(statement_query(sys.argv[6])), options)
+            client.do_get(setup.endpoints[0].ticket, options).read_all()
         start = time.perf_counter()
         info = client.get_flight_info(flight.FlightDescriptor.for_command(statement_query(sql)), options)
         table = client.do_get(info.endpoints[0].ticket, options).read_all()
