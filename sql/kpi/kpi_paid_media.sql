@@ -45,19 +45,28 @@ leads AS (
     WHERE model = 'linear' AND conversion_type IN ('lead', 'won_deal', 'purchase')
     GROUP BY client_id, conversion_date, channel, campaign
 ),
+-- The credits rolled up into the same periods (a day is in the week and month its date_trunc
+-- starts), so each campaign period meets its credits by equality, not by a date range.
+lead_buckets AS (
+    SELECT client_id, channel, campaign, period, period_start, sum(leads) AS leads,
+           sum(revenue) AS revenue
+    FROM (
+        SELECT 'day' AS period, conversion_date AS period_start, leads.* FROM leads
+        UNION ALL
+        SELECT 'week', CAST(date_trunc('week', conversion_date) AS DATE), leads.* FROM leads
+        UNION ALL
+        SELECT 'month', CAST(date_trunc('month', conversion_date) AS DATE), leads.* FROM leads
+    ) AS bucketed
+    GROUP BY client_id, channel, campaign, period, period_start
+),
 lead_periods AS (
     SELECT r.client_id, r.period, r.period_start, r.platform, r.campaign_id, sum(l.leads) AS leads,
            sum(l.revenue) AS revenue
     FROM rolled r
-    JOIN leads l
+    JOIN lead_buckets l
         ON l.client_id = r.client_id AND l.channel = r.channel
         AND l.campaign = lower(trim(r.campaign_name))
-        AND l.conversion_date >= r.period_start
-        AND l.conversion_date < CASE r.period
-            WHEN 'day' THEN r.period_start + INTERVAL '1' DAY
-            WHEN 'week' THEN r.period_start + INTERVAL '7' DAY
-            ELSE r.period_start + INTERVAL '1' MONTH
-        END
+        AND l.period = r.period AND l.period_start = r.period_start
     GROUP BY r.client_id, r.period, r.period_start, r.platform, r.campaign_id
 )
 SELECT
