@@ -6,13 +6,15 @@ use super::auth::Caller;
 use super::query::{self, Limited};
 use arrow_flight::encode::FlightDataEncoderBuilder;
 use arrow_flight::flight_service_server::FlightService;
+use arrow_flight::sql::{ProstMessageExt, TicketStatementQuery};
 use arrow_flight::{FlightDescriptor, FlightEndpoint, FlightInfo, IpcMessage, SchemaAsIpc, Ticket};
 use datafusion::arrow::array::{AsArray, RecordBatch};
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::ipc::writer::IpcWriteOptions;
 use futures::TryStreamExt;
 use loopql_core::Query;
 use loopql_core::server_config::Scope;
+use prost::Message;
 use tonic::{Request, Response, Status};
 
 pub(super) type DoGetStream = <FlightServer as FlightService>::DoGetStream;
@@ -109,17 +111,21 @@ impl FlightServer {
         Ok(q)
     }
 
-    /// Plans `sql` for the caller and keeps the plan for the DoGet of the ticket it returns:
-    /// (the result's schema, the ticket's statement handle).
+    /// Plans `sql` for the caller and answers `descriptor` with the result's schema and a
+    /// ticket whose DoGet runs that plan.
     pub(super) async fn plan_ticket(
         &self,
         caller: &Caller,
         sql: &str,
         params: Option<&RecordBatch>,
-    ) -> Result<(SchemaRef, Vec<u8>), Status> {
+        descriptor: FlightDescriptor,
+    ) -> Result<Response<FlightInfo>, Status> {
         let q = self.plan(caller, sql, params).await?;
         let schema = q.schema();
-        Ok((schema, self.planned.put(&caller.name, q)?))
+        let ticket = TicketStatementQuery {
+            statement_handle: self.planned.put(&caller.name, q)?.into(),
+        };
+        info(&schema, ticket.as_any().encode_to_vec(), descriptor)
     }
 
     /// Runs a statement's ticket — a plan kept by [`Self::plan_ticket`], or SQL planned now —

@@ -77,15 +77,8 @@ impl FlightSqlService for FlightServer {
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
         let caller = self.caller(&request)?;
-        let (schema, handle) = self.plan_ticket(&caller, &query.query, None).await?;
-        let ticket = TicketStatementQuery {
-            statement_handle: handle.into(),
-        };
-        info(
-            &schema,
-            ticket.as_any().encode_to_vec(),
-            request.into_inner(),
-        )
+        self.plan_ticket(&caller, &query.query, None, request.into_inner())
+            .await
     }
 
     async fn do_get_statement(
@@ -168,15 +161,8 @@ impl FlightSqlService for FlightServer {
     ) -> Result<Response<FlightInfo>, Status> {
         let caller = self.caller(&request)?;
         let (sql, params) = self.statement(&cmd.prepared_statement_handle, &caller)?;
-        let (schema, handle) = self.plan_ticket(&caller, &sql, params.as_ref()).await?;
-        let ticket = TicketStatementQuery {
-            statement_handle: handle.into(),
-        };
-        info(
-            &schema,
-            ticket.as_any().encode_to_vec(),
-            request.into_inner(),
-        )
+        self.plan_ticket(&caller, &sql, params.as_ref(), request.into_inner())
+            .await
     }
 
     async fn do_get_prepared_statement(

@@ -5,10 +5,12 @@
 //! (they only choose which conversions are credited). Credits are summed per day × model × key.
 //! Conversion types are independent: they are worked on in parallel.
 
+use super::fit::{Fits, LastJourneys, fit, last_journeys};
+use super::grid::Grid;
 use super::journeys::{Conversion, Journeys, Milestones};
-use super::markov::{self, PathCount, Reserve};
+use super::markov::{self, Reserve};
 use super::paths::{self, Path};
-use super::shapley::{self, Journey};
+use super::shapley;
 use super::{Model, Params, heuristic};
 use crate::settings::AttributionOptions;
 use std::collections::HashMap;
@@ -44,234 +46,6 @@ pub fn params(options: &AttributionOptions) -> Params {
         position_first: options.position_first_share,
         position_last: options.position_last_share,
         half_life_days: options.half_life_days,
-    }
-}
-
-/// What the data-driven models learned from one type's journeys.
-struct Fits {
-    /// Markov removal effects per key id.
-    markov: Option<Vec<f64>>,
-    /// Shapley values per key id.
-    shapley: Option<Vec<f64>>,
-}
-
-/// The path of every conversion of `kind` (in `journeys.conversions` order, `None` for other
-/// types).
-fn paths_of(journeys: &Journeys, kind: u32, options: &AttributionOptions) -> Vec<Option<Path>> {
-    journeys
-        .conversions
-        .iter()
-        .map(|c| {
-            (c.kind == kind).then(|| {
-                let (ts, keys) = journeys.touches(c.person);
-                paths::path(ts, keys, &journeys.keys.direct, c.ts, options)
-            })
-        })
-        .collect()
-}
-
-/// Every person's journey as a non-converter (their touches within the lookback of their last
-/// touch), as distinct key paths with how many people have each: what every conversion type's
-/// fit shares, computed once per client.
-pub struct LastJourneys {
-    /// Distinct non-empty paths.
-    paths: Vec<Vec<u32>>,
-    /// Person id -> index into `paths` (`u32::MAX`: no touches left after the path rules).
-    of_person: Vec<u32>,
-    /// Path index -> people whose journey it is.
-    people: Vec<f64>,
-}
-
-fn last_journeys(journeys: &Journeys, options: &AttributionOptions) -> LastJourneys {
-    let mut index: HashMap<Vec<u32>, u32, ahash::RandomState> = HashMap::default();
-    let mut out = LastJourneys {
-        paths: Vec::new(),
-        of_person: Vec::with_capacity(journeys.persons()),
-        people: Vec::new(),
-    };
-    let mut scratch = Path::default();
-    for p in 0..journeys.persons() as u32 {
-        let (ts, keys) = journeys.touches(p);
-        let Some(&last) = ts.last() else {
-            out.of_person.push(u32::MAX);
-            continue;
-        };
-        paths::path_into(&mut scratch, ts, keys, &journeys.keys.direct, last, options);
-        if scratch.is_empty() {
-            out.of_person.push(u32::MAX);
-            continue;
-        }
-        let id = match index.get(scratch.keys.as_slice()) {
-            Some(&id) => id,
-            None => {
-                let id = out.paths.len() as u32;
-                out.paths.push(scratch.keys.clone());
-                out.people.push(0.0);
-                index.insert(scratch.keys.clone(), id);
-                id
-            }
-        };
-        out.people[id as usize] += 1.0;
-        out.of_person.push(id);
-    }
-    out
-}
-
-/// Markov and Shapley fitted on every conversion of the type and on the journeys of the people
-/// with touches and no conversion of the type (`last`: everyone's, from which this type's
-/// converters are taken out).
-fn fit(
-    journeys: &Journeys,
-    kind: u32,
-    models: &[Model],
-    options: &AttributionOptions,
-    reserve: &Reserve<'_>,
-    last: Option<&LastJourneys>,
-) -> Result<Fits, String> {
-    let want_markov = models.contains(&Model::Markov);
-    let want_shapley = models.contains(&Model::Shapley);
-    let (true, Some(last)) = (want_markov || want_shapley, last) else {
-        return Ok(Fits {
-            markov: None,
-            shapley: None,
-        });
-    };
-    let paths = paths_of(journeys, kind, options);
-    let mut converted = vec![false; journeys.persons()];
-    for c in journeys.conversions.iter().filter(|c| c.kind == kind) {
-        converted[c.person as usize] = true;
-    }
-    // The people without a conversion of this type, per distinct journey.
-    let mut others = last.people.clone();
-    for (p, &done) in converted.iter().enumerate() {
-        let id = last.of_person[p];
-        if done && id != u32::MAX {
-            others[id as usize] -= 1.0;
-        }
-    }
-    let others = || {
-        last.paths
-            .iter()
-            .zip(others.iter().copied())
-            .filter(|(_, n)| *n > 0.0)
-    };
-    let converting = paths.iter().flatten().filter(|p| !p.is_empty());
-    let keys = journeys.keys.len();
-    let markov = if want_markov {
-        let counts = markov::group(
-            converting
-                .clone()
-                .map(|p| PathCount {
-                    keys: p.keys.clone(),
-                    conversions: 1.0,
-                    nulls: 0.0,
-                })
-                .chain(others().map(|(keys, n)| PathCount {
-                    keys: keys.clone(),
-                    conversions: 0.0,
-                    nulls: n,
-                })),
-        );
-        let order = usize::try_from(options.markov_order).unwrap_or(1);
-        Some(markov::fit_within(&counts, order, keys, reserve)?.removal_effects)
-    } else {
-        None
-    };
-    let shapley = if want_shapley {
-        let distinct = |keys: &[u32]| {
-            let mut k = keys.to_vec();
-            k.sort_unstable();
-            k.dedup();
-            k
-        };
-        let journeys: Vec<Journey> = converting
-            .map(|p| Journey {
-                keys: distinct(&p.keys),
-                journeys: 1.0,
-                conversions: 1.0,
-            })
-            .chain(others().map(|(keys, n)| Journey {
-                keys: distinct(keys),
-                journeys: n,
-                conversions: 0.0,
-            }))
-            .collect();
-        Some(shapley::values(&journeys, keys))
-    } else {
-        None
-    };
-    Ok(Fits { markov, shapley })
-}
-
-/// A type's running credits: one row of cells per day that has any, each row the models × keys
-/// (cell 0 of a model stands for `Unmatched`), so adding a share is an index, not a hash of
-/// (day, model, key).
-struct Grid {
-    /// Cells per model: the keys and `Unmatched`.
-    width: usize,
-    /// Cells per row.
-    stride: usize,
-    rows: HashMap<i32, usize, ahash::RandomState>,
-    days: Vec<i32>,
-    cells: Vec<(f64, f64)>,
-}
-
-impl Grid {
-    fn new(models: usize, keys: usize) -> Self {
-        let width = keys + 1;
-        Grid {
-            width,
-            stride: width * models,
-            rows: HashMap::default(),
-            days: Vec::new(),
-            cells: Vec::new(),
-        }
-    }
-
-    /// The first cell of `day`'s row.
-    fn row(&mut self, day: i32) -> usize {
-        if let Some(&at) = self.rows.get(&day) {
-            return at;
-        }
-        let at = self.cells.len();
-        self.cells.resize(at + self.stride, (0.0, 0.0));
-        self.days.push(day);
-        self.rows.insert(day, at);
-        at
-    }
-
-    /// Adds `share` of a conversion worth `value` to `key` under the model at `model` (its
-    /// index among the computed models) in the row at `row`.
-    fn add(&mut self, row: usize, model: usize, key: u32, share: f64, value: f64) {
-        let cell = if key == UNMATCHED_KEY {
-            0
-        } else {
-            key as usize + 1
-        };
-        let c = &mut self.cells[row + model * self.width + cell];
-        c.0 += share;
-        c.1 += share * value;
-    }
-
-    /// The cells that were given any share.
-    fn into_sums(self, models: &[Model]) -> Sums {
-        let mut sums = Sums::default();
-        for (r, &day) in self.days.iter().enumerate() {
-            for (m, &model) in models.iter().enumerate() {
-                let at = r * self.stride + m * self.width;
-                for (cell, &sum) in self.cells[at..at + self.width].iter().enumerate() {
-                    if sum.0 > 0.0 {
-                        let key = if cell == 0 {
-                            UNMATCHED_KEY
-                        } else {
-                            cell as u32 - 1
-                        };
-                        sums.insert((day, model, key), sum);
-                    }
-                }
-            }
-        }
-        sums
     }
 }
 
@@ -433,44 +207,21 @@ pub fn credits(
         tasks.extend(kinds.into_iter().map(|k| (i, k, size)));
     }
     tasks.sort_by_key(|b| std::cmp::Reverse(b.2));
-    let next = std::sync::atomic::AtomicUsize::new(0);
     // Everyone's journeys as non-converters, per client: made by the first of its types to need
     // them (the others wait), shared by all of them.
     let data_driven = models.iter().any(|m| m.data_driven());
     let last: Vec<std::sync::OnceLock<LastJourneys>> =
         clients.iter().map(|_| std::sync::OnceLock::new()).collect();
-    let results: Vec<Result<Vec<(usize, Credits)>, String>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads.clamp(1, tasks.len().max(1)))
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(&(client, kind, _)) = tasks.get(i) else {
-                            break;
-                        };
-                        let journeys = &clients[client];
-                        let last = data_driven
-                            .then(|| last[client].get_or_init(|| last_journeys(journeys, options)));
-                        let credits =
-                            credit_type(journeys, kind, models, options, dating, reserve, last)?;
-                        done.push((client, credits));
-                    }
-                    Ok(done)
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| {
-                w.join()
-                    .unwrap_or_else(|_| Err("attribution worker panicked".into()))
-            })
-            .collect()
+    let results = super::parallel::each(threads, &tasks, |&(client, kind, _)| {
+        let journeys = &clients[client];
+        let last =
+            data_driven.then(|| last[client].get_or_init(|| last_journeys(journeys, options)));
+        credit_type(journeys, kind, models, options, dating, reserve, last)
+            .map(|credits| (client, credits))
     });
     let mut out = Vec::new();
     for r in results {
-        out.extend(r?);
+        out.push(r.unwrap_or_else(|| Err("attribution worker panicked".into()))?);
     }
     out.sort_by_key(|(client, c)| (*client, c.kind));
     Ok(out)
@@ -480,7 +231,9 @@ pub fn credits(
 mod tests {
     use super::*;
     use crate::attribution::MODELS;
+    use crate::attribution::fit::paths_of;
     use crate::attribution::journeys::Builder;
+    use crate::attribution::markov::PathCount;
 
     const DAY: i64 = 86_400_000_000;
 

@@ -230,44 +230,19 @@ pub fn fit_within(
     seen.dedup();
     // The removals are independent: solved on up to as many threads as there are cores, each
     // starting from the chain's own probabilities.
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, seen.len().max(1));
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let solved: Vec<Result<Vec<(u32, f64)>, String>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(&k) = seen.get(i) else { break };
-                        let without =
-                            conversion_probabilities(&chain, Some(k), probabilities.clone())?;
-                        done.push((k, without[START]));
-                    }
-                    Ok(done)
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| {
-                w.join()
-                    .unwrap_or_else(|_| Err("Markov solve panicked".into()))
-            })
-            .collect()
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let solved = super::parallel::each(threads, &seen, |&k| {
+        conversion_probabilities(&chain, Some(k), probabilities.clone()).map(|p| (k, p[START]))
     });
     for result in solved {
-        for (k, without) in result? {
-            let re = if base > 0.0 {
-                1.0 - without / base
-            } else {
-                0.0
-            };
-            if let Some(slot) = removal_effects.get_mut(k as usize) {
-                *slot = re.max(0.0);
-            }
+        let (k, without) = result.unwrap_or_else(|| Err("Markov solve panicked".into()))?;
+        let re = if base > 0.0 {
+            1.0 - without / base
+        } else {
+            0.0
+        };
+        if let Some(slot) = removal_effects.get_mut(k as usize) {
+            *slot = re.max(0.0);
         }
     }
     Ok(Fit {

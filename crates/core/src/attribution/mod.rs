@@ -8,9 +8,12 @@
 
 pub mod cache;
 pub mod credit;
+mod fit;
+mod grid;
 pub mod heuristic;
 pub mod journeys;
 pub mod markov;
+pub mod parallel;
 pub mod paths;
 pub mod shapley;
 

@@ -425,37 +425,20 @@ pub async fn load(
     let size =
         |slot: usize| -> usize { touch_runs[slot].iter().map(|(_, from, to)| to - from).sum() };
     order.sort_by_key(|&slot| std::cmp::Reverse(size(slot)));
-    let threads = state.config().target_partitions().clamp(1, names.len());
-    let next = std::sync::atomic::AtomicUsize::new(0);
+    let threads = state.config().target_partitions();
     // (On this task's thread: the workers borrow the columns read above.)
-    let built: Vec<Vec<(usize, Journeys)>> = {
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = (0..threads)
-                .map(|_| {
-                    scope.spawn(|| {
-                        let mut done = Vec::new();
-                        loop {
-                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            let Some(&slot) = order.get(i) else { break };
-                            let journeys = build(
-                                &conversions,
-                                &conversion_runs[slot],
-                                &touches,
-                                &touch_runs[slot],
-                                key,
-                            );
-                            done.push((slot, journeys));
-                        }
-                        done
-                    })
-                })
-                .collect();
-            workers
-                .into_iter()
-                .map(|w| w.join().unwrap_or_default())
-                .collect()
-        })
-    };
+    let built = crate::attribution::parallel::each(threads, &order, |&slot| {
+        (
+            slot,
+            build(
+                &conversions,
+                &conversion_runs[slot],
+                &touches,
+                &touch_runs[slot],
+                key,
+            ),
+        )
+    });
     let mut by_slot: Vec<Option<Journeys>> = names.iter().map(|_| None).collect();
     for (slot, journeys) in built.into_iter().flatten() {
         by_slot[slot] = Some(journeys);
