@@ -4,12 +4,14 @@
 //! parameters and nested fields loopql uses flattened into columns, and `event_params`, every
 //! parameter in long form.
 
+mod columnar;
 mod events;
 
+use columnar::Table;
 use events::{EVENTS_SCHEMA, PARAMS_SCHEMA};
 use loopql_connector_sdk::{
     BatchReader, Connector, ConnectorError, FilterSpec, Manifest, Mapping, OptionKind, OptionSpec,
-    ScanRequest, TableSpec, files,
+    Scalar, ScanRequest, TableSpec, files,
 };
 
 /// A session is user_pseudo_id + ga_session_id; its source is the first collected traffic source
@@ -141,31 +143,115 @@ impl Connector for Ga4 {
             "path",
             "set it to the export files, e.g. `exports/ga4/events_*.json`",
         )?;
-        let paths = files::expand(pattern)?;
+        let paths: Vec<_> = files::expand(pattern)?
+            .into_iter()
+            .filter(|p| day_of_file(p).is_none_or(|day| day_kept(&request, day)))
+            .collect();
         let skip = loopql_connector_sdk::diagnostics::skip_bad_rows(&request);
-        let (schema, batches): (_, Box<dyn Iterator<Item = _> + Send>) =
-            match request.table.as_str() {
-                "events" => (
-                    EVENTS_SCHEMA.clone(),
-                    Box::new(files::batches(paths, move |p| {
-                        events::read(p, skip).and_then(|e| events::events_batch(&e))
-                    })),
-                ),
-                "event_params" => (
-                    PARAMS_SCHEMA.clone(),
-                    Box::new(files::batches(paths, move |p| {
-                        events::read(p, skip).and_then(|e| events::params_batch(&e))
-                    })),
-                ),
-                other => {
-                    return Err(ConnectorError::UnknownTable {
-                        table: other.into(),
-                        available: "events, event_params".into(),
-                    });
-                }
-            };
+        let (schema, table) = match request.table.as_str() {
+            "events" => (EVENTS_SCHEMA.clone(), Table::Events),
+            "event_params" => (PARAMS_SCHEMA.clone(), Table::Params),
+            other => {
+                return Err(ConnectorError::UnknownTable {
+                    table: other.into(),
+                    available: "events, event_params".into(),
+                });
+            }
+        };
+        let batches = files::batches_each(paths, move |p| columnar::read(p, table, skip));
         request.finish(&schema, batches)
     }
 }
 
+/// The day of an export file named after its BigQuery table (`events_YYYYMMDD…`,
+/// `events_intraday_YYYYMMDD…`): every event in it has that `event_date`.
+fn day_of_file(path: &std::path::Path) -> Option<i32> {
+    let name = path.file_name()?.to_str()?;
+    let rest = name
+        .strip_prefix("events_intraday_")
+        .or_else(|| name.strip_prefix("events_"))?;
+    let digits = rest.get(..8)?;
+    let after = rest.as_bytes().get(8).copied();
+    if after.is_some_and(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    loopql_connector_sdk::text::parse_date(digits)
+        .filter(|_| digits.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Whether the scan's `event_date` filters can hold on `day`: a file of another day is not
+/// read at all (a one-week query reads a week of files).
+fn day_kept(request: &ScanRequest, day: i32) -> bool {
+    request.filters_on("event_date").all(|f| match &f.value {
+        Scalar::Date(text) => loopql_connector_sdk::text::parse_date(text)
+            .is_none_or(|bound| f.op.holds(day.cmp(&bound))),
+        _ => true,
+    })
+}
+
 loopql_connector_sdk::export_connector!(Ga4, Ga4);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use loopql_connector_sdk::{Filter, FilterOp};
+    use std::path::Path;
+
+    #[test]
+    fn files_are_read_only_for_the_days_asked() {
+        let day = |name: &str| day_of_file(Path::new(name));
+        let jan2 = loopql_connector_sdk::text::parse_date("2024-01-02");
+        assert_eq!(day("exports/events_20240102.json"), jan2);
+        assert_eq!(day("events_intraday_20240102.json.gz"), jan2);
+        assert_eq!(day("events_20240102_000000000000.json"), jan2);
+        assert_eq!(day("events_202401020.json"), None, "not a day");
+        assert_eq!(day("events_all.parquet"), None);
+        assert_eq!(day("sessions_20240102.json"), None);
+
+        let request = |op, value: &str| {
+            let mut r = ScanRequest::new("events");
+            r.filters.push(Filter {
+                column: "event_date".into(),
+                op,
+                value: Scalar::Date(value.into()),
+            });
+            r
+        };
+        let jan2 = jan2.unwrap();
+        assert!(day_kept(&request(FilterOp::GtEq, "2024-01-02"), jan2));
+        assert!(!day_kept(&request(FilterOp::Gt, "2024-01-02"), jan2));
+        assert!(!day_kept(&request(FilterOp::Lt, "2024-01-02"), jan2));
+        assert!(day_kept(&request(FilterOp::Eq, "2024-01-02"), jan2));
+        assert!(!day_kept(&request(FilterOp::Eq, "2024-01-03"), jan2));
+        assert!(day_kept(&ScanRequest::new("events"), jan2));
+    }
+
+    #[test]
+    fn a_scan_skips_the_files_of_other_days_but_never_finds_nothing_by_mistake() {
+        let dir = tempfile::tempdir().unwrap();
+        let line = |day: &str, ts: &str| {
+            format!(
+                "{{\"event_date\":\"{day}\",\"event_timestamp\":\"{ts}\",\"event_name\":\"page_view\"}}\n"
+            )
+        };
+        std::fs::write(
+            dir.path().join("events_20240101.json"),
+            line("20240101", "1704067200000000"),
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("events_20240102.json"), "not json at all\n").unwrap();
+        let mut request = ScanRequest::new("events")
+            .with_option("path", format!("{}/events_*.json", dir.path().display()));
+        request.filters.push(Filter {
+            column: "event_date".into(),
+            op: FilterOp::LtEq,
+            value: Scalar::Date("2024-01-01".into()),
+        });
+        let rows: usize = Ga4
+            .scan(request)
+            .unwrap()
+            .map(|b| b.unwrap().num_rows())
+            .sum();
+        assert_eq!(rows, 1, "the broken file of another day was never opened");
+    }
+}

@@ -116,7 +116,9 @@ impl Connector for MicrosoftAds {
             skip_bad_rows: loopql_connector_sdk::diagnostics::skip_bad_rows(&request),
             ..DIALECT
         };
-        let batches = files::batches(paths, move |path| csv_table::read(path, COLUMNS, &dialect));
+        let batches = files::batches_each(paths, move |path| {
+            csv_table::read_batches(path, COLUMNS, &dialect, &|_, _| Ok(None))
+        });
         request.finish(&csv_table::schema(COLUMNS), batches)
     }
 }

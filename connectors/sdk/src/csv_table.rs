@@ -10,6 +10,7 @@ use arrow::array::{
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
+use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -131,11 +132,12 @@ impl Default for Dialect {
     }
 }
 
-/// A cell parsed for its column, before anything is appended (a row is appended whole or not).
-enum Value {
+/// A cell parsed for its column, before anything is appended (a row is appended whole or not);
+/// text borrows from the record unless a check rewrote it.
+enum Value<'r> {
     Null,
     Zero,
-    Text(String),
+    Text(Cow<'r, str>),
     Int(i64),
     Float(f64),
     Bool(bool),
@@ -143,29 +145,34 @@ enum Value {
     Micros(i64),
 }
 
-fn parse_value(kind: Kind, text: &str, thousands: bool) -> Option<Value> {
-    let number = |t: &str| {
-        if thousands {
-            t.replace(',', "")
+fn parse_value(kind: Kind, text: &str, thousands: bool) -> Option<Value<'_>> {
+    fn number(t: &str, thousands: bool) -> Cow<'_, str> {
+        if thousands && t.contains(',') {
+            Cow::Owned(t.replace(',', ""))
         } else {
-            t.to_string()
+            Cow::Borrowed(t)
         }
-    };
+    }
     Some(match kind {
-        Kind::Utf8 => Value::Text(text.to_string()),
-        Kind::Int64 => Value::Int(number(text).parse::<i64>().ok()?),
+        Kind::Utf8 => Value::Text(Cow::Borrowed(text)),
+        Kind::Int64 => Value::Int(number(text, thousands).parse::<i64>().ok()?),
         Kind::Float64 => Value::Float(
-            number(text)
+            number(text, thousands)
                 .trim_end_matches('%')
                 .parse::<f64>()
                 .ok()
                 .filter(|v| v.is_finite())?,
         ),
-        Kind::Bool => Value::Bool(match text.to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" | "y" | "t" => true,
-            "false" | "0" | "no" | "n" | "f" => false,
-            _ => return None,
-        }),
+        Kind::Bool => {
+            let is = |words: &[&str]| words.iter().any(|w| w.eq_ignore_ascii_case(text));
+            if is(&["true", "1", "yes", "y", "t"]) {
+                Value::Bool(true)
+            } else if is(&["false", "0", "no", "n", "f"]) {
+                Value::Bool(false)
+            } else {
+                return None;
+            }
+        }
         Kind::Date => Value::Date(parse_date(text)?),
         Kind::Timestamp => Value::Micros(parse_timestamp(text)?),
     })
@@ -183,14 +190,14 @@ enum Builder {
 impl Builder {
     fn new(kind: Kind) -> Self {
         match kind {
-            Kind::Utf8 => Builder::Utf8(StringBuilder::new()),
-            Kind::Int64 => Builder::Int64(Int64Builder::new()),
-            Kind::Float64 => Builder::Float64(Float64Builder::new()),
-            Kind::Bool => Builder::Bool(BooleanBuilder::new()),
-            Kind::Date => Builder::Date(Date32Builder::new()),
-            Kind::Timestamp => {
-                Builder::Timestamp(TimestampMicrosecondBuilder::new().with_timezone("UTC"))
-            }
+            Kind::Utf8 => Builder::Utf8(StringBuilder::with_capacity(BATCH_ROWS, BATCH_ROWS * 16)),
+            Kind::Int64 => Builder::Int64(Int64Builder::with_capacity(BATCH_ROWS)),
+            Kind::Float64 => Builder::Float64(Float64Builder::with_capacity(BATCH_ROWS)),
+            Kind::Bool => Builder::Bool(BooleanBuilder::with_capacity(BATCH_ROWS)),
+            Kind::Date => Builder::Date(Date32Builder::with_capacity(BATCH_ROWS)),
+            Kind::Timestamp => Builder::Timestamp(
+                TimestampMicrosecondBuilder::with_capacity(BATCH_ROWS).with_timezone("UTC"),
+            ),
         }
     }
 
@@ -215,7 +222,7 @@ impl Builder {
         }
     }
 
-    fn push(&mut self, value: Value) {
+    fn push(&mut self, value: Value<'_>) {
         match (self, value) {
             (Builder::Utf8(b), Value::Text(v)) => b.append_value(v),
             (Builder::Int64(b), Value::Int(v)) => b.append_value(v),
@@ -229,17 +236,21 @@ impl Builder {
         }
     }
 
-    fn finish(self) -> ArrayRef {
+    fn finish(&mut self) -> ArrayRef {
         match self {
-            Builder::Utf8(mut b) => Arc::new(b.finish()),
-            Builder::Int64(mut b) => Arc::new(b.finish()),
-            Builder::Float64(mut b) => Arc::new(b.finish()),
-            Builder::Bool(mut b) => Arc::new(b.finish()),
-            Builder::Date(mut b) => Arc::new(b.finish()),
-            Builder::Timestamp(mut b) => Arc::new(b.finish()),
+            Builder::Utf8(b) => Arc::new(b.finish()),
+            Builder::Int64(b) => Arc::new(b.finish()),
+            Builder::Float64(b) => Arc::new(b.finish()),
+            Builder::Bool(b) => Arc::new(b.finish()),
+            Builder::Date(b) => Arc::new(b.finish()),
+            Builder::Timestamp(b) => Arc::new(b.finish()),
         }
     }
 }
+
+/// Rows per batch a file is read into: the host's batch size, so batches pass through it as
+/// they are.
+pub const BATCH_ROWS: usize = 8192;
 
 fn normalize(header: &str) -> String {
     header
@@ -269,8 +280,26 @@ pub fn read_checked(
     dialect: &Dialect,
     check: TextCheck<'_>,
 ) -> Result<RecordBatch, ConnectorError> {
+    let batches = read_batches(path, columns, dialect, check)?;
+    arrow::compute::concat_batches(&schema(columns), &batches)
+        .map_err(|e| ConnectorError::Other(e.to_string()))
+}
+
+/// Like [`read_checked`], as batches of at most [`BATCH_ROWS`] rows (at least one batch).
+pub fn read_batches(
+    path: &Path,
+    columns: &[Column],
+    dialect: &Dialect,
+    check: TextCheck<'_>,
+) -> Result<Vec<RecordBatch>, ConnectorError> {
     let text = files::read_to_string(path)?;
-    let lines = LineIndex::new(text.as_bytes());
+    // Line numbers are only needed for errors and skipped rows: index the text on first use.
+    let lines = std::cell::OnceCell::new();
+    let line_of = |position: Option<&csv::Position>| -> u64 {
+        lines
+            .get_or_init(|| LineIndex::new(text.as_bytes()))
+            .of(position)
+    };
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -283,16 +312,18 @@ pub fn read_checked(
         message,
     };
     let csv_err = |e: csv::Error| {
-        let line = lines.of(e.position());
+        let line = line_of(e.position());
         malformed(line, e.to_string())
     };
 
+    let table = schema(columns);
+    let mut batches = Vec::new();
     let mut record = csv::StringRecord::new();
     let mut index: Option<Vec<Option<usize>>> = None;
     let mut first_line: Option<(u64, Vec<String>)> = None;
     let mut builders: Vec<Builder> = columns.iter().map(|c| Builder::new(c.kind)).collect();
+    let mut rows = 0usize;
     while reader.read_record(&mut record).map_err(csv_err)? {
-        let line = lines.of(record.position());
         if record.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
@@ -317,13 +348,14 @@ pub fn read_checked(
                 continue;
             }
             if first_line.is_none() {
+                let line = line_of(record.position());
                 first_line = Some((line, record.iter().map(str::to_string).collect()));
             }
             if dialect.preamble {
                 continue;
             }
             return Err(malformed(
-                line,
+                line_of(record.position()),
                 format!(
                     "missing column `{}`; found [{}]",
                     missing[0].headers[0],
@@ -338,13 +370,13 @@ pub fn read_checked(
         let bad =
             |at: usize, column: &Column, expected: String, found: &str| ConnectorError::BadValue {
                 path: path.to_path_buf(),
-                line,
+                line: line_of(record.position()),
                 column: at as u64 + 1,
                 column_name: column.headers[0].to_string(),
                 expected,
                 found: found.to_string(),
             };
-        let mut values = Vec::with_capacity(columns.len());
+        let mut values: Vec<Value<'_>> = Vec::with_capacity(columns.len());
         let mut problem = None;
         for (column, at) in columns.iter().zip(idx) {
             let Some(at) = *at else {
@@ -360,8 +392,8 @@ pub fn read_checked(
                 }
             } else if column.kind == Kind::Utf8 {
                 match check(column, text) {
-                    Ok(None) => Ok(Value::Text(text.to_string())),
-                    Ok(Some(v)) => Ok(Value::Text(v)),
+                    Ok(None) => Ok(Value::Text(Cow::Borrowed(text))),
+                    Ok(Some(v)) => Ok(Value::Text(Cow::Owned(v))),
                     Err(expected) => Err(bad(at, column, expected, text)),
                 }
             } else {
@@ -386,6 +418,11 @@ pub fn read_checked(
         for (builder, value) in builders.iter_mut().zip(values) {
             builder.push(value);
         }
+        rows += 1;
+        if rows == BATCH_ROWS {
+            batches.push(finish(&table, &mut builders)?);
+            rows = 0;
+        }
     }
     if index.is_none() {
         let (line, found) = first_line.unwrap_or((1, Vec::new()));
@@ -403,8 +440,15 @@ pub fn read_checked(
             ),
         ));
     }
-    let arrays: Vec<ArrayRef> = builders.into_iter().map(Builder::finish).collect();
-    RecordBatch::try_new(schema(columns), arrays).map_err(|e| ConnectorError::Other(e.to_string()))
+    if rows > 0 || batches.is_empty() {
+        batches.push(finish(&table, &mut builders)?);
+    }
+    Ok(batches)
+}
+
+fn finish(table: &SchemaRef, builders: &mut [Builder]) -> Result<RecordBatch, ConnectorError> {
+    let arrays: Vec<ArrayRef> = builders.iter_mut().map(Builder::finish).collect();
+    RecordBatch::try_new(table.clone(), arrays).map_err(|e| ConnectorError::Other(e.to_string()))
 }
 
 /// Scans one CSV-backed raw table: the files of option `path_option` (no option set: an empty
@@ -424,7 +468,7 @@ pub fn scan(
         skip_bad_rows: crate::diagnostics::skip_bad_rows(request),
         ..dialect
     };
-    let batches = files::batches(paths, move |p| read_checked(p, columns, &dialect, &check));
+    let batches = files::batches_each(paths, move |p| read_batches(p, columns, &dialect, &check));
     request.finish(&schema(columns), batches)
 }
 

@@ -36,6 +36,20 @@ pub fn skipped(error: &ConnectorError) {
     });
 }
 
+/// Adds a record taken on another thread (a worker that decoded part of this scan) to this
+/// thread's.
+pub fn merge(other: Skipped) {
+    if other.skipped_rows == 0 {
+        return;
+    }
+    CURRENT.with(|c| {
+        let mut c = c.borrow_mut();
+        c.skipped_rows += other.skipped_rows;
+        let room = EXAMPLES.saturating_sub(c.examples.len());
+        c.examples.extend(other.examples.into_iter().take(room));
+    });
+}
+
 /// Takes (and resets) this thread's record.
 pub fn take() -> Skipped {
     CURRENT.with(|c| std::mem::take(&mut *c.borrow_mut()))

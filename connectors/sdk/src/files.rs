@@ -62,24 +62,30 @@ pub fn read_to_string(path: &Path) -> Result<String, ConnectorError> {
     Ok(text)
 }
 
-/// Reads `paths` one at a time with `read`, as a stream of batches for
+/// Reads `paths` with `read` (one batch per file), several files at once on worker threads
+/// (see [`crate::ahead`]), as a stream of batches in file order for
 /// [`ScanRequest::finish`](crate::ScanRequest::finish); the first error ends the stream.
 pub fn batches<F>(
     paths: Vec<PathBuf>,
     read: F,
 ) -> impl Iterator<Item = Result<RecordBatch, ArrowError>> + Send + 'static
 where
-    F: Fn(&Path) -> Result<RecordBatch, ConnectorError> + Send + 'static,
+    F: Fn(&Path) -> Result<RecordBatch, ConnectorError> + Send + Sync + 'static,
 {
-    let mut failed = false;
-    paths.into_iter().map_while(move |path| {
-        if failed {
-            return None;
-        }
-        let result = read(&path).map_err(|e| ArrowError::ExternalError(Box::new(e)));
-        failed = result.is_err();
-        Some(result)
+    crate::ahead::decoded(paths, crate::ahead::cores(), move |p| {
+        read(p).map(|b| vec![b])
     })
+}
+
+/// Like [`batches`], for readers that give a file as several batches.
+pub fn batches_each<F>(
+    paths: Vec<PathBuf>,
+    read: F,
+) -> impl Iterator<Item = Result<RecordBatch, ArrowError>> + Send + 'static
+where
+    F: Fn(&Path) -> Result<Vec<RecordBatch>, ConnectorError> + Send + Sync + 'static,
+{
+    crate::ahead::decoded(paths, crate::ahead::cores(), read)
 }
 
 pub fn is_gzip(path: &Path) -> bool {

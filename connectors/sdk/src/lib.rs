@@ -7,6 +7,7 @@
 //! the host upgrades DataFusion. See `abi` for the exact symbols.
 
 pub mod abi;
+pub mod ahead;
 mod connector;
 pub mod csv_table;
 pub mod diagnostics;

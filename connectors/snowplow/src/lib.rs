@@ -184,8 +184,8 @@ impl Connector for Snowplow {
         let pattern = request.required_str("path", "set it to the event files")?;
         let paths = files::expand(pattern)?;
         let skip = loopql_connector_sdk::diagnostics::skip_bad_rows(&request);
-        let batches = files::batches(paths, move |p| {
-            csv_table::read(p, COLUMNS, &dialect(p, &format, skip))
+        let batches = files::batches_each(paths, move |p| {
+            csv_table::read_batches(p, COLUMNS, &dialect(p, &format, skip), &|_, _| Ok(None))
         });
         request.finish(&csv_table::schema(COLUMNS), batches)
     }
