@@ -24,6 +24,36 @@ pub(super) struct Run<'a> {
     pub(super) bytes: u64,
 }
 
+/// How the rows given to [`Run::replace`] are ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum DayOrder {
+    /// By day, rows without a day last (the read sorted them): a day seen again after its
+    /// partition was written is an error.
+    Sorted,
+    /// As the source gives them, hoped to be by day (exports usually are: a file per day or
+    /// month, in name order). A day seen again after its partition was written ends the
+    /// attempt with [`Outcome::OutOfOrder`]; the caller undoes it and reads again, sorted.
+    AsRead,
+}
+
+/// What became of a [`Run::replace`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Outcome {
+    Written,
+    OutOfOrder,
+}
+
+/// Where a table's writing stood (see [`Run::mark`]).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Mark {
+    files: usize,
+    written: u64,
+    kept: u64,
+    bytes: u64,
+    rows: u64,
+    line_bytes: u64,
+}
+
 impl Run<'_> {
     fn new_dir(&self) -> String {
         Warehouse::snapshot_dir(self.id)
@@ -95,7 +125,8 @@ impl Run<'_> {
         since: Option<i32>,
         mut rows: SendableRecordBatchStream,
         line: &mut Line,
-    ) -> Result<()> {
+        order: DayOrder,
+    ) -> Result<Outcome> {
         if since.is_some() {
             self.carry(entry, old, client, since).await?;
         }
@@ -110,13 +141,39 @@ impl Run<'_> {
             let last = last_day(&batch, day_column.as_deref())?;
             parts.add(batch, day_column.as_deref())?;
             for (day, batches) in parts.take_complete(last) {
-                self.write_partition(entry, old, client, day, &batches, &mut produced, line)
-                    .await?;
+                if !self
+                    .write_partition(
+                        entry,
+                        old,
+                        client,
+                        day,
+                        &batches,
+                        &mut produced,
+                        line,
+                        order,
+                    )
+                    .await?
+                {
+                    return Ok(Outcome::OutOfOrder);
+                }
             }
         }
         for (day, batches) in std::mem::take(&mut parts.by_day) {
-            self.write_partition(entry, old, client, day, &batches, &mut produced, line)
-                .await?;
+            if !self
+                .write_partition(
+                    entry,
+                    old,
+                    client,
+                    day,
+                    &batches,
+                    &mut produced,
+                    line,
+                    order,
+                )
+                .await?
+            {
+                return Ok(Outcome::OutOfOrder);
+            }
         }
         // Old partitions inside the window that the source no longer has are gone.
         if let Some(old) = old {
@@ -130,7 +187,31 @@ impl Run<'_> {
                 })
                 .count() as u64;
         }
-        Ok(())
+        Ok(Outcome::Written)
+    }
+
+    /// Where a table's writing stands, to go back to when a read in the source's own order
+    /// turns out not to be ordered by day.
+    pub(super) fn mark(&self, entry: &TableEntry, line: &Line) -> Mark {
+        Mark {
+            files: entry.files.len(),
+            written: self.written,
+            kept: self.kept,
+            bytes: self.bytes,
+            rows: line.rows,
+            line_bytes: line.bytes,
+        }
+    }
+
+    /// Forgets what was written since `mark` (the files it put are overwritten by the next
+    /// attempt, which writes the same partitions at the same paths).
+    pub(super) fn undo(&mut self, mark: Mark, entry: &mut TableEntry, line: &mut Line) {
+        entry.files.truncate(mark.files);
+        self.written = mark.written;
+        self.kept = mark.kept;
+        self.bytes = mark.bytes;
+        line.rows = mark.rows;
+        line.bytes = mark.line_bytes;
     }
 
     /// Writes one day's partition of `client` (or links the old file when its bytes are the
@@ -145,7 +226,8 @@ impl Run<'_> {
         batches: &[RecordBatch],
         produced: &mut BTreeSet<Option<String>>,
         line: &mut Line,
-    ) -> Result<()> {
+        order: DayOrder,
+    ) -> Result<bool> {
         let layout = Layout::of(entry);
         let day_name = match (&layout.day, day) {
             (None, _) => None,
@@ -153,6 +235,9 @@ impl Run<'_> {
             (Some(_), Some(d)) => Some(day_text(d)),
         };
         if !produced.insert(day_name.clone()) {
+            if order == DayOrder::AsRead {
+                return Ok(false);
+            }
             return Err(self.warehouse.fail(format!(
                 "{}: rows of client {client} for day {} arrived after that day's partition was written (the read was not ordered by day); nothing was committed, run the sync again",
                 entry.dir,
@@ -172,7 +257,7 @@ impl Run<'_> {
         {
             self.kept += 1;
             entry.files.push(same.clone());
-            return Ok(());
+            return Ok(true);
         }
         let mut path = format!("{}/client_id={client}", entry.dir);
         if let (Some((_, level)), Some(d)) = (&layout.day, &day_name) {
@@ -194,7 +279,7 @@ impl Run<'_> {
             bytes,
             sha256: encoded.sha256,
         });
-        Ok(())
+        Ok(true)
     }
 
     /// A reference table: one file, linked when unchanged.
@@ -292,10 +377,119 @@ mod tests {
         };
         let mut entry = entry();
         let mut line = super::super::progress::Lines::new(None).line("t");
-        run.replace(&mut entry, None, "a", None, stream(batches), &mut line)
-            .await?;
+        run.replace(
+            &mut entry,
+            None,
+            "a",
+            None,
+            stream(batches),
+            &mut line,
+            DayOrder::Sorted,
+        )
+        .await?;
         assert_eq!(run.written as usize, entry.files.len());
         Ok(entry)
+    }
+
+    fn days(entry: &TableEntry) -> Vec<(Option<&str>, u64)> {
+        entry
+            .files
+            .iter()
+            .map(|f| (f.day.as_deref(), f.rows))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn rows_read_as_they_come_are_written_when_no_day_comes_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let warehouse = Warehouse::open(&Location::Local(dir.path().to_path_buf())).unwrap();
+        let mut run = Run {
+            warehouse: &warehouse,
+            old: None,
+            id: 1,
+            rows_read: 0,
+            written: 0,
+            kept: 0,
+            dropped: 0,
+            bytes: 0,
+        };
+        let mut line = super::super::progress::Lines::new(None).line("t");
+        // Newest first is still one run per day: every day is complete when written.
+        let mut entry = entry();
+        let descending = vec![
+            batch(&[Some(3), Some(3)], &[1, 2]),
+            batch(&[Some(3), Some(2)], &[3, 4]),
+            batch(&[Some(2), Some(1)], &[5, 6]),
+        ];
+        let outcome = run
+            .replace(
+                &mut entry,
+                None,
+                "a",
+                None,
+                stream(descending),
+                &mut line,
+                DayOrder::AsRead,
+            )
+            .await
+            .unwrap();
+        assert_eq!(outcome, Outcome::Written);
+        assert_eq!(
+            days(&entry),
+            [
+                (Some("1970-01-04"), 3),
+                (Some("1970-01-03"), 2),
+                (Some("1970-01-02"), 1)
+            ]
+        );
+
+        // A day that comes back ends the attempt; undone, a sorted read writes it whole.
+        let mut entry = super::tests::entry();
+        let mark = run.mark(&entry, &line);
+        let (written, rows) = (run.written, line.rows);
+        let shuffled = vec![
+            batch(&[Some(1)], &[1]),
+            batch(&[Some(2)], &[2]),
+            batch(&[Some(1)], &[3]),
+        ];
+        let outcome = run
+            .replace(
+                &mut entry,
+                None,
+                "a",
+                None,
+                stream(shuffled),
+                &mut line,
+                DayOrder::AsRead,
+            )
+            .await
+            .unwrap();
+        assert_eq!(outcome, Outcome::OutOfOrder);
+        assert!(run.written > written && line.rows > rows);
+        run.undo(mark, &mut entry, &mut line);
+        assert_eq!(
+            (entry.files.len(), run.written, line.rows),
+            (0, written, rows)
+        );
+        let sorted = vec![batch(&[Some(1), Some(1)], &[1, 3]), batch(&[Some(2)], &[2])];
+        let outcome = run
+            .replace(
+                &mut entry,
+                None,
+                "a",
+                None,
+                stream(sorted),
+                &mut line,
+                DayOrder::Sorted,
+            )
+            .await
+            .unwrap();
+        assert_eq!(outcome, Outcome::Written);
+        assert_eq!(
+            days(&entry),
+            [(Some("1970-01-02"), 2), (Some("1970-01-03"), 1)]
+        );
+        assert_eq!(run.written, written + 2);
     }
 
     #[tokio::test]
@@ -311,13 +505,8 @@ mod tests {
         )
         .await
         .unwrap();
-        let days: Vec<(Option<&str>, u64)> = entry
-            .files
-            .iter()
-            .map(|f| (f.day.as_deref(), f.rows))
-            .collect();
         assert_eq!(
-            days,
+            days(&entry),
             [
                 (Some("1970-01-02"), 3),
                 (Some("1970-01-03"), 1),

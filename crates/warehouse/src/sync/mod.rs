@@ -116,6 +116,15 @@ async fn run_sync(project: &Project, options: &SyncOptions, limit_mb: u64) -> Re
         .runtime(runtime.clone())
         .open()
         .await?;
+    // Raw reads keep the source's own order (a filter spread over partitions would interleave
+    // the days of a source that comes by day; see `phases::raw_client`).
+    live.plan(
+        "SET datafusion.optimizer.enable_round_robin_repartition = false",
+        &QueryOptions::new(FrontEnd::Sync),
+    )
+    .await?
+    .stream()
+    .await?;
     let mut sync = phases::Sync {
         project,
         options,
@@ -250,9 +259,15 @@ fn merge_window(a: Option<Option<i32>>, b: Option<Option<i32>>) -> Option<Option
     }
 }
 
-/// The read of one table for one client (from `since` when given), ordered by day with rows
-/// without a day last: the order `Run::replace` writes partitions in.
-fn read_sql(table: &str, client: &str, day_column: Option<&str>, since: Option<i32>) -> String {
+/// The read of one table for one client (from `since` when given); `sorted`: ordered by day
+/// with rows without a day last, the order `Run::replace` writes partitions in.
+fn read_sql(
+    table: &str,
+    client: &str,
+    day_column: Option<&str>,
+    since: Option<i32>,
+    sorted: bool,
+) -> String {
     let mut sql = format!(
         "SELECT * FROM {table} WHERE client_id = '{}'",
         client.replace('\'', "''")
@@ -264,7 +279,7 @@ fn read_sql(table: &str, client: &str, day_column: Option<&str>, since: Option<i
             day_text(since)
         ));
     }
-    if let Some(day) = day_column {
+    if let Some(day) = day_column.filter(|_| sorted) {
         sql.push_str(&format!(
             " ORDER BY CAST({} AS DATE) NULLS LAST",
             quote(day)
@@ -345,10 +360,15 @@ mod tests {
 
     #[test]
     fn reads_filter_the_client_and_the_window() {
-        let sql = read_sql("\"t\"", "o'brien", Some("ts"), Some(0));
+        let sql = read_sql("\"t\"", "o'brien", Some("ts"), Some(0), true);
+        let filtered = "SELECT * FROM \"t\" WHERE client_id = 'o''brien' AND (CAST(\"ts\" AS DATE) >= DATE '1970-01-01' OR \"ts\" IS NULL)";
         assert_eq!(
             sql,
-            "SELECT * FROM \"t\" WHERE client_id = 'o''brien' AND (CAST(\"ts\" AS DATE) >= DATE '1970-01-01' OR \"ts\" IS NULL) ORDER BY CAST(\"ts\" AS DATE) NULLS LAST"
+            format!("{filtered} ORDER BY CAST(\"ts\" AS DATE) NULLS LAST")
+        );
+        assert_eq!(
+            read_sql("\"t\"", "o'brien", Some("ts"), Some(0), false),
+            filtered
         );
     }
 }

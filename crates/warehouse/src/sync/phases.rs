@@ -10,7 +10,7 @@ use crate::manifest::{FORMAT, Manifest, SourceSync, TableEntry, TableKind};
 use crate::partition::day_text;
 use crate::progress::Lines;
 use crate::register::{Layout, quote};
-use crate::snapshot_writer::Run;
+use crate::snapshot_writer::{DayOrder, Outcome, Run};
 use loopql_core::error::Result;
 use loopql_core::project::{Project, Source};
 use loopql_core::views;
@@ -117,16 +117,48 @@ impl Sync<'_> {
             let since = window(entry, comparable, client, self.options, restate);
             since_used = merge_window(since_used, Some(since));
             line.table(&spec.name);
-            let sql = read_sql(
-                &format!("{}.{}", quote(connector), quote(&spec.name)),
-                client,
-                entry.day_column.as_deref(),
-                since,
-            );
+            // Exports usually come by day (a file per day or month, in name order): read them as
+            // they come, and only when a day turns up again after its partition was written,
+            // read again sorted (a sort of a whole source is most of a sync's memory).
+            let table = format!("{}.{}", quote(connector), quote(&spec.name));
+            let day = entry.day_column.clone();
+            let mark = self.run.mark(entry, &line);
+            let sql = read_sql(&table, client, day.as_deref(), since, false);
             let rows = live.plan(&sql, &options()).await?.stream().await?;
-            self.run
-                .replace(entry, comparable, client, since, rows.boxed(), &mut line)
+            let order = if day.is_some() {
+                DayOrder::AsRead
+            } else {
+                DayOrder::Sorted
+            };
+            let outcome = self
+                .run
+                .replace(
+                    entry,
+                    comparable,
+                    client,
+                    since,
+                    rows.boxed(),
+                    &mut line,
+                    order,
+                )
                 .await?;
+            if outcome == Outcome::OutOfOrder {
+                tracing::debug!(table = %table, client, "not read in day order: read again, sorted");
+                self.run.undo(mark, entry, &mut line);
+                let sql = read_sql(&table, client, day.as_deref(), since, true);
+                let rows = live.plan(&sql, &options()).await?.stream().await?;
+                self.run
+                    .replace(
+                        entry,
+                        comparable,
+                        client,
+                        since,
+                        rows.boxed(),
+                        &mut line,
+                        DayOrder::Sorted,
+                    )
+                    .await?;
+            }
         }
         if let Some(w) = since_used {
             let merged = match self.windows.get(client) {
@@ -188,6 +220,7 @@ impl Sync<'_> {
                     client,
                     entry.day_column.as_deref(),
                     since,
+                    true,
                 );
                 let rows = derived.plan(&sql, &options()).await?.stream().await?;
                 self.run
@@ -198,6 +231,7 @@ impl Sync<'_> {
                         since,
                         rows.boxed(),
                         &mut line,
+                        DayOrder::Sorted,
                     )
                     .await?;
             }
@@ -226,7 +260,13 @@ impl Sync<'_> {
                     continue;
                 }
                 line.table(name);
-                let sql = read_sql(&quote(name), client, entry.day_column.as_deref(), None);
+                let sql = read_sql(
+                    &quote(name),
+                    client,
+                    entry.day_column.as_deref(),
+                    None,
+                    true,
+                );
                 let rows = engine.plan(&sql, &options()).await?.stream().await?;
                 self.run
                     .replace(
@@ -236,6 +276,7 @@ impl Sync<'_> {
                         None,
                         rows.boxed(),
                         &mut line,
+                        DayOrder::Sorted,
                     )
                     .await?;
             }

@@ -2,5 +2,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod credits_cache;
+mod day_order;
 mod memory_limit;
 mod stitched;
