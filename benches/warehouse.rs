@@ -2,9 +2,11 @@
 //!
 //! 1. Sync: `loopql sync` of the demo's exports into a fresh warehouse, next to DuckDB's `COPY`
 //!    of the same export files into Hive-partitioned Parquet (benches/duckdb_peer.py). loopql's
-//!    raw phase (read every export, sort by day, write each partition with its checksum) is the
+//!    raw phase (read every export in its own order — sorted only when it is not by day —, write
+//!    each day's partition with its checksum) is the
 //!    like-for-like part; its derived phase (harmonized tables, reference tables) has no DuckDB
-//!    counterpart and is shown on its own.
+//!    counterpart and is shown on its own. The sync's peak RSS is measured in process (the peak is
+//!    reset after the demo is generated).
 //! 2. KPI rollup: a monthly web KPI rollup per client and channel over the warehouse's `sessions`
 //!    Parquet, single-node loopql next to DuckDB reading the same files; the results must agree.
 //!
@@ -54,6 +56,7 @@ async fn main() {
     println!("warehouse: demo scale {scale}");
 
     // 1. Sync vs DuckDB COPY of the same exports.
+    common::reset_peak_rss();
     let started = Instant::now();
     let options = SyncOptions {
         memory_mb: common::env_number("LOOPQL_BENCH_SYNC_MEMORY_MB"),
@@ -61,6 +64,7 @@ async fn main() {
     };
     let summary = loopql_warehouse::sync(&project, &options).await.unwrap();
     let total = started.elapsed();
+    let sync_rss_kib = common::peak_rss_kib();
     let duck_dir = dir.join("bench-duckdb");
     let _ = std::fs::remove_dir_all(&duck_dir);
     let copy = peer(&["copy", dir.to_str().unwrap(), duck_dir.to_str().unwrap()]);
@@ -83,7 +87,11 @@ async fn main() {
         "  loopql sync, derived tables    {:>8.1} s   (harmonized + reference; no DuckDB counterpart)",
         secs(summary.derived_time)
     );
-    println!("  loopql sync, total             {:>8.1} s", secs(total));
+    println!(
+        "  loopql sync, total             {:>8.1} s   peak RSS {:.2} GiB (goal <= 4 GiB at scale 100)",
+        secs(total),
+        sync_rss_kib as f64 / (1024.0 * 1024.0)
+    );
     println!(
         "  DuckDB COPY                    {duck_secs:>8.1} s   {:>10.0} rows/s",
         duck_rows as f64 / duck_secs

@@ -60,3 +60,20 @@ pub fn demo(tmp: &Path, scale: f64) -> PathBuf {
     }
     dir
 }
+
+/// Starts measuring this process's peak resident memory afresh (Linux: writing 5 to
+/// `/proc/self/clear_refs` resets `VmHWM`), so that what an in-process step holds is measured
+/// without what came before it (a generated demo, say).
+pub fn reset_peak_rss() {
+    std::fs::write("/proc/self/clear_refs", b"5").expect("reset the peak RSS (Linux only)");
+}
+
+/// This process's peak resident memory since the last [`reset_peak_rss`], in KiB.
+pub fn peak_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/self/status")
+}

@@ -195,12 +195,21 @@ fn leaf(columns: &[ArrayRef], names: &Fields, path: &[&str]) -> Option<ArrayRef>
 }
 
 fn with_parent_nulls(child: ArrayRef, parent: Option<&NullBuffer>) -> Option<ArrayRef> {
-    if parent.is_none() {
+    let Some(parent) = parent else {
+        return Some(child);
+    };
+    // Both readers already leave a NULL record's fields NULL: check (a bitmap operation)
+    // rather than rebuild the column.
+    let valid_under_null = match child.nulls() {
+        Some(c) => (&!parent.inner() & c.inner()).count_set_bits(),
+        None => parent.null_count(),
+    };
+    if valid_under_null == 0 {
         return Some(child);
     }
-    let nulls = NullBuffer::union(parent, child.nulls());
-    let data = child.to_data().into_builder().nulls(nulls).build().ok()?;
-    Some(loopql_connector_sdk::arrow::array::make_array(data))
+    let parent_valid = BooleanArray::new(parent.inner().clone(), None);
+    let not_valid = loopql_connector_sdk::arrow::compute::not(&parent_valid).ok()?;
+    loopql_connector_sdk::arrow::compute::nullif(&child, &not_valid).ok()
 }
 
 fn cast_to(array: Option<ArrayRef>, rows: usize, to: &DataType) -> Result<ArrayRef, Failed> {
@@ -651,6 +660,25 @@ mod tests {
             params.iter().map(RecordBatch::num_rows).sum::<usize>(),
             4 * (BATCH_ROWS + 10)
         );
+    }
+
+    #[test]
+    fn a_null_record_makes_its_fields_null() {
+        let names = StringArray::from(vec![Some("a"), Some("b"), None]);
+        let record = StructArray::new(
+            Fields::from(vec![text("category")]),
+            vec![Arc::new(names) as ArrayRef],
+            Some(NullBuffer::from(vec![true, false, true])),
+        );
+        let fields = Fields::from(vec![Field::new("device", record.data_type().clone(), true)]);
+        let got = leaf(
+            &[Arc::new(record) as ArrayRef],
+            &fields,
+            &["device", "category"],
+        )
+        .unwrap();
+        let got = got.as_string::<i32>();
+        assert_eq!(got.iter().collect::<Vec<_>>(), [Some("a"), None, None]);
     }
 
     fn flate2_writer(path: &Path) -> flate2::write::GzEncoder<std::fs::File> {

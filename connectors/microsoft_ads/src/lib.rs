@@ -117,7 +117,7 @@ impl Connector for MicrosoftAds {
             ..DIALECT
         };
         let batches = files::batches_each(paths, move |path| {
-            csv_table::read_batches(path, COLUMNS, &dialect, &|_, _| Ok(None))
+            csv_table::read_batches(path, COLUMNS, &dialect, None)
         });
         request.finish(&csv_table::schema(COLUMNS), batches)
     }

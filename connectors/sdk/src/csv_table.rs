@@ -14,6 +14,8 @@ use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
 
+mod columnar;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Utf8,
@@ -259,6 +261,24 @@ fn normalize(header: &str) -> String {
         .to_ascii_lowercase()
 }
 
+/// The check that keeps every text cell as it is.
+fn keep(_: &Column, _: &str) -> Result<Option<String>, String> {
+    Ok(None)
+}
+
+/// Where each column is in a header record (`None`: not there).
+fn positions(header: &csv::StringRecord, columns: &[Column]) -> Vec<Option<usize>> {
+    let found: Vec<String> = header.iter().map(normalize).collect();
+    columns
+        .iter()
+        .map(|c| {
+            found
+                .iter()
+                .position(|h| c.headers.iter().any(|a| a.eq_ignore_ascii_case(h)))
+        })
+        .collect()
+}
+
 /// Checks (and may rewrite) a text cell: `Ok(None)` keeps it, `Ok(Some(v))` replaces it,
 /// `Err(expected)` rejects it, saying what was expected.
 pub type TextCheck<'a> = &'a dyn Fn(&Column, &str) -> Result<Option<String>, String>;
@@ -269,7 +289,9 @@ pub fn read(
     columns: &[Column],
     dialect: &Dialect,
 ) -> Result<RecordBatch, ConnectorError> {
-    read_checked(path, columns, dialect, &|_, _| Ok(None))
+    let batches = read_batches(path, columns, dialect, None)?;
+    arrow::compute::concat_batches(&schema(columns), &batches)
+        .map_err(|e| ConnectorError::Other(e.to_string()))
 }
 
 /// Like [`read`], with every non-empty text cell passed through `check` (enumerations, label
@@ -280,19 +302,26 @@ pub fn read_checked(
     dialect: &Dialect,
     check: TextCheck<'_>,
 ) -> Result<RecordBatch, ConnectorError> {
-    let batches = read_batches(path, columns, dialect, check)?;
+    let batches = read_batches(path, columns, dialect, Some(check))?;
     arrow::compute::concat_batches(&schema(columns), &batches)
         .map_err(|e| ConnectorError::Other(e.to_string()))
 }
 
-/// Like [`read_checked`], as batches of at most [`BATCH_ROWS`] rows (at least one batch).
+/// Like [`read_checked`] (`check` optional), as batches of at most [`BATCH_ROWS`] rows (at
+/// least one batch). A file with its header on the first line is decoded column by column
+/// ([`columnar`]); one that path cannot take (a preamble, a footer, ragged rows, a bad value) is
+/// read row by row, which says where a bad value is and skips its row when asked.
 pub fn read_batches(
     path: &Path,
     columns: &[Column],
     dialect: &Dialect,
-    check: TextCheck<'_>,
+    check: Option<TextCheck<'_>>,
 ) -> Result<Vec<RecordBatch>, ConnectorError> {
     let text = files::read_to_string(path)?;
+    if let Some(batches) = columnar::read(&text, columns, dialect, check) {
+        return Ok(batches);
+    }
+    let check: TextCheck<'_> = check.unwrap_or(&keep);
     // Line numbers are only needed for errors and skipped rows: index the text on first use.
     let lines = std::cell::OnceCell::new();
     let line_of = |position: Option<&csv::Position>| -> u64 {
@@ -328,15 +357,7 @@ pub fn read_batches(
             continue;
         }
         let Some(idx) = &index else {
-            let found: Vec<String> = record.iter().map(normalize).collect();
-            let position: Vec<Option<usize>> = columns
-                .iter()
-                .map(|c| {
-                    found
-                        .iter()
-                        .position(|h| c.headers.iter().any(|a| a.eq_ignore_ascii_case(h)))
-                })
-                .collect();
+            let position = positions(&record, columns);
             let missing: Vec<&Column> = columns
                 .iter()
                 .zip(&position)
@@ -468,7 +489,9 @@ pub fn scan(
         skip_bad_rows: crate::diagnostics::skip_bad_rows(request),
         ..dialect
     };
-    let batches = files::batches_each(paths, move |p| read_batches(p, columns, &dialect, &check));
+    let batches = files::batches_each(paths, move |p| {
+        read_batches(p, columns, &dialect, Some(&check))
+    });
     request.finish(&schema(columns), batches)
 }
 
@@ -476,7 +499,7 @@ pub fn scan(
 mod tests {
     use super::*;
 
-    const COLUMNS: &[Column] = &[
+    pub(super) const COLUMNS: &[Column] = &[
         Column::new("day", &["TimePeriod", "Date"], Kind::Date),
         Column::new("clicks", &["Clicks"], Kind::Int64).empty(Empty::Zero),
         Column::new("spend", &["Spend"], Kind::Float64).empty(Empty::Zero),

@@ -185,7 +185,7 @@ impl Connector for Snowplow {
         let paths = files::expand(pattern)?;
         let skip = loopql_connector_sdk::diagnostics::skip_bad_rows(&request);
         let batches = files::batches_each(paths, move |p| {
-            csv_table::read_batches(p, COLUMNS, &dialect(p, &format, skip), &|_, _| Ok(None))
+            csv_table::read_batches(p, COLUMNS, &dialect(p, &format, skip), None)
         });
         request.finish(&csv_table::schema(COLUMNS), batches)
     }
