@@ -5,6 +5,7 @@
 //! ([`crate::events`]), which says where the problem is and skips the row when the source asks.
 
 use crate::events::{self, EVENTS_SCHEMA, PARAMS_SCHEMA};
+use loopql_connector_sdk::ahead::Sink;
 use loopql_connector_sdk::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Date32Array, Float64Array, Int64Array, ListArray,
     RecordBatch, StringArray, StringBuilder, StructArray, TimestampMicrosecondArray, UInt32Array,
@@ -24,50 +25,49 @@ pub enum Table {
     Params,
 }
 
-/// The batches of `table` from one export file: decoded column by column, or row by row when
-/// that fails (located errors, `on_bad_row = "skip"`).
-pub fn read(
+/// Hands the batches of `table` from one export file to `sink` as they are decoded, column by
+/// column; if that path gives up partway, the file is read row by row (located errors,
+/// `on_bad_row = "skip"`) and its rows after those already handed on follow.
+pub fn stream(
     path: &Path,
     table: Table,
     skip_bad_rows: bool,
-) -> Result<Vec<RecordBatch>, ConnectorError> {
-    match fast(path, table) {
-        Ok(batches) => Ok(batches),
-        Err(_) => {
-            let rows = events::read(path, skip_bad_rows)?;
-            let batch = match table {
-                Table::Events => events::events_batch(&rows)?,
-                Table::Params => events::params_batch(&rows)?,
-            };
-            Ok(vec![batch])
-        }
+    sink: &mut Sink<'_>,
+) -> Result<(), ConnectorError> {
+    if fast(path, table, sink).is_ok() {
+        return Ok(());
     }
+    let done = sink.rows();
+    let rows = events::read(path, skip_bad_rows)?;
+    let batch = match table {
+        Table::Events => events::events_batch(&rows)?,
+        Table::Params => events::params_batch(&rows)?,
+    };
+    sink.push_after(vec![batch], done);
+    Ok(())
 }
 
 /// Why the columnar path gave up on a file (it is then read row by row).
 type Failed = String;
 
-fn fast(path: &Path, table: Table) -> Result<Vec<RecordBatch>, Failed> {
-    let nested = if files::format_extension(path).as_deref() == Some("parquet") {
-        parquet(path)?
-    } else {
-        ndjson(path)?
-    };
-    let mut out = Vec::with_capacity(nested.len());
-    for batch in &nested {
-        match table {
-            Table::Events => out.push(flat_events(batch)?),
-            Table::Params => out.push(flat_params(batch)?),
+fn fast(path: &Path, table: Table, sink: &mut Sink<'_>) -> Result<(), Failed> {
+    let nested: Box<dyn Iterator<Item = Result<RecordBatch, Failed>>> =
+        if files::format_extension(path).as_deref() == Some("parquet") {
+            Box::new(parquet(path)?)
+        } else {
+            Box::new(ndjson(path)?)
+        };
+    for batch in nested {
+        let batch = batch?;
+        let flat = match table {
+            Table::Events => flat_events(&batch)?,
+            Table::Params => flat_params(&batch)?,
+        };
+        if !sink.push(flat) {
+            break;
         }
     }
-    if out.is_empty() {
-        let schema = match table {
-            Table::Events => EVENTS_SCHEMA.clone(),
-            Table::Params => PARAMS_SCHEMA.clone(),
-        };
-        out.push(RecordBatch::new_empty(schema));
-    }
-    Ok(out)
+    Ok(())
 }
 
 fn text(name: &str) -> Field {
@@ -128,13 +128,13 @@ static NESTED: LazyLock<SchemaRef> = LazyLock::new(|| {
     ]))
 });
 
-fn ndjson(path: &Path) -> Result<Vec<RecordBatch>, Failed> {
+fn ndjson(path: &Path) -> Result<impl Iterator<Item = Result<RecordBatch, Failed>>, Failed> {
     let file = files::open(path).map_err(|e| e.to_string())?;
     let reader = loopql_connector_sdk::arrow::json::ReaderBuilder::new(NESTED.clone())
         .with_batch_size(BATCH_ROWS)
         .build(std::io::BufReader::with_capacity(1 << 20, file))
         .map_err(|e| e.to_string())?;
-    reader.map(|b| b.map_err(|e| e.to_string())).collect()
+    Ok(reader.map(|b| b.map_err(|e| e.to_string())))
 }
 
 /// Whether a Parquet leaf (its path from the root, list wrappers included) is one loopql reads.
@@ -156,7 +156,7 @@ fn wanted(parts: &[String]) -> bool {
     }
 }
 
-fn parquet(path: &Path) -> Result<Vec<RecordBatch>, Failed> {
+fn parquet(path: &Path) -> Result<impl Iterator<Item = Result<RecordBatch, Failed>>, Failed> {
     use parquet::arrow::ProjectionMask;
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
@@ -175,7 +175,7 @@ fn parquet(path: &Path) -> Result<Vec<RecordBatch>, Failed> {
         .with_batch_size(BATCH_ROWS)
         .build()
         .map_err(|e| e.to_string())?;
-    reader.map(|b| b.map_err(|e| e.to_string())).collect()
+    Ok(reader.map(|b| b.map_err(|e| e.to_string())))
 }
 
 /// A column of a nested batch by its path through structs, NULL where any parent is NULL;
@@ -499,7 +499,24 @@ fn flat_params(batch: &RecordBatch) -> Result<RecordBatch, Failed> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use loopql_connector_sdk::ahead::collect;
     use loopql_connector_sdk::arrow::json::reader::{ReaderBuilder, infer_json_schema};
+
+    /// The columnar path alone.
+    fn fast(path: &Path, table: Table) -> Result<Vec<RecordBatch>, Failed> {
+        let mut out = Vec::new();
+        let mut push = |b: RecordBatch| {
+            out.push(b);
+            true
+        };
+        super::fast(path, table, &mut Sink::new(&mut push))?;
+        Ok(out)
+    }
+
+    /// Both paths, as a scan reads a file.
+    fn read(path: &Path, table: Table, skip: bool) -> Result<Vec<RecordBatch>, ConnectorError> {
+        collect(|sink| stream(path, table, skip, sink))
+    }
 
     /// Every shape the row path reads: integers as strings and as numbers, an integer parameter
     /// given as a string or a double, a text parameter given as an integer, NULL and absent
@@ -679,6 +696,34 @@ mod tests {
         .unwrap();
         let got = got.as_string::<i32>();
         assert_eq!(got.iter().collect::<Vec<_>>(), [Some("a"), None, None]);
+    }
+
+    #[test]
+    fn a_bad_event_past_the_first_batch_resumes_on_the_row_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let line = EXPORT.lines().next().unwrap();
+        let mut text: String = (0..BATCH_ROWS + 3).map(|_| format!("{line}\n")).collect();
+        text.push_str(&line.replace("\"event_date\":\"20240101\"", "\"event_date\":\"soon\""));
+        text.push('\n');
+        text.push_str(line);
+        text.push('\n');
+        let path = write(dir.path(), "events_20240101.json", &text);
+        let _ = loopql_connector_sdk::diagnostics::take();
+        let events = read(&path, Table::Events, true).unwrap();
+        assert_eq!(
+            events[0].num_rows(),
+            BATCH_ROWS,
+            "the columnar path's first batch"
+        );
+        let rows: usize = events.iter().map(RecordBatch::num_rows).sum();
+        assert_eq!(rows, BATCH_ROWS + 4, "every good event once");
+        assert_eq!(loopql_connector_sdk::diagnostics::take().skipped_rows, 1);
+        let params: usize = read(&path, Table::Params, true)
+            .unwrap()
+            .iter()
+            .map(RecordBatch::num_rows)
+            .sum();
+        assert_eq!(params, 4 * (BATCH_ROWS + 4));
     }
 
     fn flate2_writer(path: &Path) -> flate2::write::GzEncoder<std::fs::File> {

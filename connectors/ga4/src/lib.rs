@@ -158,7 +158,7 @@ impl Connector for Ga4 {
                 });
             }
         };
-        let batches = files::batches_each(paths, move |p| columnar::read(p, table, skip));
+        let batches = files::streamed(paths, move |p, sink| columnar::stream(p, table, skip, sink));
         request.finish(&schema, batches)
     }
 }

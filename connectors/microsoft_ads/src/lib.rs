@@ -116,8 +116,8 @@ impl Connector for MicrosoftAds {
             skip_bad_rows: loopql_connector_sdk::diagnostics::skip_bad_rows(&request),
             ..DIALECT
         };
-        let batches = files::batches_each(paths, move |path| {
-            csv_table::read_batches(path, COLUMNS, &dialect, None)
+        let batches = files::streamed(paths, move |path, sink| {
+            csv_table::stream_batches(path, COLUMNS, &dialect, None, sink)
         });
         request.finish(&csv_table::schema(COLUMNS), batches)
     }

@@ -307,20 +307,45 @@ pub fn read_checked(
         .map_err(|e| ConnectorError::Other(e.to_string()))
 }
 
-/// Like [`read_checked`] (`check` optional), as batches of at most [`BATCH_ROWS`] rows (at
-/// least one batch). A file with its header on the first line is decoded column by column
-/// ([`columnar`]); one that path cannot take (a preamble, a footer, ragged rows, a bad value) is
-/// read row by row, which says where a bad value is and skips its row when asked.
+/// Like [`read_checked`] (`check` optional), as batches of at most [`BATCH_ROWS`] rows.
 pub fn read_batches(
     path: &Path,
     columns: &[Column],
     dialect: &Dialect,
     check: Option<TextCheck<'_>>,
 ) -> Result<Vec<RecordBatch>, ConnectorError> {
+    crate::ahead::collect(|sink| stream_batches(path, columns, dialect, check, sink))
+}
+
+/// Reads one file into `sink`, batch by batch. A file with its header on the first line is
+/// decoded column by column ([`columnar`]); one that path cannot take (a preamble, a footer,
+/// ragged rows, a bad value) is read row by row — from where the columnar path stopped —,
+/// which says where a bad value is and skips its row when asked.
+pub fn stream_batches(
+    path: &Path,
+    columns: &[Column],
+    dialect: &Dialect,
+    check: Option<TextCheck<'_>>,
+    sink: &mut crate::ahead::Sink<'_>,
+) -> Result<(), ConnectorError> {
     let text = files::read_to_string(path)?;
-    if let Some(batches) = columnar::read(&text, columns, dialect, check) {
-        return Ok(batches);
+    if columnar::read(&text, columns, dialect, check, sink) {
+        return Ok(());
     }
+    let done = sink.rows();
+    let batches = read_rows(path, &text, columns, dialect, check)?;
+    sink.push_after(batches, done);
+    Ok(())
+}
+
+/// The row path: every record parsed on its own, errors located by line and column.
+fn read_rows(
+    path: &Path,
+    text: &str,
+    columns: &[Column],
+    dialect: &Dialect,
+    check: Option<TextCheck<'_>>,
+) -> Result<Vec<RecordBatch>, ConnectorError> {
     let check: TextCheck<'_> = check.unwrap_or(&keep);
     // Line numbers are only needed for errors and skipped rows: index the text on first use.
     let lines = std::cell::OnceCell::new();
@@ -489,8 +514,8 @@ pub fn scan(
         skip_bad_rows: crate::diagnostics::skip_bad_rows(request),
         ..dialect
     };
-    let batches = files::batches_each(paths, move |p| {
-        read_batches(p, columns, &dialect, Some(&check))
+    let batches = files::streamed(paths, move |p, sink| {
+        stream_batches(p, columns, &dialect, Some(&check), sink)
     });
     request.finish(&schema(columns), batches)
 }

@@ -72,20 +72,22 @@ pub fn batches<F>(
 where
     F: Fn(&Path) -> Result<RecordBatch, ConnectorError> + Send + Sync + 'static,
 {
-    crate::ahead::decoded(paths, crate::ahead::cores(), move |p| {
-        read(p).map(|b| vec![b])
+    streamed(paths, move |p, sink| {
+        sink.push(read(p)?);
+        Ok(())
     })
 }
 
-/// Like [`batches`], for readers that give a file as several batches.
-pub fn batches_each<F>(
+/// Like [`batches`], for decoders that hand a file's batches on as they make them, so a big
+/// file is never held whole.
+pub fn streamed<F>(
     paths: Vec<PathBuf>,
-    read: F,
+    decode: F,
 ) -> impl Iterator<Item = Result<RecordBatch, ArrowError>> + Send + 'static
 where
-    F: Fn(&Path) -> Result<Vec<RecordBatch>, ConnectorError> + Send + Sync + 'static,
+    F: Fn(&Path, &mut crate::ahead::Sink<'_>) -> Result<(), ConnectorError> + Send + Sync + 'static,
 {
-    crate::ahead::decoded(paths, crate::ahead::cores(), read)
+    crate::ahead::decoded(paths, crate::ahead::cores(), decode)
 }
 
 pub fn is_gzip(path: &Path) -> bool {

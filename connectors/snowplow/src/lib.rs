@@ -184,8 +184,8 @@ impl Connector for Snowplow {
         let pattern = request.required_str("path", "set it to the event files")?;
         let paths = files::expand(pattern)?;
         let skip = loopql_connector_sdk::diagnostics::skip_bad_rows(&request);
-        let batches = files::batches_each(paths, move |p| {
-            csv_table::read_batches(p, COLUMNS, &dialect(p, &format, skip), None)
+        let batches = files::streamed(paths, move |p, sink| {
+            csv_table::stream_batches(p, COLUMNS, &dialect(p, &format, skip), None, sink)
         });
         request.finish(&csv_table::schema(COLUMNS), batches)
     }

@@ -8,19 +8,33 @@
 use super::{
     BATCH_ROWS, Builder, Column, Dialect, Empty, Kind, TextCheck, parse_value, positions, schema,
 };
+use crate::ahead::Sink;
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, StringArray, StringBuilder};
 use arrow::compute::filter_record_batch;
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 use std::sync::Arc;
 
-/// The file's batches, or `None` when the row path must read it.
+/// Hands the file's batches to `sink` as they are decoded: true when that went to the end (or
+/// the reader went away), false when the row path must read the rest — the rows after the
+/// [`Sink::rows`] handed on.
 pub(super) fn read(
     text: &str,
     columns: &[Column],
     dialect: &Dialect,
     check: Option<TextCheck<'_>>,
-) -> Option<Vec<RecordBatch>> {
+    sink: &mut Sink<'_>,
+) -> bool {
+    decode(text, columns, dialect, check, sink).is_some()
+}
+
+fn decode(
+    text: &str,
+    columns: &[Column],
+    dialect: &Dialect,
+    check: Option<TextCheck<'_>>,
+    sink: &mut Sink<'_>,
+) -> Option<()> {
     if !dialect.footer_prefixes.is_empty() {
         return None;
     }
@@ -52,17 +66,13 @@ pub(super) fn read(
         .with_batch_size(BATCH_ROWS)
         .build(text.as_bytes())
         .ok()?;
-    let mut out = Vec::new();
     for raw in reader {
         let batch = convert(&raw.ok()?, columns, &position, dialect, check)?;
-        if batch.num_rows() > 0 {
-            out.push(batch);
+        if batch.num_rows() > 0 && !sink.push(batch) {
+            break;
         }
     }
-    if out.is_empty() {
-        out.push(RecordBatch::new_empty(schema(columns)));
-    }
-    Some(out)
+    Some(())
 }
 
 /// Rows whose every cell is blank are not rows (the row path skips them): `None` keeps all.
@@ -171,11 +181,26 @@ mod tests {
     use super::super::{read_batches, tests::COLUMNS};
     use super::*;
 
+    /// The columnar path alone: its batches, or `None` when it gave the file up.
+    fn columnar(
+        text: &str,
+        dialect: &Dialect,
+        check: Option<TextCheck<'_>>,
+    ) -> Option<Vec<RecordBatch>> {
+        let mut out = Vec::new();
+        let mut push = |b: RecordBatch| {
+            out.push(b);
+            true
+        };
+        let whole = read(text, COLUMNS, dialect, check, &mut Sink::new(&mut push));
+        whole.then_some(out)
+    }
+
     fn both(text: &str, dialect: &Dialect) -> (Option<Vec<RecordBatch>>, RecordBatch) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.csv");
         std::fs::write(&path, text).unwrap();
-        let fast = read(text, COLUMNS, dialect, None);
+        let fast = columnar(text, dialect, None);
         // The row path alone: a preamble dialect sends every file there.
         let rows = super::super::read(
             &path,
@@ -226,7 +251,7 @@ mod tests {
                 preamble: true,
                 ..Dialect::default()
             };
-            assert!(read(text, COLUMNS, &dialect, None).is_none(), "{text:?}");
+            assert!(columnar(text, &dialect, None).is_none(), "{text:?}");
         }
         let thousands = Dialect {
             thousands_separator: true,
@@ -241,6 +266,45 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_value_past_the_first_batches_resumes_on_the_row_path() {
+        let mut text = String::from("Date,Clicks,Spend\n");
+        for i in 0..BATCH_ROWS + 5 {
+            text.push_str(&format!("2024-01-01,{i},1\n"));
+        }
+        text.push_str("2024-01-02,three,1\n2024-01-03,9,1\n");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        std::fs::write(&path, &text).unwrap();
+        let skip = Dialect {
+            skip_bad_rows: true,
+            ..Dialect::default()
+        };
+        let _ = crate::diagnostics::take();
+        let got = read_batches(&path, COLUMNS, &skip, None).unwrap();
+        let got = arrow::compute::concat_batches(&schema(COLUMNS), &got).unwrap();
+        assert_eq!(
+            got.num_rows(),
+            BATCH_ROWS + 6,
+            "every good row once, the bad one skipped"
+        );
+        let clicks = got.column(1).as_primitive::<arrow::datatypes::Int64Type>();
+        let want: Vec<i64> = (0..BATCH_ROWS as i64 + 5).chain([9]).collect();
+        assert_eq!(clicks.values().to_vec(), want);
+        let skipped = crate::diagnostics::take();
+        assert_eq!(skipped.skipped_rows, 1);
+        let line = BATCH_ROWS + 7;
+        assert!(
+            skipped.examples[0].contains(&format!(":{line}:2: column `Clicks`")),
+            "{:?}",
+            skipped.examples
+        );
+        let err = read_batches(&path, COLUMNS, &Dialect::default(), None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(&format!(":{line}:2:")), "{err}");
+    }
+
+    #[test]
     fn checked_text_is_checked_here_too() {
         let upper = |_: &Column, v: &str| -> Result<Option<String>, String> {
             if v == "bad" {
@@ -250,9 +314,9 @@ mod tests {
             }
         };
         let text = "Date,Clicks,Spend,CampaignName\n2024-01-01,1,1,brand\n";
-        let out = read(text, COLUMNS, &Dialect::default(), Some(&upper)).unwrap();
+        let out = columnar(text, &Dialect::default(), Some(&upper)).unwrap();
         assert_eq!(out[0].column(3).as_string::<i32>().value(0), "BRAND");
         let bad = text.replace("brand", "bad");
-        assert!(read(&bad, COLUMNS, &Dialect::default(), Some(&upper)).is_none());
+        assert!(columnar(&bad, &Dialect::default(), Some(&upper)).is_none());
     }
 }
