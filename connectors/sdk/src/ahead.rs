@@ -17,8 +17,9 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
-/// Batches a file's worker may have made before the reader takes them.
-const QUEUE: usize = 2;
+/// Batches a file's worker may have made before the reader takes them: enough that the next
+/// files' workers keep decoding while the reader is still on an earlier file (a few MB each).
+const QUEUE: usize = 8;
 
 /// Where a decoder puts a file's batches, in order.
 pub struct Sink<'a> {
