@@ -354,20 +354,20 @@ impl Params {
     /// currency), each row's first item with that key.
     fn firsts(&self, rows: usize) -> [Vec<Option<usize>>; 7] {
         let mut found: [Vec<Option<usize>>; 7] = std::array::from_fn(|_| vec![None; rows]);
-        for row in 0..rows {
-            for item in items_of(&self.list, row) {
-                let k = match self.key.value(item) {
-                    "ga_session_id" => 0,
-                    "ga_session_number" => 1,
-                    "session_engaged" => 2,
-                    "engagement_time_msec" => 3,
-                    "page_location" => 4,
-                    "page_referrer" => 5,
-                    "currency" => 6,
-                    _ => continue,
-                };
-                found[k][row].get_or_insert(item);
-            }
+        let items =
+            (0..rows).flat_map(|row| items_of(&self.list, row).map(move |item| (row, item)));
+        for (row, item) in items {
+            let k = match self.key.value(item) {
+                "ga_session_id" => 0,
+                "ga_session_number" => 1,
+                "session_engaged" => 2,
+                "engagement_time_msec" => 3,
+                "page_location" => 4,
+                "page_referrer" => 5,
+                "currency" => 6,
+                _ => continue,
+            };
+            found[k][row].get_or_insert(item);
         }
         found
     }
