@@ -442,22 +442,9 @@ mod tests {
 
     #[test]
     fn parquet_export_reads_like_the_json_export() {
-        use loopql_connector_sdk::arrow::json::reader::{ReaderBuilder, infer_json_schema};
         let (dir, path) = write(EXPORT);
-        let (schema, _) = infer_json_schema(std::io::Cursor::new(EXPORT), None).unwrap();
-        let schema = Arc::new(schema);
-        let batches: Vec<RecordBatch> = ReaderBuilder::new(schema.clone())
-            .build(std::io::Cursor::new(EXPORT))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
         let parquet_path = dir.path().join("events_20240101.parquet");
-        let file = std::fs::File::create(&parquet_path).unwrap();
-        let mut writer = parquet::arrow::ArrowWriter::try_new(file, schema, None).unwrap();
-        for b in &batches {
-            writer.write(b).unwrap();
-        }
-        writer.close().unwrap();
+        crate::test_parquet::write(EXPORT, &parquet_path);
         let from_json = events_batch(&read(&path, false).unwrap()).unwrap();
         let from_parquet = events_batch(&read(&parquet_path, false).unwrap()).unwrap();
         assert_eq!(from_json, from_parquet);

@@ -6,6 +6,9 @@
 
 mod columnar;
 mod events;
+mod flatten;
+#[cfg(test)]
+mod test_parquet;
 
 use columnar::Table;
 use events::{EVENTS_SCHEMA, PARAMS_SCHEMA};

@@ -64,9 +64,9 @@ impl<'a> Sink<'a> {
 }
 
 /// A whole file's batches, collected (for callers that want them all).
-pub fn collect<F>(decode: F) -> Result<Vec<RecordBatch>, ConnectorError>
+pub fn collect<F, E>(decode: F) -> Result<Vec<RecordBatch>, E>
 where
-    F: FnOnce(&mut Sink<'_>) -> Result<(), ConnectorError>,
+    F: FnOnce(&mut Sink<'_>) -> Result<(), E>,
 {
     let mut out = Vec::new();
     let mut push = |b: RecordBatch| {
@@ -294,7 +294,7 @@ mod tests {
             let again: Vec<RecordBatch> = (0..4).map(batch).collect();
             let done = sink.rows();
             sink.push_after(again, done);
-            Ok(())
+            Ok::<(), ConnectorError>(())
         })
         .unwrap();
         let got = values(out.into_iter().map(Ok).collect());
@@ -306,7 +306,7 @@ mod tests {
             .unwrap();
         let out = collect(|sink| {
             sink.push_after(vec![four.clone()], 3);
-            Ok(())
+            Ok::<(), ConnectorError>(())
         })
         .unwrap();
         assert_eq!(out, [four.slice(3, 1)]);

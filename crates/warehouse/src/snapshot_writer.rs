@@ -363,10 +363,10 @@ mod tests {
         }
     }
 
-    async fn replace(dir: &std::path::Path, batches: Vec<RecordBatch>) -> Result<TableEntry> {
-        let warehouse = Warehouse::open(&Location::Local(dir.to_path_buf()))?;
-        let mut run = Run {
-            warehouse: &warehouse,
+    /// A fresh run writing snapshot 1, with no previous snapshot.
+    fn run(warehouse: &Warehouse) -> Run<'_> {
+        Run {
+            warehouse,
             old: None,
             id: 1,
             rows_read: 0,
@@ -374,7 +374,12 @@ mod tests {
             kept: 0,
             dropped: 0,
             bytes: 0,
-        };
+        }
+    }
+
+    async fn replace(dir: &std::path::Path, batches: Vec<RecordBatch>) -> Result<TableEntry> {
+        let warehouse = Warehouse::open(&Location::Local(dir.to_path_buf()))?;
+        let mut run = run(&warehouse);
         let mut entry = entry();
         let mut line = super::super::progress::Lines::new(None).line("t");
         run.replace(
@@ -403,16 +408,7 @@ mod tests {
     async fn rows_read_as_they_come_are_written_when_no_day_comes_back() {
         let dir = tempfile::tempdir().unwrap();
         let warehouse = Warehouse::open(&Location::Local(dir.path().to_path_buf())).unwrap();
-        let mut run = Run {
-            warehouse: &warehouse,
-            old: None,
-            id: 1,
-            rows_read: 0,
-            written: 0,
-            kept: 0,
-            dropped: 0,
-            bytes: 0,
-        };
+        let mut run = run(&warehouse);
         let mut line = super::super::progress::Lines::new(None).line("t");
         // Newest first is still one run per day: every day is complete when written.
         let mut entry = entry();

@@ -187,13 +187,12 @@ mod tests {
         dialect: &Dialect,
         check: Option<TextCheck<'_>>,
     ) -> Option<Vec<RecordBatch>> {
-        let mut out = Vec::new();
-        let mut push = |b: RecordBatch| {
-            out.push(b);
-            true
-        };
-        let whole = read(text, COLUMNS, dialect, check, &mut Sink::new(&mut push));
-        whole.then_some(out)
+        crate::ahead::collect(|sink| {
+            read(text, COLUMNS, dialect, check, sink)
+                .then_some(())
+                .ok_or(())
+        })
+        .ok()
     }
 
     fn both(text: &str, dialect: &Dialect) -> (Option<Vec<RecordBatch>>, RecordBatch) {
