@@ -15,6 +15,7 @@ pub mod error;
 pub mod forecast;
 pub mod functions;
 pub mod fx;
+pub mod lru;
 pub mod output;
 pub mod plugin_host;
 pub mod project;

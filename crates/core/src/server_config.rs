@@ -17,6 +17,9 @@ pub(crate) struct ServerFile {
     /// Memory one query may hold for sorts, joins and aggregations, in MiB. Default: 1024.
     #[serde(default)]
     query_memory_mb: Option<Spanned<u64>>,
+    /// Query results kept per engine (over a warehouse snapshot), in MiB; 0: none. Default: 256.
+    #[serde(default)]
+    result_cache_mb: Option<u64>,
     /// Hours a token from a password login stays valid. Default: 12.
     #[serde(default)]
     token_ttl_hours: Option<Spanned<u64>>,
@@ -78,6 +81,8 @@ pub struct ServerConfig {
     pub max_concurrent_queries: usize,
     pub query_timeout: std::time::Duration,
     pub query_memory_bytes: usize,
+    /// Query results each scope's engine keeps and answers repeated queries from (0: none).
+    pub result_cache_bytes: usize,
     pub token_ttl: std::time::Duration,
     pub principals: Vec<Principal>,
 }
@@ -88,6 +93,7 @@ impl Default for ServerConfig {
             max_concurrent_queries: 16,
             query_timeout: std::time::Duration::from_secs(300),
             query_memory_bytes: 1024 << 20,
+            result_cache_bytes: 256 << 20,
             token_ttl: std::time::Duration::from_secs(12 * 3600),
             principals: Vec::new(),
         }
@@ -214,6 +220,7 @@ pub(crate) fn resolve(
         )?),
         query_memory_bytes: (positive(&file.query_memory_mb, "query_memory_mb", 1024)? as usize)
             << 20,
+        result_cache_bytes: (file.result_cache_mb.unwrap_or(256) as usize) << 20,
         token_ttl: std::time::Duration::from_secs(
             positive(&file.token_ttl_hours, "token_ttl_hours", 12)? * 3600,
         ),

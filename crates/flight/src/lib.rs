@@ -27,12 +27,15 @@ struct Prepared {
     params: Option<RecordBatch>,
 }
 
+/// A scope's engine, opened on first use.
+type EngineCell = Arc<OnceCell<Arc<Engine>>>;
+
 pub struct FlightServer {
     /// Builds each scope's engine (the project, and the read mode the server was started with).
     builder: EngineBuilder,
     auth: auth::Auth,
     limits: query::Limits,
-    engines: Mutex<HashMap<Scope, Arc<OnceCell<Arc<Engine>>>>>,
+    engines: Arc<Mutex<HashMap<Scope, EngineCell>>>,
     prepared: Mutex<HashMap<String, Prepared>>,
     /// Statements planned at GetFlightInfo, waiting for their DoGet.
     planned: Arc<planned::Planned>,
@@ -43,11 +46,13 @@ impl FlightServer {
         let server = &builder.project().server;
         let auth = auth::Auth::new(server).map_err(EngineError::Server)?;
         let limits = query::Limits::new(server);
+        let cache = server.result_cache_bytes;
+        let builder = builder.result_cache(cache);
         Ok(Self {
             builder,
             auth,
             limits,
-            engines: Mutex::new(HashMap::new()),
+            engines: Arc::default(),
             prepared: Mutex::new(HashMap::new()),
             planned: Arc::default(),
         })
@@ -81,6 +86,20 @@ impl FlightServer {
     pub fn planned_statements(&self) -> impl Fn() -> u64 + Send + Sync + use<> {
         let planned = self.planned.clone();
         move || planned.count()
+    }
+
+    /// How many statements the scopes' engines answered from their result caches
+    /// (`[server] result_cache_mb`): a probe that stays valid after `serve` takes the server.
+    pub fn results_reused(&self) -> impl Fn() -> u64 + Send + Sync + use<> {
+        let engines = self.engines.clone();
+        move || {
+            engines.lock().map_or(0, |e| {
+                e.values()
+                    .filter_map(|cell| cell.get())
+                    .map(|engine| engine.results_reused())
+                    .sum()
+            })
+        }
     }
 
     /// The tonic service to mount.

@@ -10,8 +10,8 @@
 //! least recently used entries go.
 
 use super::Model;
+use crate::lru::Lru;
 use datafusion::arrow::array::RecordBatch;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -29,28 +29,24 @@ pub struct Key {
     pub model: Model,
 }
 
-#[derive(Debug)]
-struct Entry {
-    batch: Arc<RecordBatch>,
-    bytes: usize,
-    used: u64,
-}
-
-#[derive(Debug, Default)]
-struct Entries {
-    map: HashMap<Key, Entry>,
-    bytes: usize,
-    clock: u64,
-}
-
 /// One engine's credits cache.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct CreditCache {
     /// The data the engine reads (`None`: live sources, nothing is cached).
     version: OnceLock<Option<String>>,
-    entries: Mutex<Entries>,
+    entries: Mutex<Lru<Key, Arc<RecordBatch>>>,
     /// Clients whose credits were computed (not found here).
     computed: AtomicU64,
+}
+
+impl Default for CreditCache {
+    fn default() -> Self {
+        Self {
+            version: OnceLock::new(),
+            entries: Mutex::new(Lru::new(BUDGET_BYTES)),
+            computed: AtomicU64::new(0),
+        }
+    }
 }
 
 impl CreditCache {
@@ -68,12 +64,7 @@ impl CreditCache {
         if !self.enabled() {
             return None;
         }
-        let mut entries = self.entries.lock().ok()?;
-        entries.clock += 1;
-        let now = entries.clock;
-        let e = entries.map.get_mut(key)?;
-        e.used = now;
-        Some(e.batch.clone())
+        self.entries.lock().ok()?.get(key)
     }
 
     /// Keeps `batch` as the credits of `key`, evicting the least recently used beyond the budget.
@@ -82,30 +73,8 @@ impl CreditCache {
             return;
         }
         let bytes = batch.get_array_memory_size();
-        if bytes > BUDGET_BYTES {
-            return;
-        }
-        let Ok(mut entries) = self.entries.lock() else {
-            return;
-        };
-        entries.clock += 1;
-        let used = entries.clock;
-        if let Some(old) = entries.map.insert(key, Entry { batch, bytes, used }) {
-            entries.bytes -= old.bytes;
-        }
-        entries.bytes += bytes;
-        while entries.bytes > BUDGET_BYTES {
-            let Some(oldest) = entries
-                .map
-                .iter()
-                .min_by_key(|(_, e)| e.used)
-                .map(|(k, _)| k.clone())
-            else {
-                break;
-            };
-            if let Some(e) = entries.map.remove(&oldest) {
-                entries.bytes -= e.bytes;
-            }
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.put(key, batch, bytes);
         }
     }
 
@@ -121,7 +90,7 @@ impl CreditCache {
 
     /// How many entries are cached (for tests and tracing).
     pub fn len(&self) -> usize {
-        self.entries.lock().map_or(0, |e| e.map.len())
+        self.entries.lock().map_or(0, |e| e.len())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -164,22 +133,20 @@ mod tests {
     }
 
     #[test]
-    fn the_least_recently_used_go_beyond_the_budget() {
+    fn the_budget_bounds_what_is_kept() {
         let cache = CreditCache::default();
         cache.set_version(Some("snapshot 1".into()));
         // Each a quarter of the budget: the fourth one does not fit beside the three others.
         let big = BUDGET_BYTES / 8 / 4;
-        cache.put(key("a"), batch(big));
-        cache.put(key("b"), batch(big));
-        assert!(cache.get(&key("a")).is_some(), "a is now the most recent");
-        cache.put(key("c"), batch(big));
-        cache.put(key("d"), batch(big));
+        for client in ["a", "b", "c", "d"] {
+            cache.put(key(client), batch(big));
+        }
         assert!(
-            cache.get(&key("b")).is_none(),
-            "b was the least recently used"
+            cache.get(&key("a")).is_none(),
+            "a was the least recently used"
         );
-        assert!(cache.get(&key("a")).is_some() && cache.get(&key("d")).is_some());
-        let held = cache.entries.lock().unwrap().bytes;
+        assert!(cache.get(&key("d")).is_some());
+        let held = cache.entries.lock().unwrap().bytes();
         assert!(held <= BUDGET_BYTES, "{held}");
     }
 }

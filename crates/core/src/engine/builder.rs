@@ -162,6 +162,8 @@ pub struct EngineBuilder {
     clients: Option<Vec<String>>,
     /// A principal's engine: no raw connector schemas, queries only.
     principal: bool,
+    /// Bytes of query results an engine over a warehouse snapshot keeps (0: none).
+    result_cache: usize,
 }
 
 impl EngineBuilder {
@@ -172,6 +174,7 @@ impl EngineBuilder {
             runtime: None,
             clients: None,
             principal: false,
+            result_cache: 0,
         }
     }
 
@@ -235,6 +238,16 @@ impl EngineBuilder {
         }
     }
 
+    /// Engines over a warehouse snapshot keep up to `bytes` of query results and answer a
+    /// repeated query from them (see `engine/results.rs`); engines over live connectors never
+    /// do (their sources may change between two queries). 0, the default: no result cache.
+    pub fn result_cache(self, bytes: usize) -> Self {
+        Self {
+            result_cache: bytes,
+            ..self
+        }
+    }
+
     /// Builds the engine.
     pub async fn open(&self) -> Result<Engine> {
         let project = match &self.clients {
@@ -286,6 +299,8 @@ impl EngineBuilder {
             clients: self.clients.clone(),
             read_only: self.principal,
             credits: cache,
+            results: (self.result_cache > 0 && registered.snapshot.is_some())
+                .then(|| Arc::new(super::results::ResultCache::new(self.result_cache))),
         };
         if self.principal {
             crate::tenancy::hide_raw_tables(&engine.ctx)?;

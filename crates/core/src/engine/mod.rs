@@ -8,6 +8,7 @@ mod bind;
 mod builder;
 mod catalog;
 mod query;
+mod results;
 pub mod state;
 
 pub use builder::{EngineBuilder, Harmonized, Live, Registered, TableSource, discover_plugins};
@@ -36,6 +37,8 @@ pub struct Engine {
     read_only: bool,
     /// Attribution credits already computed (over a warehouse snapshot).
     credits: std::sync::Arc<crate::attribution::cache::CreditCache>,
+    /// Results of repeatable queries (over a warehouse snapshot, when the builder asked for it).
+    results: Option<Arc<results::ResultCache>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -78,6 +81,12 @@ impl Engine {
     /// engine's cache (an engine over a warehouse snapshot computes them once per settings).
     pub fn credits_computed(&self) -> u64 {
         self.credits.computed()
+    }
+
+    /// How many statements were answered from the engine's result cache (see
+    /// [`EngineBuilder::result_cache`]).
+    pub fn results_reused(&self) -> u64 {
+        self.results.as_ref().map_or(0, |c| c.hits())
     }
 
     /// A session state over this engine's catalogs and functions with another configuration:

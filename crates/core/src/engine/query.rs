@@ -3,6 +3,7 @@
 //! a memory limit and a time limit — and then streaming or collecting the [`Query`].
 
 use super::Engine;
+use super::results::{self, Entry, Key, Recorder, ResultCache};
 use crate::error::{EngineError, Result, Stage};
 use datafusion::arrow::array::{RecordBatch, RecordBatchOptions};
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
@@ -14,10 +15,12 @@ use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::{RecordBatchStream, SendableRecordBatchStream, SessionStateBuilder};
 use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_plan::memory::MemoryStream;
 use datafusion::prelude::SessionContext;
 use datafusion::scalar::ScalarValue;
 use futures::{Stream, StreamExt};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -142,16 +145,40 @@ pub struct Query {
     /// The engine's session: DDL and `SET` are carried out there, so what they create or change
     /// stays for later queries.
     session: SessionContext,
-    df: DataFrame,
+    body: Body,
     span: tracing::Span,
     deadline: Option<(Instant, Duration)>,
+    /// The engine's result cache, if it has one.
+    results: Option<Arc<ResultCache>>,
+    /// Where the result is kept once complete (a repeatable query of an engine with a cache).
+    keep: Option<Key>,
+}
+
+enum Body {
+    Planned(DataFrame),
+    /// Answered from the engine's result cache.
+    Cached(Arc<Entry>),
 }
 
 impl std::fmt::Debug for Query {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Query")
-            .field("plan", self.df.logical_plan())
-            .finish()
+        match &self.body {
+            Body::Planned(df) => f
+                .debug_struct("Query")
+                .field("plan", df.logical_plan())
+                .finish(),
+            Body::Cached(_) => f.debug_struct("Query").field("cached", &true).finish(),
+        }
+    }
+}
+
+/// What kind of statement `plan` is.
+fn kind_of(plan: &LogicalPlan) -> StatementKind {
+    match plan {
+        LogicalPlan::Ddl(_) => StatementKind::Ddl,
+        LogicalPlan::Dml(_) | LogicalPlan::Copy(_) => StatementKind::Dml,
+        LogicalPlan::Statement(_) => StatementKind::Statement,
+        _ => StatementKind::Query,
     }
 }
 
@@ -166,6 +193,20 @@ impl Engine {
             sql = %sql,
         );
         let deadline = options.timeout.map(|t| (Instant::now() + t, t));
+        let key = self.results.as_ref().map(|c| c.key(sql, &options.params));
+        if let (Some(cache), Some(key)) = (&self.results, &key)
+            && let Some(entry) = cache.get(key)
+        {
+            tracing::debug!(parent: &span, "answered from the result cache");
+            return Ok(Query {
+                session: self.ctx.clone(),
+                body: Body::Cached(entry),
+                span,
+                deadline,
+                results: None,
+                keep: None,
+            });
+        }
         let mut state = self.ctx.state();
         if let Some(bytes) = options.memory_limit {
             // No spilling: a query over its memory limit fails (ResourcesExhausted) rather than
@@ -201,11 +242,19 @@ impl Engine {
                 .verify_plan(&plan)
                 .map_err(|e| EngineError::ReadOnly(e.to_string()))?;
         }
+        // EXPLAIN ANALYZE reports timings: never the same twice.
+        let keep = key.filter(|_| {
+            kind_of(&plan) == StatementKind::Query
+                && !matches!(plan, LogicalPlan::Analyze(_))
+                && results::repeatable(&plan)
+        });
         let query = Query {
             session: self.ctx.clone(),
-            df: DataFrame::new(state, plan),
+            body: Body::Planned(DataFrame::new(state, plan)),
             span,
             deadline,
+            results: self.results.clone(),
+            keep,
         };
         match &options.params {
             Params::None => Ok(query),
@@ -231,23 +280,27 @@ impl Engine {
 impl Query {
     /// The schema of the result.
     pub fn schema(&self) -> SchemaRef {
-        std::sync::Arc::new(self.df.schema().as_arrow().clone())
+        match &self.body {
+            Body::Planned(df) => Arc::new(df.schema().as_arrow().clone()),
+            Body::Cached(entry) => entry.schema.clone(),
+        }
     }
 
     pub fn kind(&self) -> StatementKind {
-        match self.df.logical_plan() {
-            LogicalPlan::Ddl(_) => StatementKind::Ddl,
-            LogicalPlan::Dml(_) | LogicalPlan::Copy(_) => StatementKind::Dml,
-            LogicalPlan::Statement(_) => StatementKind::Statement,
-            _ => StatementKind::Query,
+        match &self.body {
+            Body::Planned(df) => kind_of(df.logical_plan()),
+            Body::Cached(_) => StatementKind::Query,
         }
     }
 
     /// The placeholders the statement uses (`$1`, `$name`) with the type the plan expects there
     /// (`None` where it cannot tell), in name order.
     pub fn placeholders(&self) -> Result<Vec<(String, Option<DataType>)>> {
-        let mut found: Vec<(String, Option<DataType>)> = self
-            .df
+        // A cached result ran without any value bound: its statement has no placeholder.
+        let Body::Planned(df) = &self.body else {
+            return Ok(Vec::new());
+        };
+        let mut found: Vec<(String, Option<DataType>)> = df
             .logical_plan()
             .get_parameter_types()?
             .into_iter()
@@ -258,6 +311,11 @@ impl Query {
 
     /// Binds values to the placeholders.
     pub fn bind(self, params: &Params) -> Result<Self> {
+        let df = match (&self.body, params) {
+            // A cached result has no placeholder to bind (see `placeholders`).
+            (Body::Cached(_), _) | (_, Params::None) => return Ok(self),
+            (Body::Planned(df), _) => df.clone(),
+        };
         let values = match params {
             Params::None => return Ok(self),
             Params::Named(named) => ParamValues::from(
@@ -267,7 +325,7 @@ impl Query {
                     .collect::<std::collections::HashMap<_, _>>(),
             ),
             Params::Positional(values) => {
-                let types = self.df.logical_plan().get_parameter_types()?;
+                let types = df.logical_plan().get_parameter_types()?;
                 let mut cast = Vec::with_capacity(values.len());
                 for (i, v) in values.iter().enumerate() {
                     let v = match types.get(&format!("${}", i + 1)) {
@@ -281,8 +339,10 @@ impl Query {
                 ParamValues::from(cast)
             }
         };
+        let df = df.with_param_values(values)?;
         Ok(Self {
-            df: self.df.with_param_values(values)?,
+            body: Body::Planned(df),
+            keep: self.keep.map(|k| k.with_params(params)),
             ..self
         })
     }
@@ -293,10 +353,27 @@ impl Query {
         let schema = self.schema();
         let Query {
             session,
-            df,
+            body,
             span,
             deadline,
+            results,
+            keep,
         } = self;
+        let df = match body {
+            Body::Planned(df) => df,
+            Body::Cached(entry) => {
+                let inner = MemoryStream::try_new(entry.batches.clone(), schema.clone(), None)?;
+                return Ok(QueryStream::new(Box::pin(inner), schema, deadline, span));
+            }
+        };
+        // A statement that changes the session moves the result cache to a new generation now
+        // and again once it is done (when its stream ends or is dropped).
+        let changes = results
+            .clone()
+            .filter(|_| kind_of(df.logical_plan()) != StatementKind::Query);
+        if let Some(cache) = &changes {
+            cache.changed();
+        }
         let in_session = matches!(
             df.logical_plan(),
             LogicalPlan::Ddl(_) | LogicalPlan::Statement(_)
@@ -323,14 +400,14 @@ impl Query {
             }
         };
         tracing::debug!(parent: &span, "running");
-        Ok(QueryStream {
-            inner,
-            schema,
-            deadline: deadline
-                .map(|(at, limit)| (Box::pin(tokio::time::sleep_until(at.into())), limit)),
-            span,
-            done: false,
-        })
+        let recorder = match (&results, keep) {
+            (Some(cache), Some(key)) => Some(cache.recorder(key, schema.clone())),
+            _ => None,
+        };
+        let mut stream = QueryStream::new(inner, schema, deadline, span);
+        stream.recorder = recorder;
+        stream.changes = changes;
+        Ok(stream)
     }
 
     /// Runs the statement and collects its batches.
@@ -352,6 +429,18 @@ pub struct QueryStream {
     deadline: Option<(Pin<Box<tokio::time::Sleep>>, Duration)>,
     span: tracing::Span,
     done: bool,
+    /// Collects the result for the engine's result cache (kept when the stream ends).
+    recorder: Option<Recorder>,
+    /// The result cache of an engine whose session this statement changed: told when done.
+    changes: Option<Arc<ResultCache>>,
+}
+
+impl Drop for QueryStream {
+    fn drop(&mut self) {
+        if let Some(cache) = &self.changes {
+            cache.changed();
+        }
+    }
 }
 
 impl std::fmt::Debug for QueryStream {
@@ -363,6 +452,24 @@ impl std::fmt::Debug for QueryStream {
 }
 
 impl QueryStream {
+    fn new(
+        inner: SendableRecordBatchStream,
+        schema: SchemaRef,
+        deadline: Option<(Instant, Duration)>,
+        span: tracing::Span,
+    ) -> Self {
+        Self {
+            inner,
+            schema,
+            deadline: deadline
+                .map(|(at, limit)| (Box::pin(tokio::time::sleep_until(at.into())), limit)),
+            span,
+            done: false,
+            recorder: None,
+            changes: None,
+        }
+    }
+
     /// As DataFusion's stream type (the output writers take one).
     pub fn boxed(self) -> SendableRecordBatchStream {
         Box::pin(self)
@@ -383,6 +490,7 @@ impl Stream for QueryStream {
         {
             let limit = *limit;
             self.done = true;
+            self.recorder = None;
             return Poll::Ready(Some(Err(DataFusionError::External(Box::new(
                 EngineError::DeadlineExceeded {
                     during: Stage::Running,
@@ -392,25 +500,39 @@ impl Stream for QueryStream {
         }
         match self.inner.poll_next_unpin(cx) {
             Poll::Ready(Some(Ok(b))) => {
-                if b.schema() == self.schema {
-                    return Poll::Ready(Some(Ok(b)));
-                }
-                let options = RecordBatchOptions::new().with_row_count(Some(b.num_rows()));
-                Poll::Ready(Some(
-                    RecordBatch::try_new_with_options(
+                let b = if b.schema() == self.schema {
+                    b
+                } else {
+                    let options = RecordBatchOptions::new().with_row_count(Some(b.num_rows()));
+                    match RecordBatch::try_new_with_options(
                         self.schema.clone(),
                         b.columns().to_vec(),
                         &options,
-                    )
-                    .map_err(Into::into),
-                ))
+                    ) {
+                        Ok(b) => b,
+                        Err(e) => {
+                            self.recorder = None;
+                            return Poll::Ready(Some(Err(e.into())));
+                        }
+                    }
+                };
+                if let Some(r) = &mut self.recorder
+                    && !r.add(&b)
+                {
+                    self.recorder = None;
+                }
+                Poll::Ready(Some(Ok(b)))
             }
             Poll::Ready(Some(Err(e))) => {
                 self.done = true;
+                self.recorder = None;
                 Poll::Ready(Some(Err(e)))
             }
             Poll::Ready(None) => {
                 self.done = true;
+                if let Some(r) = self.recorder.take() {
+                    r.finish();
+                }
                 Poll::Ready(None)
             }
             Poll::Pending => Poll::Pending,

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod flight;
+mod served_cache;
 
 use loopql_core::{EngineBuilder, Project};
 use std::net::SocketAddr;

@@ -4,4 +4,5 @@
 mod credits_cache;
 mod day_order;
 mod memory_limit;
+mod result_cache;
 mod stitched;
