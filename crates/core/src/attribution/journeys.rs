@@ -148,6 +148,8 @@ pub struct Builder<'a> {
     keys: Keys,
     types: Vec<String>,
     persons: HashMap<Cow<'a, str>, u32, RandomState>,
+    /// Person id -> key, when the caller numbered the persons itself ([`Self::listed`]).
+    listed: Option<Vec<&'a str>>,
     /// Channel and campaign texts, for campaign keys made of both.
     parts: HashMap<String, u32, RandomState>,
     /// (person, ts, key, day) per touch.
@@ -156,6 +158,15 @@ pub struct Builder<'a> {
 }
 
 impl<'a> Builder<'a> {
+    /// A builder whose persons the caller has numbered: person id i is `persons[i]` (each key
+    /// once); touches and conversions are then added by id only.
+    pub fn listed(persons: Vec<&'a str>) -> Self {
+        Self {
+            listed: Some(persons),
+            ..Self::default()
+        }
+    }
+
     /// The id of a person key (copied when new).
     pub fn person_id(&mut self, key: &str) -> u32 {
         if let Some(&id) = self.persons.get(key) {
@@ -254,7 +265,10 @@ impl<'a> Builder<'a> {
     }
 
     pub fn finish(mut self) -> Journeys {
-        let persons = self.persons.len();
+        let persons = self
+            .listed
+            .as_ref()
+            .map_or(self.persons.len(), |listed| listed.len());
         let mut start = vec![0u32; persons + 1];
         for &(p, _, _, _) in &self.touches {
             start[p as usize + 1] += 1;
@@ -296,11 +310,16 @@ impl<'a> Builder<'a> {
             };
             *slot = Some(slot.map_or(c.ts, |s: i64| s.min(c.ts)));
         }
-        let mut by_id: Vec<&str> = vec![""; persons];
-        for (key, &id) in &self.persons {
-            by_id[id as usize] = key.as_ref();
-        }
-        let person_keys = StringArray::from_iter_values(by_id);
+        let person_keys = match &self.listed {
+            Some(listed) => StringArray::from_iter_values(listed.iter().copied()),
+            None => {
+                let mut by_id: Vec<&str> = vec![""; persons];
+                for (key, &id) in &self.persons {
+                    by_id[id as usize] = key.as_ref();
+                }
+                StringArray::from_iter_values(by_id)
+            }
+        };
         Journeys {
             keys: self.keys,
             types: self.types,

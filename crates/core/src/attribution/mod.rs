@@ -15,6 +15,7 @@ pub mod journeys;
 pub mod markov;
 pub mod parallel;
 pub mod paths;
+pub mod persons;
 pub mod shapley;
 
 use std::fmt;

@@ -3,6 +3,7 @@
 //! clients' touches, as one [`Journeys`] per client, keyed by channel or by channel and campaign.
 
 use crate::attribution::journeys::{Builder, Journeys};
+use crate::attribution::persons::{PersonIds, ascending_runs, merge};
 use crate::attribution::{DIRECT, Model};
 use datafusion::arrow::array::{
     Array, AsArray, BooleanArray, Date32Array, Float64Array, RecordBatch, StringArray,
@@ -237,7 +238,27 @@ fn runs(
     out
 }
 
-/// One client's journeys from its runs of conversions and touches.
+/// A conversion row's person key, when the row counts (person, type and time known).
+fn conversion_person(c: &ConversionColumns, i: usize) -> Option<&str> {
+    if c.kind.is_valid(i) && c.ts.is_valid(i) {
+        view_opt(&c.person, i)
+    } else {
+        None
+    }
+}
+
+/// A touch row's person key, when the row counts (person and time known).
+fn touch_person(t: &TouchColumns, i: usize) -> Option<&str> {
+    if t.ts.is_valid(i) {
+        view_opt(&t.person, i)
+    } else {
+        None
+    }
+}
+
+/// One client's journeys from its runs of conversions and touches. When both come grouped by
+/// person in ascending key order, persons are numbered by merging the two (no hashing of person
+/// keys); otherwise each key is interned.
 fn build<'a>(
     conversions: &'a [ConversionColumns],
     conversion_runs: &[(usize, usize, usize)],
@@ -245,21 +266,38 @@ fn build<'a>(
     touch_runs: &[(usize, usize, usize)],
     key: Key,
 ) -> Journeys {
-    let mut builder: Builder<'a> = Builder::default();
+    let conversion_keys = conversion_runs.iter().flat_map(|&(b, from, to)| {
+        (from..to).filter_map(move |i| conversion_person(&conversions[b], i))
+    });
+    let touch_keys = touch_runs
+        .iter()
+        .flat_map(|&(b, from, to)| (from..to).filter_map(move |i| touch_person(&touches[b], i)));
+    let numbered = ascending_runs(conversion_keys)
+        .zip(ascending_runs(touch_keys))
+        .map(|(c, t)| merge(&c, &t));
     let rows = |runs: &[(usize, usize, usize)]| runs.iter().map(|(_, f, t)| t - f).sum::<usize>();
     let touch_rows = rows(touch_runs);
+    let mut builder: Builder<'a> = match &numbered {
+        Some(n) => Builder::listed(n.persons.clone()),
+        None => Builder::default(),
+    };
     // People: at most one per row; in practice about half the touches.
-    builder.reserve((touch_rows / 2).max(rows(conversion_runs)), touch_rows);
+    builder.reserve(
+        if numbered.is_some() {
+            0
+        } else {
+            (touch_rows / 2).max(rows(conversion_runs))
+        },
+        touch_rows,
+    );
+    let mut ids = PersonIds::new(numbered.as_ref().map(|n| n.conversion.as_slice()));
     for &(b, from, to) in conversion_runs {
         let c = &conversions[b];
         for i in from..to {
-            let (Some(p), Some(t), true) = (
-                view_opt(&c.person, i),
-                view_opt(&c.kind, i),
-                c.ts.is_valid(i),
-            ) else {
+            let Some(p) = conversion_person(c, i) else {
                 continue;
             };
+            let kind = c.kind.value(i);
             let day = c
                 .date
                 .as_ref()
@@ -270,19 +308,19 @@ fn build<'a>(
                 .as_ref()
                 .filter(|v| v.is_valid(i))
                 .map_or(0.0, |v| v.value(i));
-            let person = builder.person(p);
-            builder.add_conversion(person, t, c.ts.value(i), day, v, c.credited(i));
+            let person = ids.id(&mut builder, p);
+            builder.add_conversion(person, kind, c.ts.value(i), day, v, c.credited(i));
         }
     }
     // Campaign-level keys by (channel part, campaign part): the key's text is made once.
     let mut combined: HashMap<(u32, u32), u32> = HashMap::new();
+    let mut ids = PersonIds::new(numbered.as_ref().map(|n| n.touch.as_slice()));
     for &(b, from, to) in touch_runs {
         let t = &touches[b];
-        // The last channel and person read and their ids: rows come in runs of both.
+        // The last channel read and its id: rows come in runs of one.
         let mut last_channel: Option<(&str, u32)> = None;
-        let mut last_person: Option<(&str, u32)> = None;
         for i in from..to {
-            let (Some(p), true) = (view_opt(&t.person, i), t.ts.is_valid(i)) else {
+            let Some(p) = touch_person(t, i) else {
                 continue;
             };
             let at = t.ts.value(i);
@@ -309,14 +347,7 @@ fn build<'a>(
                     }
                 }
             };
-            let person = match last_person {
-                Some((text, id)) if text == p => id,
-                _ => {
-                    let id = builder.person(p);
-                    last_person = Some((p, id));
-                    id
-                }
-            };
+            let person = ids.id(&mut builder, p);
             let day = t
                 .day
                 .as_ref()
@@ -454,4 +485,111 @@ pub async fn load(
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// (person, ts, channel) touches and (person, ts, type) conversions of client `c`, as read.
+    fn columns(
+        touches: &[(&str, i64, &str)],
+        conversions: &[(&str, i64, &str)],
+    ) -> (Vec<ConversionColumns>, Vec<TouchColumns>) {
+        let views = |v: Vec<&str>| StringViewArray::from(v);
+        let conversion = ConversionColumns {
+            client: views(vec!["c"; conversions.len()]),
+            person: views(conversions.iter().map(|r| r.0).collect()),
+            kind: views(conversions.iter().map(|r| r.2).collect()),
+            ts: TimestampMicrosecondArray::from(
+                conversions.iter().map(|r| r.1).collect::<Vec<_>>(),
+            ),
+            date: None,
+            value: None,
+            mark: None,
+        };
+        let touch = TouchColumns {
+            client: views(vec!["c"; touches.len()]),
+            person: views(touches.iter().map(|r| r.0).collect()),
+            channel: views(touches.iter().map(|r| r.2).collect()),
+            campaign: views(vec!["x"; touches.len()]),
+            ts: TimestampMicrosecondArray::from(touches.iter().map(|r| r.1).collect::<Vec<_>>()),
+            day: None,
+        };
+        (vec![conversion], vec![touch])
+    }
+
+    /// A person's key, touches (time, key) and conversions (time, type).
+    type Person = (String, Vec<(i64, String)>, Vec<(i64, String)>);
+
+    /// Every person's touches and conversions by key (ids left out).
+    fn by_key(j: &Journeys) -> Vec<Person> {
+        let mut out: Vec<_> = (0..j.persons() as u32)
+            .map(|p| {
+                let (ts, keys) = j.touches(p);
+                let touches = ts
+                    .iter()
+                    .zip(keys)
+                    .map(|(t, k)| (*t, j.keys.text[*k as usize].clone()))
+                    .collect();
+                let conversions = j
+                    .conversions
+                    .iter()
+                    .filter(|c| c.person == p)
+                    .map(|c| (c.ts, j.types[c.kind as usize].clone()))
+                    .collect();
+                (
+                    j.person_keys.value(p as usize).to_string(),
+                    touches,
+                    conversions,
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    fn journeys(touches: &[(&str, i64, &str)], conversions: &[(&str, i64, &str)]) -> Journeys {
+        let (c, t) = columns(touches, conversions);
+        build(
+            &c,
+            &[(0, 0, conversions.len())],
+            &t,
+            &[(0, 0, touches.len())],
+            Key::Channel,
+        )
+    }
+
+    #[test]
+    fn persons_numbered_by_merging_sorted_rows_give_the_journeys_of_interned_ones() {
+        let touches = [
+            ("ann", 1, "Email"),
+            ("ann", 5, "Paid Search"),
+            ("bob", 2, "Direct"),
+            ("dan", 3, "Email"),
+        ];
+        let conversions = [
+            ("ann", 6, "lead"),
+            ("carl", 7, "lead"),
+            ("dan", 8, "won_deal"),
+        ];
+        let sorted = journeys(&touches, &conversions);
+        // The same rows out of key order: persons are interned instead.
+        let mut shuffled_touches = touches;
+        shuffled_touches.reverse();
+        let mut shuffled_conversions = conversions;
+        shuffled_conversions.swap(0, 2);
+        let interned = journeys(&shuffled_touches, &shuffled_conversions);
+        assert_eq!(by_key(&sorted), by_key(&interned));
+        assert_eq!(sorted.persons(), 4, "ann, bob, carl, dan once each");
+        assert_eq!(
+            (0..4)
+                .map(|p| sorted.person_keys.value(p))
+                .collect::<Vec<_>>(),
+            ["ann", "bob", "carl", "dan"],
+            "numbered in key order"
+        );
+        let carl = by_key(&sorted).into_iter().find(|p| p.0 == "carl").unwrap();
+        assert!(carl.1.is_empty() && carl.2 == [(7, "lead".to_string())]);
+    }
 }
