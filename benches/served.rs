@@ -45,13 +45,16 @@ async fn main() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(loopql_flight::serve(
-        EngineBuilder::new(project, Arc::new(loopql_warehouse::Auto)),
-        listener,
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    let served = loopql_flight::FlightServer::ready(EngineBuilder::new(
+        project,
+        Arc::new(loopql_warehouse::Auto),
+    ))
+    .await
+    .unwrap();
+    let reused = served.results_reused();
+    let server = tokio::spawn(served.serve(listener, async {
+        let _ = stopped.await;
+    }));
     let uri = format!("grpc://{addr}");
     let load = tokio::task::spawn_blocking(move || {
         common::python_json("flight_load.py", &[&uri, &seconds.to_string()])
@@ -65,7 +68,8 @@ async fn main() {
     let queries = load["queries"].as_f64().unwrap();
     let took = load["seconds"].as_f64().unwrap();
     println!(
-        "served report queries, demo scale {scale}, 32 clients for {took:.0} s: {queries} queries, {:.1} queries/s (goal >= 30)",
-        queries / took
+        "served report queries, demo scale {scale}, 32 clients for {took:.0} s: {queries} queries, {:.1} queries/s (goal >= 30); {} answered from the result cache",
+        queries / took,
+        reused()
     );
 }

@@ -5,7 +5,8 @@
 //! cache (`[server] result_cache_mb`) a repeated query is answered without being planned or run.
 //!
 //! What is kept: queries only; only when every scalar function in the plan, views included, is
-//! immutable (`now()`, `current_date`, `random()` give another answer next time); only complete
+//! immutable (`now()`, `current_date`, `random()` give another answer next time) or reads the
+//! session's settings (`loopql_setting`, which only `SET` changes); only complete
 //! results (a stream that failed, timed out or was dropped keeps nothing); a result of at most a
 //! quarter of the budget. Every statement that changes the session moves the cache to a new
 //! generation, before and after it runs: older entries are never found again and age out.
@@ -146,6 +147,10 @@ impl Recorder {
     }
 }
 
+/// Functions that are not immutable only because they read the session's settings: those
+/// change by `SET` alone, which starts a new generation.
+const SESSION_READS: &[&str] = &["loopql_setting"];
+
 /// Whether `plan` gives the same rows whenever it runs over the same data: every scalar
 /// function in it (and in the views and subqueries it reads) is immutable.
 pub fn repeatable(plan: &LogicalPlan) -> bool {
@@ -161,6 +166,7 @@ pub fn repeatable(plan: &LogicalPlan) -> bool {
             e.apply(|e| {
                 if let Expr::ScalarFunction(f) = e
                     && f.func.signature().volatility != Volatility::Immutable
+                    && !SESSION_READS.contains(&f.func.name())
                 {
                     ok = false;
                 }

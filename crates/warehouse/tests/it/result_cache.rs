@@ -54,6 +54,21 @@ async fn repeated_queries_are_answered_from_the_cache_only_when_nothing_changed(
     let (_, hit) = reused(&engine, &format!("{roi} LIMIT 3")).await;
     assert!(!hit);
 
+    // The served load test's report queries (triangulation reads a session setting through
+    // `loopql_setting`, which only SET changes): all answered from the cache the second time.
+    for sql in [
+        "SELECT client_id, platform, sum(clicks) AS clicks FROM kpi_paid_media GROUP BY 1, 2",
+        "SELECT client_id, cohort_month, sum(leads) AS leads FROM funnel_cohorts GROUP BY 1, 2",
+        "SELECT client_id, channel, sum(platform_conversions) AS p, sum(crm_leads) AS c \
+         FROM triangulation GROUP BY 1, 2",
+    ] {
+        reused(&engine, sql).await;
+        assert!(
+            reused(&engine, sql).await.1,
+            "not answered from the cache: {sql}"
+        );
+    }
+
     // now() changes between two runs: never kept.
     let dated = "SELECT count(*) AS n, max(now()) AS at FROM sessions";
     reused(&engine, dated).await;
@@ -115,7 +130,13 @@ async fn repeated_queries_are_answered_from_the_cache_only_when_nothing_changed(
         "{after}"
     );
 
-    // A setting changed: the fits are made again.
+    // A setting changed: the fits are made again, and views reading a setting follow it.
+    let tri = "SELECT count(*) AS n FROM triangulation WHERE flagged";
+    let (flagged, _) = reused(&engine, tri).await;
+    run(&engine, "SET loopql.triangulation.tolerance = 1000").await;
+    let (lenient, hit) = reused(&engine, tri).await;
+    assert!(!hit);
+    assert_ne!(lenient, flagged, "a looser tolerance flags fewer rows");
     let (default_lookback, _) = reused(&engine, roi).await;
     run(&engine, "SET loopql.attribution.lookback_days = 3").await;
     let (short, hit) = reused(&engine, roi).await;
