@@ -1,7 +1,8 @@
 //! Served report queries: `loopql serve` over a synced demo warehouse, 32 concurrent Flight SQL
 //! clients (ADBC, `flight_load.py`) running the load test's report queries (ROI by channel,
 //! paid-media KPIs, funnel cohorts, triangulation) for `LOOPQL_BENCH_SECONDS` (default 60);
-//! prints queries per second (goal ≥ 30 on 2 cores). No peer: the figure is absolute.
+//! prints queries per second (goal ≥ 30 on 2 cores) and how many the server's result cache
+//! answered (`[server] result_cache_mb`, default on). No peer: the figure is absolute.
 //!
 //! The demo is at `LOOPQL_BENCH_SCALE` (default 1, about 100k sessions), synced once into a
 //! warehouse kept beside it.
