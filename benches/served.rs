@@ -69,7 +69,7 @@ async fn main() {
     let queries = load["queries"].as_f64().unwrap();
     let took = load["seconds"].as_f64().unwrap();
     println!(
-        "served report queries, demo scale {scale}, 32 clients for {took:.0} s: {queries} queries, {:.1} queries/s (goal >= 30); {} answered from the result cache",
+        "served report queries, demo scale {scale}, 32 clients for {took:.0} s: {queries} queries, {:.1} queries/s (goal >= 30); {} plans answered from the result cache",
         queries / took,
         reused()
     );
