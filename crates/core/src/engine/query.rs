@@ -296,7 +296,8 @@ impl Query {
     /// The placeholders the statement uses (`$1`, `$name`) with the type the plan expects there
     /// (`None` where it cannot tell), in name order.
     pub fn placeholders(&self) -> Result<Vec<(String, Option<DataType>)>> {
-        // A cached result ran without any value bound: its statement has no placeholder.
+        // A cached result: the values it ran with are part of its key (none when it ran
+        // without), so nothing is left to bind.
         let Body::Planned(df) = &self.body else {
             return Ok(Vec::new());
         };
@@ -312,7 +313,7 @@ impl Query {
     /// Binds values to the placeholders.
     pub fn bind(self, params: &Params) -> Result<Self> {
         let df = match (&self.body, params) {
-            // A cached result has no placeholder to bind (see `placeholders`).
+            // A cached result has nothing left to bind (see `placeholders`).
             (Body::Cached(_), _) | (_, Params::None) => return Ok(self),
             (Body::Planned(df), _) => df.clone(),
         };
