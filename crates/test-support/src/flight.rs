@@ -90,3 +90,25 @@ pub async fn fetch(
     let ticket = info.endpoint[0].ticket.clone().expect("a ticket");
     c.do_get(ticket).await.unwrap().try_collect().await.unwrap()
 }
+
+/// Prepares `sql`, binds one text value to its `$1`, runs it and fetches every batch.
+pub async fn prepared_with_text(
+    c: &mut FlightSqlServiceClient<Channel>,
+    sql: &str,
+    value: &str,
+) -> Vec<RecordBatch> {
+    use datafusion::arrow::array::StringArray;
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use std::sync::Arc;
+    let mut stmt = c.prepare(sql.to_string(), None).await.unwrap();
+    stmt.set_parameters(
+        RecordBatch::try_new(
+            Arc::new(Schema::new(vec![Field::new("$1", DataType::Utf8, false)])),
+            vec![Arc::new(StringArray::from(vec![value]))],
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let info = stmt.execute().await.unwrap();
+    fetch(c, info).await
+}

@@ -9,7 +9,7 @@ use datafusion::arrow::array::{AsArray, Int64Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use futures::TryStreamExt;
 use loopql_test_support::flight::{
-    ACME, ACME_TOKEN, ADMIN, cells, client, code, fetch, login, query,
+    ACME, ACME_TOKEN, ADMIN, cells, client, code, fetch, login, prepared_with_text, query,
 };
 use prost::Message;
 use std::sync::Arc;
@@ -294,23 +294,12 @@ async fn a_scoped_principal_sees_only_its_clients() {
 
     // Prepared-statement parameters are values, in the caller's scope.
     for value in ["globex", "acme' OR '1'='1", "initech"] {
-        let mut stmt = acme
-            .prepare(
-                "SELECT * FROM ad_performance WHERE client_id = $1".into(),
-                None,
-            )
-            .await
-            .unwrap();
-        stmt.set_parameters(
-            RecordBatch::try_new(
-                Arc::new(Schema::new(vec![Field::new("$1", DataType::Utf8, false)])),
-                vec![Arc::new(StringArray::from(vec![value]))],
-            )
-            .unwrap(),
+        let b = prepared_with_text(
+            &mut acme,
+            "SELECT * FROM ad_performance WHERE client_id = $1",
+            value,
         )
-        .unwrap();
-        let info = stmt.execute().await.unwrap();
-        let b: Vec<RecordBatch> = fetch(&mut acme, info).await;
+        .await;
         assert_eq!(b.iter().map(|b| b.num_rows()).sum::<usize>(), 0, "{value}");
     }
     // A forged ticket is planned again as the caller: raw tables stay out of reach.

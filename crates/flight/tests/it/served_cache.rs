@@ -3,31 +3,14 @@
 //! only, and a prepared statement's other parameters are another statement.
 
 use arrow_flight::sql::client::FlightSqlServiceClient;
-use datafusion::arrow::array::{RecordBatch, StringArray};
-use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use loopql_core::{EngineBuilder, Project};
-use loopql_test_support::flight::{ACME, ADMIN, cells, fetch, login, query};
+use loopql_test_support::flight::{ACME, ADMIN, cells, login, prepared_with_text, query};
 use std::sync::Arc;
 use tonic::transport::Channel;
 
 async fn prepared_count(c: &mut FlightSqlServiceClient<Channel>, client: &str) -> Vec<String> {
-    let mut stmt = c
-        .prepare(
-            "SELECT count(*) AS n FROM sessions WHERE client_id = $1".into(),
-            None,
-        )
-        .await
-        .unwrap();
-    stmt.set_parameters(
-        RecordBatch::try_new(
-            Arc::new(Schema::new(vec![Field::new("$1", DataType::Utf8, false)])),
-            vec![Arc::new(StringArray::from(vec![client]))],
-        )
-        .unwrap(),
-    )
-    .unwrap();
-    let info = stmt.execute().await.unwrap();
-    cells(&fetch(c, info).await)
+    let sql = "SELECT count(*) AS n FROM sessions WHERE client_id = $1";
+    cells(&prepared_with_text(c, sql, client).await)
 }
 
 #[tokio::test]
