@@ -272,25 +272,22 @@ fn build<'a>(
     let touch_keys = touch_runs
         .iter()
         .flat_map(|&(b, from, to)| (from..to).filter_map(move |i| touch_person(&touches[b], i)));
+    // (The touches are looked at only when the conversions are in order.)
     let numbered = ascending_runs(conversion_keys)
-        .zip(ascending_runs(touch_keys))
-        .map(|(c, t)| merge(&c, &t));
+        .and_then(|c| ascending_runs(touch_keys).map(|t| merge(&c, &t)));
     let rows = |runs: &[(usize, usize, usize)]| runs.iter().map(|(_, f, t)| t - f).sum::<usize>();
     let touch_rows = rows(touch_runs);
-    let mut builder: Builder<'a> = match &numbered {
-        Some(n) => Builder::listed(n.persons.clone()),
-        None => Builder::default(),
+    let (mut builder, listed): (Builder<'a>, _) = match numbered {
+        Some(n) => (Builder::listed(n.persons), Some((n.conversion, n.touch))),
+        None => {
+            let mut builder = Builder::default();
+            // People: at most one per row; in practice about half the touches.
+            builder.reserve((touch_rows / 2).max(rows(conversion_runs)), 0);
+            (builder, None)
+        }
     };
-    // People: at most one per row; in practice about half the touches.
-    builder.reserve(
-        if numbered.is_some() {
-            0
-        } else {
-            (touch_rows / 2).max(rows(conversion_runs))
-        },
-        touch_rows,
-    );
-    let mut ids = PersonIds::new(numbered.as_ref().map(|n| n.conversion.as_slice()));
+    builder.reserve(0, touch_rows);
+    let mut ids = PersonIds::new(listed.as_ref().map(|(c, _)| c.as_slice()));
     for &(b, from, to) in conversion_runs {
         let c = &conversions[b];
         for i in from..to {
@@ -314,7 +311,7 @@ fn build<'a>(
     }
     // Campaign-level keys by (channel part, campaign part): the key's text is made once.
     let mut combined: HashMap<(u32, u32), u32> = HashMap::new();
-    let mut ids = PersonIds::new(numbered.as_ref().map(|n| n.touch.as_slice()));
+    let mut ids = PersonIds::new(listed.as_ref().map(|(_, t)| t.as_slice()));
     for &(b, from, to) in touch_runs {
         let t = &touches[b];
         // The last channel read and its id: rows come in runs of one.
