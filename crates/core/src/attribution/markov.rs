@@ -24,6 +24,46 @@ pub struct PathCount {
     pub nulls: f64,
 }
 
+/// A path of key ids with its outcomes, as the chain reads it: owned ([`PathCount`]) or
+/// borrowed ([`PathRef`], e.g. from a flat arena of many paths).
+pub trait Outcomes {
+    fn keys(&self) -> &[u32];
+    fn conversions(&self) -> f64;
+    fn nulls(&self) -> f64;
+}
+
+impl Outcomes for PathCount {
+    fn keys(&self) -> &[u32] {
+        &self.keys
+    }
+    fn conversions(&self) -> f64 {
+        self.conversions
+    }
+    fn nulls(&self) -> f64 {
+        self.nulls
+    }
+}
+
+/// A borrowed path with its outcomes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PathRef<'a> {
+    pub keys: &'a [u32],
+    pub conversions: f64,
+    pub nulls: f64,
+}
+
+impl Outcomes for PathRef<'_> {
+    fn keys(&self) -> &[u32] {
+        self.keys
+    }
+    fn conversions(&self) -> f64 {
+        self.conversions
+    }
+    fn nulls(&self) -> f64 {
+        self.nulls
+    }
+}
+
 /// A fitted chain's answers.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fit {
@@ -71,7 +111,9 @@ struct Chain {
     to_conversion: Vec<f64>,
 }
 
-fn build(paths: &[PathCount], order: usize) -> Chain {
+/// The chain over `paths`; states are numbered in the order the paths first reach them (equal
+/// paths may repeat: their counts add up).
+fn build<P: Outcomes>(paths: &[P], order: usize) -> Chain {
     let order = order.clamp(1, 4);
     let mut index: HashMap<Window, u32, ahash::RandomState> = HashMap::default();
     let mut last = vec![NO_KEY];
@@ -79,19 +121,20 @@ fn build(paths: &[PathCount], order: usize) -> Chain {
     let mut conversion = vec![0.0];
     let mut null = vec![0.0];
     for p in paths {
-        let weight = p.conversions + p.nulls;
-        if p.keys.is_empty() || weight <= 0.0 {
+        let (keys, conversions, nulls) = (p.keys(), p.conversions(), p.nulls());
+        let weight = conversions + nulls;
+        if keys.is_empty() || weight <= 0.0 {
             continue;
         }
         let mut from = START as u32;
-        for i in 0..p.keys.len() {
+        for i in 0..keys.len() {
             let mut window = [NO_KEY; 4];
             let first = i.saturating_sub(order - 1);
-            for (slot, k) in window.iter_mut().zip(&p.keys[first..=i]) {
+            for (slot, k) in window.iter_mut().zip(&keys[first..=i]) {
                 *slot = *k;
             }
             let to = *index.entry(window).or_insert_with(|| {
-                last.push(p.keys[i]);
+                last.push(keys[i]);
                 conversion.push(0.0);
                 null.push(0.0);
                 (last.len() - 1) as u32
@@ -99,8 +142,8 @@ fn build(paths: &[PathCount], order: usize) -> Chain {
             *edges.entry((from, to)).or_insert(0.0) += weight;
             from = to;
         }
-        conversion[from as usize] += p.conversions;
-        null[from as usize] += p.nulls;
+        conversion[from as usize] += conversions;
+        null[from as usize] += nulls;
     }
     let n = last.len();
     let mut out = vec![0.0; n];
@@ -199,8 +242,8 @@ pub fn fit(paths: &[PathCount], order: usize, keys: usize) -> Result<Fit, String
 
 /// [`fit`], the chain's memory first granted by `reserve` (bytes; `Err` says why not — a
 /// query's memory limit): a chain too large fails with an error naming its state count.
-pub fn fit_within(
-    paths: &[PathCount],
+pub fn fit_within<P: Outcomes>(
+    paths: &[P],
     order: usize,
     keys: usize,
     reserve: &Reserve<'_>,

@@ -14,17 +14,17 @@
 
 use super::computed::{Compute, Computed};
 use super::journeys::collect;
+use super::path_table::{self, Table};
 use super::table_args::literal_strings;
 use crate::attribution::heuristic;
-use crate::attribution::journeys::{Keys, Milestones};
-use crate::attribution::markov::{self, PathCount};
+use crate::attribution::journeys::Milestones;
+use crate::attribution::markov::{self, PathRef};
 use crate::attribution::paths::{self, Path};
 use crate::attribution::shapley::{self, Journey};
-use crate::attribution::{DIRECT, Model, UNMATCHED, parse_models};
+use crate::attribution::{Model, UNMATCHED, parse_models};
 use crate::settings;
 use async_trait::async_trait;
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float64Array, RecordBatch, StringArray};
-use datafusion::arrow::compute::cast;
+use datafusion::arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl};
 use datafusion::common::{Result, plan_err};
@@ -92,136 +92,6 @@ struct PathsTable {
     table: String,
 }
 
-/// One input row, its path as key ids.
-struct Row {
-    path: Vec<u32>,
-    conversions: f64,
-    value: f64,
-    nulls: f64,
-}
-
-/// The input: its rows and the channels their paths name. Rows whose path is the same text
-/// are one row (their conversions, values and non-conversions summed: every model is linear in
-/// them), so a large table of repeated paths is parsed and fitted once per distinct path.
-#[derive(Default)]
-struct Table {
-    keys: Keys,
-    rows: Vec<Row>,
-    /// Path text -> its row.
-    by_text: std::collections::HashMap<String, usize, ahash::RandomState>,
-}
-
-impl Table {
-    /// A path's channel ids, interned from its names (blanks around a name are ignored, as are
-    /// empty names).
-    fn ids<'a>(&mut self, names: impl Iterator<Item = &'a str>) -> Vec<u32> {
-        names
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-            .map(|n| self.keys.intern(n, n == DIRECT))
-            .collect()
-    }
-}
-
-fn column<'a>(batch: &'a RecordBatch, names: &[&str]) -> Option<&'a ArrayRef> {
-    names.iter().find_map(|n| {
-        let schema = batch.schema();
-        let i = schema
-            .fields()
-            .iter()
-            .position(|f| f.name().eq_ignore_ascii_case(n))?;
-        Some(batch.column(i))
-    })
-}
-
-fn numbers(batch: &RecordBatch, names: &[&str], default: f64) -> Result<Vec<f64>> {
-    match column(batch, names) {
-        None => Ok(vec![default; batch.num_rows()]),
-        Some(c) => {
-            let c = cast(c, &DataType::Float64)?;
-            let c = c.as_primitive::<datafusion::arrow::datatypes::Float64Type>();
-            Ok((0..c.len())
-                .map(|i| if c.is_valid(i) { c.value(i) } else { 0.0 })
-                .collect())
-        }
-    }
-}
-
-fn rows(table: &str, batches: &[RecordBatch]) -> Result<Table> {
-    let mut out = Table::default();
-    for b in batches {
-        let Some(path) = column(b, &["path"]) else {
-            return plan_err!(
-                "{SIGNATURE}: `{table}` has no `path` column (found: {})",
-                b.schema()
-                    .fields()
-                    .iter()
-                    .map(|f| f.name().as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-        };
-        let conversions = numbers(b, &["conversions", "total_conversions", "conversion"], 1.0)?;
-        let value = numbers(
-            b,
-            &["value", "conversion_value", "total_conversion_value"],
-            0.0,
-        )?;
-        let nulls = numbers(
-            b,
-            &["nulls", "total_null", "total_nulls", "non_conversions"],
-            0.0,
-        )?;
-        if !matches!(path.data_type(), DataType::List(_) | DataType::LargeList(_)) {
-            let s = cast(path, &DataType::Utf8View)?;
-            let s = s.as_string_view();
-            for i in 0..s.len() {
-                let text = if s.is_null(i) { "" } else { s.value(i) };
-                let row = match out.by_text.get(text) {
-                    Some(&row) => row,
-                    None => {
-                        let path = out.ids(text.split('>'));
-                        out.rows.push(Row {
-                            path,
-                            conversions: 0.0,
-                            value: 0.0,
-                            nulls: 0.0,
-                        });
-                        out.by_text.insert(text.to_string(), out.rows.len() - 1);
-                        out.rows.len() - 1
-                    }
-                };
-                let r = &mut out.rows[row];
-                r.conversions += conversions[i];
-                r.value += value[i];
-                r.nulls += nulls[i];
-            }
-            continue;
-        }
-        // A list of names per row.
-        let list = cast(path, &DataType::new_list(DataType::Utf8, true))?;
-        let list = list.as_list::<i32>();
-        let ids: Vec<Vec<u32>> = (0..list.len())
-            .map(|i| {
-                if list.is_null(i) {
-                    return Vec::new();
-                }
-                let v = list.value(i);
-                out.ids(v.as_string::<i32>().iter().flatten())
-            })
-            .collect();
-        for (i, path) in ids.into_iter().enumerate() {
-            out.rows.push(Row {
-                path,
-                conversions: conversions[i],
-                value: value[i],
-                nulls: nulls[i],
-            });
-        }
-    }
-    Ok(out)
-}
-
 /// (model, channel) -> (conversions, value, removal effect)
 type Totals = BTreeMap<(Model, String), (f64, f64, Option<f64>)>;
 
@@ -237,113 +107,142 @@ fn attribute(
         lookback_days: u64::MAX,
         ..options.clone()
     };
-    let (keys, rows) = (&table.keys, &table.rows);
-    let longest = rows.iter().map(|r| r.path.len()).max().unwrap_or(0);
+    let keys = &table.keys;
+    let rows = 0..table.len();
+    let longest = rows.clone().map(|i| table.path(i).len()).max().unwrap_or(0);
     let steps: Vec<i64> = (0..longest as i64).collect();
-    let prepared: Vec<Path> = rows
-        .iter()
-        .map(|r| {
-            let ts = &steps[..r.path.len()];
-            paths::path(ts, &r.path, &keys.direct, r.path.len() as i64, &options)
-        })
-        .collect();
+    // Each row's path after the transforms, in one arena: row i's is `bounds[i]..bounds[i + 1]`
+    // of `prepared_ts` / `prepared_keys`.
+    let (mut prepared_ts, mut prepared_keys, mut bounds) = (Vec::new(), Vec::new(), vec![0]);
+    let mut path = Path::default();
+    for i in rows.clone() {
+        let given = table.path(i);
+        let ts = &steps[..given.len()];
+        paths::path_into(
+            &mut path,
+            ts,
+            given,
+            &keys.direct,
+            given.len() as i64,
+            &options,
+        );
+        prepared_ts.extend_from_slice(&path.ts);
+        prepared_keys.extend_from_slice(&path.keys);
+        bounds.push(prepared_keys.len());
+    }
+    let prepared = |i: usize| &prepared_keys[bounds[i]..bounds[i + 1]];
+    // Row i's prepared path into `out` (for the heuristics, which read a Path).
+    let prepared_path = |i: usize, out: &mut Path| {
+        out.ts.clear();
+        out.ts
+            .extend_from_slice(&prepared_ts[bounds[i]..bounds[i + 1]]);
+        out.keys.clear();
+        out.keys.extend_from_slice(prepared(i));
+    };
     // Which keys some path still has after the transforms.
     let mut on_a_path = vec![false; keys.len()];
-    for p in &prepared {
-        for &k in &p.keys {
-            on_a_path[k as usize] = true;
-        }
+    for &k in &prepared_keys {
+        on_a_path[k as usize] = true;
     }
     let name = |k: u32| keys.text[k as usize].clone();
+    let (conversions, value) = (&table.conversions, &table.value);
     let mut totals = Totals::new();
     // Conversions without a path are Unmatched under every model.
     let unmatched = |totals: &mut Totals, model: Model| {
-        for (r, p) in rows.iter().zip(&prepared) {
-            if p.is_empty() && (r.conversions != 0.0 || r.value != 0.0) {
+        for i in rows.clone() {
+            if prepared(i).is_empty() && (conversions[i] != 0.0 || value[i] != 0.0) {
                 let e = totals.entry((model, UNMATCHED.to_string())).or_default();
-                e.0 += r.conversions;
-                e.1 += r.value;
+                e.0 += conversions[i];
+                e.1 += value[i];
             }
         }
     };
+    // Credits per key id, rows in order; a key shows once some credit named it.
+    let mut credited = vec![None::<(f64, f64)>; keys.len()];
     for &model in models {
         unmatched(&mut totals, model);
-        let (conversions, value): (f64, f64) = rows
-            .iter()
-            .zip(&prepared)
-            .filter(|(_, p)| !p.is_empty())
-            .fold((0.0, 0.0), |(c, v), (r, _)| {
-                (c + r.conversions, v + r.value)
-            });
+        let (matched, matched_value): (f64, f64) = rows
+            .clone()
+            .filter(|&i| !prepared(i).is_empty())
+            .fold((0.0, 0.0), |(c, v), i| (c + conversions[i], v + value[i]));
+        credited.fill(None);
+        let mut credit = |k: u32, share: f64, i: usize| {
+            let e = credited[k as usize].get_or_insert((0.0, 0.0));
+            e.0 += share * conversions[i];
+            e.1 += share * value[i];
+        };
         match model {
             // The global A(k) = RE(k) / Σ RE · conversions, as channelattribution reports it.
             Model::Markov => {
                 let order = usize::try_from(options.markov_order).unwrap_or(1);
-                let counts = markov::group(rows.iter().zip(&prepared).map(|(r, p)| PathCount {
-                    keys: p.keys.clone(),
-                    conversions: r.conversions,
-                    nulls: r.nulls,
-                }));
-                let fitted = markov::fit_within(&counts, order, keys.len(), reserve)
+                let walks: Vec<PathRef<'_>> = rows
+                    .clone()
+                    .map(|i| PathRef {
+                        keys: prepared(i),
+                        conversions: conversions[i],
+                        nulls: table.nulls[i],
+                    })
+                    .collect();
+                let fitted = markov::fit_within(&walks, order, keys.len(), reserve)
                     .map_err(datafusion::error::DataFusionError::ResourcesExhausted)?;
                 let shares = fitted.shares();
                 for (k, re) in fitted.removal_effects.iter().enumerate() {
                     if on_a_path[k] {
                         totals.insert(
                             (model, name(k as u32)),
-                            (shares[k] * conversions, shares[k] * value, Some(*re)),
+                            (shares[k] * matched, shares[k] * matched_value, Some(*re)),
                         );
                     }
                 }
+                continue;
             }
             // Data-driven Shapley, each path's conversions split by φ over its own channels.
             Model::Shapley => {
                 // A row of c conversions and m non-conversions is c + m journeys.
                 let journeys: Vec<Journey> = rows
-                    .iter()
-                    .zip(&prepared)
-                    .map(|(r, p)| {
-                        let mut set = p.keys.clone();
+                    .clone()
+                    .map(|i| {
+                        let mut set = prepared(i).to_vec();
                         set.sort_unstable();
                         set.dedup();
                         Journey {
                             keys: set,
-                            journeys: r.conversions.max(0.0) + r.nulls.max(0.0),
-                            conversions: r.conversions.max(0.0),
+                            journeys: conversions[i].max(0.0) + table.nulls[i].max(0.0),
+                            conversions: conversions[i].max(0.0),
                         }
                     })
                     .collect();
                 let phi = shapley::values(&journeys, keys.len());
-                for (r, p) in rows.iter().zip(&prepared) {
-                    if p.is_empty() {
-                        continue;
-                    }
-                    for (k, share) in shapley::split(&p.keys, &phi) {
-                        let e = totals.entry((model, name(k))).or_default();
-                        e.0 += share * r.conversions;
-                        e.1 += share * r.value;
+                for i in rows.clone().filter(|&i| !prepared(i).is_empty()) {
+                    for (k, share) in shapley::split(prepared(i), &phi) {
+                        credit(k, share, i);
                     }
                 }
             }
             _ => {
-                for (r, p) in rows.iter().zip(&prepared) {
-                    if p.is_empty() || (r.conversions == 0.0 && r.value == 0.0) {
+                let mut path = Path::default();
+                for i in rows.clone() {
+                    if prepared(i).is_empty() || (conversions[i] == 0.0 && value[i] == 0.0) {
                         continue;
                     }
-                    let end = p.ts.last().copied().unwrap_or(0);
+                    prepared_path(i, &mut path);
+                    let end = path.ts.last().copied().unwrap_or(0);
                     for (k, share) in heuristic::credits(
                         model,
-                        p,
+                        &path,
                         end,
                         &keys.direct,
                         &params,
                         &Milestones::default(),
                     ) {
-                        let e = totals.entry((model, name(k))).or_default();
-                        e.0 += share * r.conversions;
-                        e.1 += share * r.value;
+                        credit(k, share, i);
                     }
                 }
+            }
+        }
+        for (k, c) in credited.iter().enumerate() {
+            if let Some((c, v)) = *c {
+                totals.insert((model, name(k as u32)), (c, v, None));
             }
         }
     }
@@ -378,7 +277,7 @@ impl Compute for PathsTable {
         };
         let totals = attribute(
             &self.models,
-            &rows(&self.table, &batches)?,
+            &path_table::read(&self.table, &batches)?,
             &options,
             &grant,
         )?;
@@ -405,13 +304,7 @@ mod tests {
     fn table(rows: &[(&str, f64, f64, f64)]) -> Table {
         let mut t = Table::default();
         for &(path, conversions, value, nulls) in rows {
-            let path = t.ids(path.split('>'));
-            t.rows.push(Row {
-                path,
-                conversions,
-                value,
-                nulls,
-            });
+            t.push(path.split('>'), conversions, value, nulls);
         }
         t
     }

@@ -12,6 +12,7 @@ mod journeys;
 mod local_date;
 mod local_midnight;
 mod loopql_setting;
+mod path_table;
 pub mod recorded;
 mod scalar_args;
 mod table_args;
