@@ -94,6 +94,9 @@ pub const TOLERANCE: f64 = 1e-15;
 /// Sweeps after which a chain that still moves is reported as not converging.
 const MAX_SWEEPS: usize = 100_000;
 const START: usize = 0;
+/// Transitions × removals (one sweep of every removal) under which the removals are solved on
+/// the caller's thread.
+const PARALLEL_WORK: usize = 1 << 20;
 const NO_KEY: u32 = u32::MAX;
 
 /// A state: the last `order` keys (unused slots are `NO_KEY`).
@@ -250,8 +253,23 @@ pub fn fit_within<P: Outcomes>(
 ) -> Result<Fit, String> {
     let chain = build(paths, order);
     let n = chain.last.len();
+    // The keys some state ends in: one removal each.
+    let mut on_chain = vec![false; keys];
+    for &k in chain.last.iter().filter(|k| **k != NO_KEY) {
+        if let Some(seen) = on_chain.get_mut(k as usize) {
+            *seen = true;
+        }
+    }
+    let seen: Vec<u32> = (0..keys as u32).filter(|&k| on_chain[k as usize]).collect();
+    // The removals are independent: solved on up to as many threads as there are cores, each
+    // starting from the chain's own probabilities — unless a sweep of all of them is so short
+    // that starting a thread costs more.
+    let threads = if chain.target.len() * seen.len() < PARALLEL_WORK {
+        1
+    } else {
+        super::parallel::cores()
+    };
     // The chain, and one vector of probabilities per solve running at once.
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let bytes = n * (4 + 8 + 8) + chain.target.len() * (4 + 8) + (threads + 1) * n * 8;
     reserve(bytes).map_err(|why| {
         format!(
@@ -263,17 +281,6 @@ pub fn fit_within<P: Outcomes>(
     let probabilities = conversion_probabilities(&chain, None, vec![0.0; n])?;
     let base = probabilities[START];
     let mut removal_effects = vec![0.0; keys];
-    let mut seen: Vec<u32> = chain
-        .last
-        .iter()
-        .copied()
-        .filter(|k| *k != NO_KEY)
-        .collect();
-    seen.sort_unstable();
-    seen.dedup();
-    // The removals are independent: solved on up to as many threads as there are cores, each
-    // starting from the chain's own probabilities.
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let solved = super::parallel::each(threads, &seen, |&k| {
         conversion_probabilities(&chain, Some(k), probabilities.clone()).map(|p| (k, p[START]))
     });

@@ -1,16 +1,31 @@
 //! The one work queue the attribution code runs in parallel with: independent items (clients,
 //! client × type groups, Markov removals) taken one at a time by up to N scoped threads.
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The cores this process may use, asked once (on Linux the answer reads cgroup files: too
+/// slow to ask per query).
+pub fn cores() -> usize {
+    static CORES: OnceLock<usize> = OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
 
 /// `work` on every item of `items`, on up to `threads` threads (each takes the next item when it
 /// is free, so put the largest first); the results in item order, `None` for an item whose
-/// worker panicked.
+/// worker panicked. With one thread or one item the work runs on the caller's thread (no
+/// thread is started: a small query does not pay for one).
 pub fn each<T: Sync, R: Send>(
     threads: usize,
     items: &[T],
     work: impl Fn(&T) -> R + Sync,
 ) -> Vec<Option<R>> {
+    if threads <= 1 || items.len() <= 1 {
+        return items
+            .iter()
+            .map(|item| std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(item))).ok())
+            .collect();
+    }
     let next = AtomicUsize::new(0);
     let done: Vec<Vec<(usize, R)>> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads.clamp(1, items.len().max(1)))
@@ -48,5 +63,18 @@ mod tests {
         let out = each(3, &items, |x| x * 2);
         assert_eq!(out, items.iter().map(|x| Some(x * 2)).collect::<Vec<_>>());
         assert!(each(2, &[] as &[u8], |x| *x).is_empty());
+        assert_eq!(each(1, &items, |x| x + 1)[99], Some(100));
+    }
+
+    #[test]
+    fn a_panicking_item_is_none_on_any_number_of_threads() {
+        for threads in [1, 3] {
+            let out = each(threads, &[1, 2, 3], |&x| {
+                assert!(x != 2, "item 2 fails");
+                x
+            });
+            assert_eq!(out[0], Some(1), "{threads} threads");
+            assert_eq!(out[1], None, "{threads} threads");
+        }
     }
 }

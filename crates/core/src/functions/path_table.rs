@@ -213,7 +213,7 @@ fn distinct(columns: &[Columns], part_rows: usize) -> Result<Distinct<'_>> {
             (at, filled) = (at + take, filled + take);
         }
     }
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = crate::attribution::parallel::cores();
     let grouped = crate::attribution::parallel::each(threads, &parts, |pieces| {
         let mut d = Distinct::default();
         for (b, rows) in pieces {
