@@ -192,7 +192,7 @@ impl<'a> Distinct<'a> {
 /// Rows per part: a table is grouped in parts of this many rows, on one thread per core, the
 /// parts merged in order. The cut depends on the table alone, never on the machine, so sums
 /// are added up in the same order everywhere.
-const PART_ROWS: usize = 1 << 18;
+const PART_ROWS: usize = 1 << 19;
 
 /// The distinct texts of all `columns`' rows, in the order they first appear, grouped in parts
 /// of `part_rows` rows.
@@ -221,14 +221,17 @@ fn distinct(columns: &[Columns], part_rows: usize) -> Result<Distinct<'_>> {
         }
         d
     });
-    let mut out = Distinct::default();
+    let mut out: Option<Distinct<'_>> = None;
     for d in grouped {
         let Some(d) = d else {
             return datafusion::common::internal_err!("{SIGNATURE}: grouping the paths panicked");
         };
-        out.merge(d);
+        match &mut out {
+            None => out = Some(d),
+            Some(out) => out.merge(d),
+        }
     }
-    Ok(out)
+    Ok(out.unwrap_or_default())
 }
 
 /// The table of paths in `batches` (read from `table`).
