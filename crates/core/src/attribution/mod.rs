@@ -7,6 +7,7 @@
 //! multiplied by it); a conversion without touches is credited whole to [`UNMATCHED`].
 
 pub mod cache;
+mod chain;
 pub mod credit;
 mod fit;
 mod grid;
