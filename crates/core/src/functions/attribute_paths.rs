@@ -13,8 +13,8 @@
 //! ```
 
 use super::computed::{Compute, Computed};
-use super::journeys::collect;
 use super::path_table::{self, Table};
+use super::query::collect;
 use super::table_args::literal_strings;
 use crate::attribution::heuristic;
 use crate::attribution::journeys::Milestones;

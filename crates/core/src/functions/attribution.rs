@@ -16,8 +16,8 @@
 //! ```
 
 use super::computed::{Compute, Computed};
-use super::journeys;
 use super::table_args::literal_strings;
+use super::{journeys, query};
 use crate::attribution::cache::{self, EngineCache};
 use crate::attribution::credit::{self, Credits, Dating, UNMATCHED_KEY};
 use crate::attribution::journeys::Journeys;
@@ -138,8 +138,8 @@ impl AttributionTable {
     async fn read(&self, state: &SessionState, filters: &[Expr]) -> Result<RecordBatch> {
         let options = settings::of(state.config_options()).attribution;
         options.validate()?;
-        let models = journeys::kept_models(state, filters, &self.models)?;
-        let clients = journeys::kept_clients(state, filters).await?;
+        let models = query::kept_models(state, filters, &self.models)?;
+        let clients = query::kept_clients(state, filters).await?;
         let cache = state
             .config()
             .get_extension::<EngineCache>()

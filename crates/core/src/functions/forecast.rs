@@ -11,7 +11,7 @@
 //! ```
 
 use super::computed::{Compute, Computed};
-use super::journeys::{collect, kept_values, strings};
+use super::query::{collect, kept_values, strings};
 use crate::attribution::Model;
 use crate::forecast::forecast;
 use crate::settings;

@@ -2,21 +2,19 @@
 //! clients the query asks about (each marked credited or not by the query's filters) and those
 //! clients' touches, as one [`Journeys`] per client, keyed by channel or by channel and campaign.
 
+use super::query::{client_list, collect_in_order, filter_mask};
+use crate::attribution::DIRECT;
 use crate::attribution::journeys::{Builder, Journeys};
 use crate::attribution::persons::{PersonIds, ascending_runs, merge};
-use crate::attribution::{DIRECT, Model};
 use datafusion::arrow::array::{
-    Array, AsArray, BooleanArray, Date32Array, Float64Array, RecordBatch, StringArray,
-    StringViewArray, TimestampMicrosecondArray,
+    Array, AsArray, BooleanArray, Date32Array, Float64Array, RecordBatch, StringViewArray,
+    TimestampMicrosecondArray,
 };
-use datafusion::arrow::datatypes::{
-    DataType, Date32Type, Field, Float64Type, Schema, TimestampMicrosecondType,
-};
+use datafusion::arrow::datatypes::{DataType, Date32Type, Float64Type, TimestampMicrosecondType};
 use datafusion::common::Result;
 use datafusion::execution::SessionState;
 use datafusion::logical_expr::Expr;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 
 /// What a touch is credited to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -24,126 +22,6 @@ pub enum Key {
     Channel,
     /// Channel and campaign, joined by the separator.
     ChannelCampaign(char),
-}
-
-/// Runs `sql` in `state` and collects the result.
-pub async fn collect(state: &SessionState, sql: &str) -> Result<Vec<RecordBatch>> {
-    let plan = state.create_logical_plan(sql).await?;
-    let physical = state.create_physical_plan(&plan).await?;
-    datafusion::physical_plan::collect(physical, state.task_ctx()).await
-}
-
-/// Which rows of `batch` every filter over its columns accepts (filters naming other columns
-/// are left to DataFusion, which applies them again on the result).
-pub fn filter_mask(
-    state: &SessionState,
-    filters: &[Expr],
-    batch: &RecordBatch,
-) -> Result<BooleanArray> {
-    let schema = datafusion::common::DFSchema::try_from(batch.schema().as_ref().clone())?;
-    let mut mask = BooleanArray::from(vec![true; batch.num_rows()]);
-    for f in filters {
-        let covered = f
-            .column_refs()
-            .iter()
-            .all(|c| batch.schema().column_with_name(&c.name).is_some());
-        if !covered {
-            continue;
-        }
-        let expr = state.create_physical_expr(f.clone(), &schema)?;
-        let kept = expr.evaluate(batch)?.into_array(batch.num_rows())?;
-        if let Some(kept) = kept.as_boolean_opt() {
-            // NULL (unknown) does not pass a filter.
-            mask = if kept.null_count() > 0 {
-                let kept = datafusion::arrow::compute::prep_null_mask_filter(kept);
-                datafusion::arrow::compute::and(&mask, &kept)?
-            } else {
-                datafusion::arrow::compute::and(&mask, kept)?
-            };
-        }
-    }
-    Ok(mask)
-}
-
-/// Keeps the rows of `batch` that every filter over its columns accepts.
-pub fn apply_filters(
-    state: &SessionState,
-    filters: &[Expr],
-    batch: RecordBatch,
-) -> Result<RecordBatch> {
-    let mask = filter_mask(state, filters, &batch)?;
-    Ok(datafusion::arrow::compute::filter_record_batch(
-        &batch, &mask,
-    )?)
-}
-
-pub fn strings(batch: &RecordBatch, name: &str) -> Result<StringArray> {
-    let c = batch.column_by_name(name).ok_or_else(|| {
-        datafusion::error::DataFusionError::Plan(format!("missing column {name}"))
-    })?;
-    Ok(datafusion::arrow::compute::cast(c, &DataType::Utf8)?
-        .as_string::<i32>()
-        .clone())
-}
-
-pub fn opt(a: &StringArray, i: usize) -> Option<&str> {
-    a.is_valid(i).then(|| a.value(i))
-}
-
-/// The models of `models` that the query's filters on `model` keep.
-pub fn kept_models(state: &SessionState, filters: &[Expr], models: &[Model]) -> Result<Vec<Model>> {
-    let names: Vec<&str> = models.iter().map(|m| m.name()).collect();
-    let kept = kept_values(state, filters, "model", &names)?;
-    Ok(models
-        .iter()
-        .copied()
-        .filter(|m| kept.contains(&m.name()))
-        .collect())
-}
-
-/// The `values` of text column `column` that the query's filters on it keep (all of them when
-/// no filter names the column).
-pub fn kept_values<'v>(
-    state: &SessionState,
-    filters: &[Expr],
-    column: &str,
-    values: &[&'v str],
-) -> Result<Vec<&'v str>> {
-    let batch = RecordBatch::try_new(
-        Arc::new(Schema::new(vec![Field::new(column, DataType::Utf8, false)])),
-        vec![Arc::new(StringArray::from_iter_values(
-            values.iter().copied(),
-        ))],
-    )?;
-    let kept = strings(&apply_filters(state, filters, batch)?, column)?;
-    Ok(values
-        .iter()
-        .copied()
-        .filter(|v| kept.iter().any(|k| k == Some(*v)))
-        .collect())
-}
-
-/// `client_id IN (...)` for these clients.
-fn client_list(clients: &[String]) -> String {
-    let quoted: Vec<String> = clients
-        .iter()
-        .map(|c| format!("'{}'", c.replace('\'', "''")))
-        .collect();
-    format!("client_id IN ({})", quoted.join(", "))
-}
-
-/// The project's clients (the `clients` table) that the query's filters on `client_id` keep.
-pub async fn kept_clients(state: &SessionState, filters: &[Expr]) -> Result<Vec<String>> {
-    let mut ids = Vec::new();
-    for b in collect(state, "SELECT client_id FROM clients").await? {
-        let c = strings(&b, "client_id")?;
-        ids.extend((0..c.len()).filter_map(|i| opt(&c, i).map(str::to_string)));
-    }
-    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-    Ok(kept_values(state, filters, "client_id", &refs)?
-        .into_iter()
-        .map(str::to_string)
-        .collect())
 }
 
 /// Which conversions are credited.
@@ -377,7 +255,7 @@ pub async fn load(
         sql.push_str(&format!(" AND {}", client_list(clients)));
     }
     let mut conversions: Vec<ConversionColumns> = Vec::new();
-    for batch in collect(state, &sql).await? {
+    for batch in collect_in_order(state, &sql).await? {
         conversions.push(ConversionColumns {
             client: texts(&batch, "client_id")?,
             person: texts(&batch, "person_key")?,
@@ -423,7 +301,7 @@ pub async fn load(
         client_list(&names)
     );
     let mut touches: Vec<TouchColumns> = Vec::new();
-    for batch in collect(state, &sql).await? {
+    for batch in collect_in_order(state, &sql).await? {
         touches.push(TouchColumns {
             client: texts(&batch, "client_id")?,
             person: texts(&batch, "person_key")?,

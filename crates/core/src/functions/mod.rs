@@ -13,6 +13,7 @@ mod local_date;
 mod local_midnight;
 mod loopql_setting;
 mod path_table;
+mod query;
 pub mod recorded;
 mod scalar_args;
 mod table_args;
