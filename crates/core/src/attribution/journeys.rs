@@ -97,8 +97,9 @@ pub struct Journeys {
     pub touch_day: Vec<i32>,
     /// Person id -> milestones.
     pub milestones: Vec<Milestones>,
-    /// Person id -> person key (one buffer, not a string per person).
-    pub person_keys: StringArray,
+    /// Person id -> person key (one buffer, not a string per person), when the reader asked
+    /// for them ([`Builder::skip_person_keys`]: attribution never shows a person).
+    pub person_keys: Option<StringArray>,
     pub conversions: Vec<Conversion>,
 }
 
@@ -113,7 +114,10 @@ impl Journeys {
             + self.touch_day.len() * 4
             + self.milestones.len() * size_of::<Milestones>()
             + self.conversions.len() * size_of::<Conversion>()
-            + self.person_keys.get_array_memory_size()
+            + self
+                .person_keys
+                .as_ref()
+                .map_or(0, |k| k.get_array_memory_size())
             + self.keys.text.iter().map(|t| t.len() + 32).sum::<usize>()
     }
 
@@ -155,6 +159,8 @@ pub struct Builder<'a> {
     /// (person, ts, key, day) per touch.
     touches: Vec<(u32, i64, u32, i32)>,
     conversions: Vec<Conversion>,
+    /// The journeys will not carry the person keys.
+    skip_person_keys: bool,
 }
 
 impl<'a> Builder<'a> {
@@ -165,6 +171,12 @@ impl<'a> Builder<'a> {
             listed: Some(persons),
             ..Self::default()
         }
+    }
+
+    /// Leaves the person keys out of the journeys (copying millions of keys costs a tenth of
+    /// building them; only readers that show persons need them).
+    pub fn skip_person_keys(&mut self) {
+        self.skip_person_keys = true;
     }
 
     /// The id of a person key (copied when new).
@@ -311,13 +323,14 @@ impl<'a> Builder<'a> {
             *slot = Some(slot.map_or(c.ts, |s: i64| s.min(c.ts)));
         }
         let person_keys = match &self.listed {
-            Some(listed) => StringArray::from_iter_values(listed.iter().copied()),
+            _ if self.skip_person_keys => None,
+            Some(listed) => Some(StringArray::from_iter_values(listed.iter().copied())),
             None => {
                 let mut by_id: Vec<&str> = vec![""; persons];
                 for (key, &id) in &self.persons {
                     by_id[id as usize] = key.as_ref();
                 }
-                StringArray::from_iter_values(by_id)
+                Some(StringArray::from_iter_values(by_id))
             }
         };
         Journeys {
@@ -360,9 +373,18 @@ mod tests {
         assert!(j.keys.direct[j.touches(1).1[0] as usize]);
         assert_eq!(j.milestones[0].lead_at, Some(40));
         let carl = j.conversions[2].person;
-        assert_eq!(j.person_keys.value(carl as usize), "carl");
+        assert_eq!(j.person_keys.as_ref().unwrap().value(carl as usize), "carl");
         assert!(j.touches(carl).0.is_empty(), "carl has no touches");
         assert_eq!(j.types, ["lead", "won_deal"]);
+
+        // Without the person keys: the same journeys, no keys.
+        let mut b = Builder::default();
+        b.skip_person_keys();
+        b.touch("ann", 20, "Direct", true);
+        b.conversion("ann", "lead", 40, 0, 0.0, true);
+        let j = b.finish();
+        assert_eq!((j.persons(), j.touches(0).0), (1, &[20][..]));
+        assert!(j.person_keys.is_none());
     }
 
     #[test]

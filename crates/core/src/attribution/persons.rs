@@ -11,9 +11,10 @@ use super::journeys::Builder;
 pub fn ascending_runs<'a>(keys: impl Iterator<Item = &'a str>) -> Option<Vec<&'a str>> {
     let mut heads: Vec<&str> = Vec::new();
     for key in keys {
-        match heads.last() {
-            Some(&last) if last == key => {}
-            Some(&last) if last > key => return None,
+        // One comparison per row.
+        match heads.last().map(|&last| key.cmp(last)) {
+            Some(std::cmp::Ordering::Equal) => {}
+            Some(std::cmp::Ordering::Less) => return None,
             _ => heads.push(key),
         }
     }

@@ -174,8 +174,13 @@ impl AttributionTable {
                 Dimension::Channel => journeys::Key::Channel,
                 Dimension::Campaign => journeys::Key::ChannelCampaign(SEP),
             };
-            let loaded =
-                journeys::load(state, journeys::Credited::All(&missing_clients), dimension).await?;
+            let loaded = journeys::load(
+                state,
+                journeys::Credited::All(&missing_clients),
+                dimension,
+                false,
+            )
+            .await?;
             let (names, clients): (Vec<String>, Vec<Journeys>) = loaded.into_iter().unzip();
             // The journeys and the fits count against the query's memory pool: a per-query
             // limit limits them too.

@@ -71,10 +71,20 @@ impl Compute for PathsTable {
     async fn compute(&self, state: &SessionState, filters: &[Expr]) -> Result<RecordBatch> {
         let options = settings::of(state.config_options()).attribution;
         options.validate()?;
-        let loaded =
-            journeys::load(state, journeys::Credited::Filtered(filters), Key::Channel).await?;
+        let loaded = journeys::load(
+            state,
+            journeys::Credited::Filtered(filters),
+            Key::Channel,
+            true,
+        )
+        .await?;
         let mut rows = Vec::new();
         for (client, j) in &loaded {
+            let Some(person_keys) = &j.person_keys else {
+                return Err(datafusion::error::DataFusionError::Internal(
+                    "journeys read without their person keys".into(),
+                ));
+            };
             for c in j.conversions.iter().filter(|c| c.credited) {
                 let (ts, keys) = j.touches(c.person);
                 let path = paths::path(ts, keys, &j.keys.direct, c.ts, &options);
@@ -86,7 +96,7 @@ impl Compute for PathsTable {
                     .join(" > ");
                 rows.push((
                     client.as_str(),
-                    j.person_keys.value(c.person as usize),
+                    person_keys.value(c.person as usize),
                     c,
                     j.types[c.kind as usize].as_str(),
                     text,

@@ -143,6 +143,7 @@ fn build<'a>(
     touches: &'a [TouchColumns],
     touch_runs: &[(usize, usize, usize)],
     key: Key,
+    person_keys: bool,
 ) -> Journeys {
     let conversion_keys = conversion_runs.iter().flat_map(|&(b, from, to)| {
         (from..to).filter_map(move |i| conversion_person(&conversions[b], i))
@@ -165,6 +166,9 @@ fn build<'a>(
         }
     };
     builder.reserve(0, touch_rows);
+    if !person_keys {
+        builder.skip_person_keys();
+    }
     let mut ids = PersonIds::new(listed.as_ref().map(|(c, _)| c.as_slice()));
     for &(b, from, to) in conversion_runs {
         let c = &conversions[b];
@@ -237,11 +241,13 @@ fn build<'a>(
 /// Reads the conversions (marking the credited ones) and touches of the clients with a
 /// conversion to credit. One [`Journeys`] per client, by client id, built in parallel (up to
 /// the session's target partitions). Text is read in place from the Arrow columns (interned
-/// once per client: persons, keys and types become integer ids; no string per row).
+/// once per client: persons, keys and types become integer ids; no string per row). The
+/// journeys carry their person keys only when `person_keys` asks for them.
 pub async fn load(
     state: &SessionState,
     credited: Credited<'_>,
     key: Key,
+    person_keys: bool,
 ) -> Result<BTreeMap<String, Journeys>> {
     let mut sql = String::from(
         "SELECT client_id, person_key, conversion_ts, conversion_date, type AS conversion_type, \
@@ -342,6 +348,7 @@ pub async fn load(
                 &touches,
                 &touch_runs[slot],
                 key,
+                person_keys,
             ),
         )
     });
@@ -414,7 +421,11 @@ mod tests {
                     .map(|c| (c.ts, j.types[c.kind as usize].clone()))
                     .collect();
                 (
-                    j.person_keys.value(p as usize).to_string(),
+                    j.person_keys
+                        .as_ref()
+                        .unwrap()
+                        .value(p as usize)
+                        .to_string(),
                     touches,
                     conversions,
                 )
@@ -432,6 +443,7 @@ mod tests {
             &t,
             &[(0, 0, touches.len())],
             Key::Channel,
+            true,
         )
     }
 
@@ -459,7 +471,7 @@ mod tests {
         assert_eq!(sorted.persons(), 4, "ann, bob, carl, dan once each");
         assert_eq!(
             (0..4)
-                .map(|p| sorted.person_keys.value(p))
+                .map(|p| sorted.person_keys.as_ref().unwrap().value(p))
                 .collect::<Vec<_>>(),
             ["ann", "bob", "carl", "dan"],
             "numbered in key order"
