@@ -12,6 +12,7 @@ mod apt;
 mod chromium;
 mod postgres;
 mod python;
+mod s3;
 mod tidy;
 
 use anyhow::{Context, Result, bail};
@@ -215,10 +216,12 @@ fn test(filters: &[String]) -> Result<()> {
     let chromium = chromium::ensure().context("installing Chromium for the HTML report test")?;
     // Services the tests use, started here and stopped when this function returns.
     let pg = postgres::Server::start().context("starting the test PostgreSQL server")?;
+    let s3 = s3::Server::start(&python).context("starting the test S3 server")?;
     let mut cmd = cargo();
     cmd.args(["test", "--workspace", "--no-fail-fast"])
         .args(filters)
         .envs(pg.env())
+        .envs(s3.env())
         .env("LOOPQL_TEST_PYTHON", python)
         .env("LOOPQL_TEST_CHROMIUM", chromium);
     tests(&mut cmd)

@@ -16,6 +16,7 @@
 //! its manifest; a sync killed at any moment leaves `CURRENT` on the old or the new snapshot, and
 //! the next sync deletes what the killed one left behind.
 
+mod lock;
 pub mod manifest;
 pub mod memory;
 pub mod partition;
@@ -31,9 +32,10 @@ use futures::TryStreamExt;
 use loopql_core::error::{self, EngineError, Result};
 use loopql_core::project::{self, Location};
 use manifest::Manifest;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion};
 use store::Store;
 
+pub use lock::{LEASE, SyncLock};
 pub use source::Auto;
 pub use sync::{SyncOptions, SyncSummary, sync};
 
@@ -150,13 +152,40 @@ impl Warehouse {
             .map_err(|e| self.fail(format!("cannot link {from} to {to}: {e}")))
     }
 
-    /// Makes a written snapshot current: its manifest first, then `CURRENT`.
-    pub async fn commit(&self, manifest: &Manifest) -> Result<()> {
+    /// Makes a written snapshot current: its manifest first, then `CURRENT` — on an object
+    /// store only if `CURRENT` is still the version the sync started from (`If-Match`, or
+    /// `If-None-Match` for a first snapshot), so a commit never replaces another's.
+    pub async fn commit(&self, manifest: &Manifest, base: &Base) -> Result<()> {
         let dir = Self::snapshot_dir(manifest.snapshot);
         let text = serde_json::to_vec_pretty(manifest).map_err(|e| self.fail(e.to_string()))?;
         self.put(&format!("{dir}/{MANIFEST}"), text).await?;
-        self.put(CURRENT, format!("{}\n", manifest.snapshot).into_bytes())
+        let current = format!("{}\n", manifest.snapshot).into_bytes();
+        let mode = match base {
+            Base::Unchecked => return self.put(CURRENT, current).await,
+            Base::Absent => PutMode::Create,
+            Base::Version(v) => PutMode::Update(v.clone()),
+        };
+        match self
+            .store
+            .store
+            .put_opts(
+                &self.store.path(CURRENT),
+                PutPayload::from(current),
+                PutOptions::from(mode),
+            )
             .await
+        {
+            Ok(_) => Ok(()),
+            Err(
+                object_store::Error::Precondition { .. }
+                | object_store::Error::AlreadyExists { .. },
+            ) => Err(self.fail(format!(
+                "{CURRENT} changed while this sync ran (another sync committed): snapshot {} \
+                     was not made current; run `loopql sync` again",
+                manifest.snapshot
+            ))),
+            Err(e) => Err(self.fail(format!("cannot write {CURRENT}: {e}"))),
+        }
     }
 
     /// Snapshot numbers that have a folder.
@@ -215,41 +244,40 @@ impl Warehouse {
         Ok(())
     }
 
-    /// Takes the warehouse's sync lock (local warehouses: an advisory lock the kernel drops
-    /// when the process dies, even by SIGKILL). Object stores have no lock: run one sync at a
-    /// time there.
-    pub fn lock(&self) -> Result<Option<SyncLock>> {
-        let Some(dir) = self.location.local_dir() else {
-            return Ok(None);
-        };
-        SyncLock::take(&dir.join(".sync.lock"))
-            .map(Some)
-            .map_err(|e| self.fail(e))
+    /// Takes the warehouse's sync lock ([`lock`]: a kernel lock on a local folder, a lease
+    /// on an object store).
+    pub async fn lock(&self) -> Result<SyncLock> {
+        match self.location.local_dir() {
+            Some(dir) => SyncLock::local(&dir.join(lock::LOCK)),
+            None => SyncLock::lease(&self.store).await,
+        }
+        .map_err(|e| self.fail(e))
     }
-}
 
-/// Held while a sync runs.
-#[derive(Debug)]
-pub struct SyncLock {
-    _file: std::fs::File,
-}
-
-impl SyncLock {
-    fn take(path: &std::path::Path) -> std::result::Result<Self, String> {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)
-            .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-        match file.try_lock() {
-            Ok(()) => Ok(Self { _file: file }),
-            Err(std::fs::TryLockError::WouldBlock) => Err(
-                "another `loopql sync` is running on this warehouse; wait for it to finish".into(),
-            ),
-            Err(std::fs::TryLockError::Error(e)) => {
-                Err(format!("cannot lock {}: {e}", path.display()))
-            }
+    /// The version of `CURRENT` a sync starts from, so that its commit replaces that version
+    /// only (object stores; a local folder relies on the kernel lock alone).
+    pub async fn current_version(&self) -> Result<Base> {
+        if self.location.local_dir().is_some() {
+            return Ok(Base::Unchecked);
+        }
+        match self.store.store.head(&self.store.path(CURRENT)).await {
+            Ok(meta) => Ok(Base::Version(UpdateVersion {
+                e_tag: meta.e_tag,
+                version: meta.version,
+            })),
+            Err(object_store::Error::NotFound { .. }) => Ok(Base::Absent),
+            Err(e) => Err(self.fail(format!("cannot read {CURRENT}: {e}"))),
         }
     }
+}
+
+/// What a commit expects `CURRENT` to be.
+#[derive(Debug, Clone)]
+pub enum Base {
+    /// Not checked (a local warehouse: its lock is the kernel's).
+    Unchecked,
+    /// No snapshot was ever committed.
+    Absent,
+    /// This version of it.
+    Version(UpdateVersion),
 }

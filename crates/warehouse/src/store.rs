@@ -48,6 +48,7 @@ impl Store {
             Location::Url(url) => {
                 let store = object_store::aws::AmazonS3Builder::from_env()
                     .with_url(url.as_str())
+                    .with_retry(retry()?)
                     .build()
                     .map_err(|e| fail(format!("cannot open the object store: {e}")))?;
                 let bucket = url.host_str().unwrap_or_default();
@@ -82,6 +83,23 @@ impl Store {
             ctx.register_object_store(&self.base, self.store.clone());
         }
     }
+}
+
+/// Environment variable: how long, in seconds, a request to an object store is retried
+/// (unreachable server, 5xx) before the sync or query fails; 180 by default.
+pub const RETRY_SECS: &str = "LOOPQL_STORE_RETRY_SECS";
+
+fn retry() -> Result<object_store::RetryConfig> {
+    let mut config = object_store::RetryConfig::default();
+    if let Ok(text) = std::env::var(RETRY_SECS) {
+        let secs: u64 = text.trim().parse().map_err(|_| {
+            EngineError::Mode(format!(
+                "{RETRY_SECS} is `{text}`, not a number of seconds; set it to e.g. 60 or unset it"
+            ))
+        })?;
+        config.retry_timeout = std::time::Duration::from_secs(secs);
+    }
+    Ok(config)
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The `loopql` binary end to end, one test binary: the command line, the shell (without and
 //! with a terminal), the demo, connectors, reports (every format, parameters, HTML in a real
-//! browser), the warehouse sync, the Ballista cluster, the Flight SQL server with Python's
+//! browser), the warehouse sync (on a folder and on an S3-compatible server), the Ballista cluster, the Flight SQL server with Python's
 //! clients, and the live Meta connector against a stand-in API.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -14,8 +14,10 @@ mod postgres_demo;
 mod report_clients;
 mod report_html;
 mod reports;
+mod s3;
 mod serve;
 mod shell;
 mod shell_pty;
 mod support;
 mod sync;
+mod sync_s3;

@@ -14,7 +14,6 @@
 
 mod phases;
 
-use super::Warehouse;
 use super::manifest::{SourceSync, TableEntry};
 use super::memory;
 use super::partition::day_text;
@@ -22,6 +21,7 @@ use super::progress::{Lines, Progress};
 use super::register::quote;
 use super::snapshot_writer::Run;
 use super::source::{NewTables, RawTables};
+use super::{SyncLock, Warehouse};
 use chrono::{NaiveDate, Utc};
 use loopql_core::error::{EngineError, Result};
 use loopql_core::project::Project;
@@ -99,7 +99,22 @@ pub async fn sync(project: &Project, options: &SyncOptions) -> Result<SyncSummar
 
 async fn run_sync(project: &Project, options: &SyncOptions, limit_mb: u64) -> Result<SyncSummary> {
     let warehouse = Warehouse::open(&project.warehouse)?;
-    let _lock = warehouse.lock()?;
+    let lock = warehouse.lock().await?;
+    let result = locked_sync(project, options, limit_mb, &warehouse, &lock).await;
+    lock.release().await;
+    result
+}
+
+/// A sync holding the warehouse's lock.
+async fn locked_sync(
+    project: &Project,
+    options: &SyncOptions,
+    limit_mb: u64,
+    warehouse: &Warehouse,
+    lock: &SyncLock,
+) -> Result<SyncSummary> {
+    // The version of CURRENT read first: the commit replaces this one only.
+    let base = warehouse.current_version().await?;
     let old = warehouse.current().await?;
     // What a killed sync left behind goes; the current snapshot and the one before it stay
     // (queries may still be reading the one before).
@@ -131,7 +146,7 @@ async fn run_sync(project: &Project, options: &SyncOptions, limit_mb: u64) -> Re
         lines: Lines::new(options.progress.clone()),
         old: old.as_ref(),
         run: Run {
-            warehouse: &warehouse,
+            warehouse,
             old: old.as_ref(),
             id,
             written: 0,
@@ -204,7 +219,8 @@ async fn run_sync(project: &Project, options: &SyncOptions, limit_mb: u64) -> Re
         warehouse.remove_dir(&Warehouse::snapshot_dir(id)).await?;
         return Ok(summary(m.snapshot, false, manifest.sources));
     }
-    warehouse.commit(&manifest).await?;
+    lock.check().map_err(|e| warehouse.fail(e))?;
+    warehouse.commit(&manifest, &base).await?;
     let mut keep = vec![id];
     keep.extend(manifest.previous);
     warehouse.remove_snapshots_except(&keep).await?;
