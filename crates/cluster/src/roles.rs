@@ -113,6 +113,7 @@ pub struct ExecutorOptions {
 
 /// Runs an executor until the process ends.
 pub async fn run_executor(options: ExecutorOptions) -> Result<()> {
+    let work_dir = options.work_dir.clone();
     let state = with_functions(loopql_core::engine::state::builder(session_config())).build();
     let config = ExecutorProcessConfig {
         bind_host: options.bind_host.clone(),
@@ -129,6 +130,16 @@ pub async fn run_executor(options: ExecutorOptions) -> Result<()> {
         override_function_registry: Some(Arc::new(BallistaFunctionRegistry::from(&state))),
         override_config_producer: Some(Arc::new(session_config)),
         override_logical_codec: Some(Arc::new(Codec::default())),
+        // The plans name the warehouse's files: local ones, or objects of an `s3://` bucket
+        // opened from this process's `AWS_*` environment.
+        override_runtime_producer: Some(Arc::new(move |_| {
+            let mut builder = datafusion::execution::runtime_env::RuntimeEnvBuilder::new()
+                .with_object_store_registry(Arc::new(loopql_warehouse::store::OnDemand::default()));
+            if let Some(dir) = &work_dir {
+                builder = builder.with_temp_file_path(dir.clone());
+            }
+            Ok(Arc::new(builder.build()?))
+        })),
         ..Default::default()
     };
     start_executor_process(Arc::new(config))

@@ -85,6 +85,46 @@ impl Store {
     }
 }
 
+/// Object stores for a process that is handed plans over warehouse files without opening the
+/// warehouse itself (a cluster executor): local files, and each `s3://` bucket opened on first
+/// use from the `AWS_*` environment, as [`Store::open`] does.
+#[derive(Debug, Default)]
+pub struct OnDemand {
+    known: datafusion::execution::object_store::DefaultObjectStoreRegistry,
+}
+
+impl datafusion::execution::object_store::ObjectStoreRegistry for OnDemand {
+    fn register_store(
+        &self,
+        url: &Url,
+        store: Arc<dyn ObjectStore>,
+    ) -> Option<Arc<dyn ObjectStore>> {
+        self.known.register_store(url, store)
+    }
+
+    fn get_store(&self, url: &Url) -> datafusion::error::Result<Arc<dyn ObjectStore>> {
+        if let Ok(store) = self.known.get_store(url) {
+            return Ok(store);
+        }
+        if url.scheme() != "s3" {
+            return self.known.get_store(url);
+        }
+        let bucket = url.host_str().unwrap_or_default();
+        let base = Url::parse(&format!("s3://{bucket}/"))
+            .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
+        let store =
+            object_store::aws::AmazonS3Builder::from_env()
+                .with_url(base.as_str())
+                .with_retry(retry().map_err(|e| {
+                    datafusion::error::DataFusionError::Configuration(e.to_string())
+                })?)
+                .build()?;
+        let store: Arc<dyn ObjectStore> = Arc::new(store);
+        self.known.register_store(&base, store.clone());
+        Ok(store)
+    }
+}
+
 /// Environment variable: how long, in seconds, a request to an object store is retried
 /// (unreachable server, 5xx) before the sync or query fails; 180 by default.
 pub const RETRY_SECS: &str = "LOOPQL_STORE_RETRY_SECS";

@@ -305,3 +305,93 @@ fn a_scheduler_and_two_executors_answer_like_one_machine() {
         "{stderr}"
     );
 }
+
+#[test]
+fn executors_read_a_warehouse_on_s3() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo");
+    let bucket = crate::s3::Bucket::new();
+    let with_env = |args: &[&str]| {
+        let mut c = loopql(args);
+        c.envs(bucket.env());
+        c
+    };
+    let (out, _, stderr) = run(&mut loopql(&[
+        "demo",
+        "--dir",
+        demo.to_str().unwrap(),
+        "--seed",
+        "3",
+        "--scale",
+        "0.05",
+    ]));
+    assert!(out.status.success(), "{stderr}");
+    let project = demo.join("loopql.toml");
+    let text = std::fs::read_to_string(&project).unwrap();
+    let (head, rest) = text.split_once('\n').unwrap();
+    let warehouse = format!("s3://{}/cluster", bucket.name);
+    std::fs::write(
+        &project,
+        format!("{head}\nwarehouse = \"{warehouse}\"\n{rest}"),
+    )
+    .unwrap();
+    let p = project.to_str().unwrap();
+    let (out, _, stderr) = run(&mut with_env(&["sync", "-q", "-p", p]));
+    assert!(out.status.success(), "{stderr}");
+
+    let scheduler_port = free_port();
+    let url = format!("df://127.0.0.1:{scheduler_port}");
+    let mut processes = Processes(Vec::new());
+    let listen = format!("127.0.0.1:{scheduler_port}");
+    processes.0.push(
+        with_env(&["cluster", "scheduler", "--listen", &listen, "-p", p])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for(listen.parse().unwrap(), "the scheduler");
+    let work = dir.path().join("executor");
+    std::fs::create_dir_all(&work).unwrap();
+    let (port, grpc) = (free_port().to_string(), free_port().to_string());
+    processes.0.push(
+        with_env(&[
+            "cluster",
+            "executor",
+            "--scheduler",
+            &listen,
+            "--port",
+            &port,
+            "--grpc-port",
+            &grpc,
+            "--work-dir",
+            work.to_str().unwrap(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap(),
+    );
+    for sql in [
+        "SELECT client_id, channel, round(sum(spend), 2) AS spend, sum(clicks) AS clicks FROM kpi_paid_media GROUP BY 1, 2 ORDER BY 1, 2",
+        "SELECT client_id, model, channel, round(sum(spend), 2) AS spend, round(sum(revenue), 2) AS revenue FROM roi_by_channel GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+    ] {
+        let ask = |cluster: Option<&str>| {
+            let mut args = vec!["query", "-p", p, "--format", "csv"];
+            if let Some(url) = cluster {
+                args.extend(["--cluster", url]);
+            }
+            args.push(sql);
+            let (out, stdout, stderr) = run(&mut with_env(&args));
+            assert!(out.status.success(), "{sql} ({cluster:?}): {stderr}");
+            stdout
+        };
+        let single = ask(None);
+        assert!(single.lines().count() > 2, "{sql}: {single}");
+        same_numbers(&ask(Some(&url)), &single, sql);
+    }
+    assert!(
+        job_folders(&work) > 0,
+        "the executor ran tasks over the bucket"
+    );
+}

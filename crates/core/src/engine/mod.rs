@@ -19,6 +19,7 @@ pub use state::{CATALOG, DEFAULT_SCHEMA};
 use crate::plugin_host::PluginHost;
 use crate::project::Project;
 use datafusion::catalog::CatalogProviderList;
+use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::prelude::SessionConfig;
 use std::sync::Arc;
@@ -101,6 +102,11 @@ impl Engine {
                 .with_create_default_catalog_and_schema(false),
         )
         .with_catalog_list(self.catalog_list())
+        // The engine's object stores (an `s3://` warehouse is registered there).
+        .with_runtime_env(Arc::new(RuntimeEnv {
+            object_store_registry: self.ctx.runtime_env().object_store_registry.clone(),
+            ..RuntimeEnv::default()
+        }))
     }
 
     fn catalog_list(&self) -> Arc<dyn CatalogProviderList> {
