@@ -103,11 +103,10 @@ impl datafusion::execution::object_store::ObjectStoreRegistry for OnDemand {
     }
 
     fn get_store(&self, url: &Url) -> datafusion::error::Result<Arc<dyn ObjectStore>> {
-        if let Ok(store) = self.known.get_store(url) {
-            return Ok(store);
-        }
-        if url.scheme() != "s3" {
-            return self.known.get_store(url);
+        match self.known.get_store(url) {
+            Ok(store) => return Ok(store),
+            Err(e) if url.scheme() != "s3" => return Err(e),
+            Err(_) => {}
         }
         let bucket = url.host_str().unwrap_or_default();
         let base = Url::parse(&format!("s3://{bucket}/"))

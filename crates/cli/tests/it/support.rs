@@ -66,3 +66,20 @@ pub fn demo_project(dir: &Path, limits: &str) -> PathBuf {
     loopql_test_support::flight::add_principals(&written.project_file, limits);
     written.project_file
 }
+
+/// A generator of kill delays seeded from the clock (the seed is printed, so a failing run can
+/// be told apart): xorshift64*.
+pub fn seeded_random() -> impl FnMut() -> u64 {
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    eprintln!("kill delays seeded with {seed}");
+    let mut state = seed | 1;
+    move || {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        state.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+}

@@ -2,7 +2,7 @@
 //! replaces exactly the restated days, an unchanged re-sync changes nothing, and a sync killed
 //! with SIGKILL at random moments always leaves the old or the new snapshot.
 
-use crate::support::{csv_query, loopql, run};
+use crate::support::{csv_query, loopql, run, seeded_random};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -327,19 +327,7 @@ fn a_sync_killed_at_any_moment_leaves_the_old_or_the_new_snapshot() {
     let restated = totals(&project, true);
     assert_ne!(first, restated);
 
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64;
-    eprintln!("kill delays seeded with {seed}");
-    let mut state = seed | 1;
-    let mut random = move || {
-        // xorshift64*
-        state ^= state >> 12;
-        state ^= state << 25;
-        state ^= state >> 27;
-        state.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    };
+    let mut random = seeded_random();
     let mut in_warehouse = first.clone();
     let mut outcomes = [0usize; 2];
     for round in 0..20 {

@@ -4,7 +4,7 @@
 //! the old or the new snapshot, and a killed sync's lock lapses.
 
 use crate::s3::{Bucket, Proxy};
-use crate::support::{loopql, run};
+use crate::support::{loopql, run, seeded_random};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -243,18 +243,7 @@ fn a_sync_killed_on_s3_leaves_the_old_or_the_new_snapshot_and_its_lock_lapses() 
     let restated = totals(&bucket, &project, true);
     assert_ne!(first, restated);
 
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64;
-    eprintln!("kill delays seeded with {seed}");
-    let mut state = seed | 1;
-    let mut random = move || {
-        state ^= state >> 12;
-        state ^= state << 25;
-        state ^= state >> 27;
-        state.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    };
+    let mut random = seeded_random();
     let mut in_warehouse = first.clone();
     for round in 0..3 {
         let restate = in_warehouse == first;
