@@ -16,7 +16,7 @@ use ballista::extension::{SessionConfigExt, SessionContextExt};
 use datafusion::catalog::{MemorySchemaProvider, SchemaProvider};
 use datafusion::execution::SessionState;
 use datafusion::prelude::{SessionConfig, SessionContext};
-use loopql_core::engine::{CATALOG, Registered, TableSource, discover_plugins, state};
+use loopql_core::engine::{CATALOG, Registered, TableSource, shared_plugins, state};
 use loopql_core::error::{EngineError, Result};
 use loopql_core::project::Project;
 use loopql_warehouse::manifest::Manifest;
@@ -83,7 +83,7 @@ impl TableSource for Cluster {
 /// Connector tables the project reads that the snapshot lacks: registered so a query naming
 /// one is told to sync, not that the table does not exist.
 fn register_live_only(ctx: &SessionContext, project: &Project, manifest: &Manifest) -> Result<()> {
-    let host = discover_plugins(project);
+    let host = shared_plugins(project);
     let Some(catalog) = ctx.catalog(CATALOG) else {
         return Ok(());
     };

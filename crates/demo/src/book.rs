@@ -2,9 +2,8 @@
 //! project file's text, budgets, costs and the ground-truth tables — and how it finishes.
 
 use super::{
-    CLIENTS, Crm, DEMO_ANNOTATIONS, DemoClient, DemoProject, MARKER, PgTarget, Platform,
-    SplitMix64, Web, ads, crm, fx, google_ads, io, journeys, linkedin_ads, meta_ads, microsoft_ads,
-    pg, web,
+    Crm, DEMO_ANNOTATIONS, DemoClient, DemoProject, MARKER, PgTarget, Platform, SplitMix64, Web,
+    ads, crm, fx, google_ads, io, journeys, linkedin_ads, meta_ads, microsoft_ads, pg, web,
 };
 use crate::error::{DemoError, Result};
 use std::path::{Path, PathBuf};
@@ -25,11 +24,11 @@ pub(crate) struct Book {
 }
 
 impl Book {
-    pub(crate) fn new(seed: u64, scale: f64) -> Self {
+    pub(crate) fn new(seed: u64, scale: f64, clients: &[DemoClient]) -> Self {
         let mut toml = format!(
             "{MARKER} (seed {seed}, scale {scale}); edit freely.\n\nbudgets = \"budgets.csv\"\ncosts = \"costs.csv\"\n\n[fx]\npath = \"fx/eurofxref-hist.csv\"\n\n"
         );
-        for client in CLIENTS {
+        for client in clients {
             toml.push_str(&format!(
                 "[[clients]]\nid = \"{}\"\nname = \"{}\"\ncurrency = \"{}\"\ntime_zone = \"{}\"\n\n",
                 client.id, client.name, client.currency, client.time_zone
@@ -204,7 +203,7 @@ impl Book {
     ) -> Result<()> {
         let (web_files, connector, glob) = match client.web {
             Web::Ga4 { gzip, .. } => (
-                web::ga4(dir, client.id, people, gzip)?,
+                web::ga4(dir, &client.id, people, gzip)?,
                 "ga4",
                 format!(
                     "exports/{}/ga4/events_*.json{}",
@@ -213,7 +212,7 @@ impl Book {
                 ),
             ),
             Web::Snowplow => (
-                web::snowplow(dir, client.id, people)?,
+                web::snowplow(dir, &client.id, people)?,
                 "snowplow",
                 format!("exports/{}/snowplow/*.tsv", client.id),
             ),
@@ -256,7 +255,7 @@ impl Book {
             }
             Crm::HubSpot => {
                 self.files
-                    .extend(crm::hubspot(dir, client.id, client.currency, people)?);
+                    .extend(crm::hubspot(dir, &client.id, client.currency, people)?);
                 let base = format!("exports/{}/hubspot", client.id);
                 self.toml.push_str(&format!(
                     "[[sources]]\nconnector = \"hubspot\"\nclient_id = \"{}\"\noptions = {{ contacts_path = \"{base}/contacts.csv\", deals_path = \"{base}/deals.csv\", associations_path = \"{base}/deal_contacts.csv\" }}\n\n",
@@ -265,7 +264,7 @@ impl Book {
             }
             Crm::Salesforce => {
                 self.files
-                    .extend(crm::salesforce(dir, client.id, client.currency, people)?);
+                    .extend(crm::salesforce(dir, &client.id, client.currency, people)?);
                 let base = format!("exports/{}/salesforce", client.id);
                 self.toml.push_str(&format!(
                     "[[sources]]\nconnector = \"salesforce\"\nclient_id = \"{}\"\n[sources.options]\nlead_path = \"{base}/lead.csv\"\ncontact_path = \"{base}/contact.csv\"\nopportunity_path = \"{base}/opportunity.csv\"\nopportunity_contact_role_path = \"{base}/opportunity_contact_role.csv\"\ncampaign_path = \"{base}/campaign.csv\"\ncampaign_member_path = \"{base}/campaign_member.csv\"\n\n",
@@ -308,16 +307,21 @@ impl Book {
     }
 
     /// The project file, budgets, shipped reports, annotations and ground truth.
-    pub(crate) fn finish(mut self, dir: &Path, project_file: PathBuf) -> Result<DemoProject> {
+    pub(crate) fn finish(
+        mut self,
+        dir: &Path,
+        project_file: PathBuf,
+        clients: &[DemoClient],
+    ) -> Result<DemoProject> {
         std::fs::write(&project_file, &self.toml).map_err(io(&project_file))?;
         let budgets_file = dir.join("budgets.csv");
         std::fs::write(&budgets_file, &self.budgets).map_err(io(&budgets_file))?;
         self.files.push(budgets_file);
         // CAC's costs besides media: an agency retainer and the sales team, per client and month.
         let mut costs = String::from("client_id,month,category,amount\n");
-        for (i, client) in CLIENTS.iter().enumerate() {
+        for (i, client) in clients.iter().enumerate() {
             for month in ["2024-01", "2024-02", "2024-03"] {
-                let size = 1.0 + i as f64 * 0.5;
+                let size = 1.0 + (i % 3) as f64 * 0.5;
                 costs.push_str(&format!(
                     "{},{month},marketing,{:.0}\n",
                     client.id,

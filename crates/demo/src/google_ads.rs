@@ -23,7 +23,7 @@ fn campaign_id(client: &DemoClient, r: &AdRow) -> i64 {
 
 /// Writes `rows` (Google Ads rows of one client) in the client's export shape.
 pub fn write(dir: &Path, client: &DemoClient, rows: &[AdRow]) -> Result<Written> {
-    let folder = super::sinks::export_folder(dir, client.id, "google_ads")?;
+    let folder = super::sinks::export_folder(dir, &client.id, "google_ads")?;
     let mut files = Vec::new();
     let by_month = |m: u32| rows.iter().filter(move |r| r.date.month() == m);
     let glob = match client.export {

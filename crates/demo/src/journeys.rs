@@ -220,7 +220,7 @@ fn pick_touch(client: &DemoClient, rng: &mut SplitMix64) -> Touch {
         // Some paid clicks arrive with auto-tagging only: a gclid and no UTMs.
         let tagged = rng.unit() > 0.1;
         // A quarter of the search clicks of a client who also buys Microsoft ads are Bing's.
-        if client.second_platform == Some(Platform::MicrosoftAds) && u < 0.25 {
+        if client.more_platforms.contains(&Platform::MicrosoftAds) && u < 0.25 {
             return Touch::Bing {
                 campaign: BING_CAMPAIGNS[index(u / 0.25, BING_CAMPAIGNS.len())],
             };
@@ -232,7 +232,7 @@ fn pick_touch(client: &DemoClient, rng: &mut SplitMix64) -> Touch {
     } else if x < 0.45 {
         let u = rng.unit();
         // Two in five social clicks of a client who also buys LinkedIn ads are LinkedIn's.
-        if client.second_platform == Some(Platform::LinkedInAds) && u < 0.4 {
+        if client.more_platforms.contains(&Platform::LinkedInAds) && u < 0.4 {
             let k = index(u / 0.4, LINKEDIN_CAMPAIGNS.len());
             return Touch::LinkedIn {
                 campaign: LINKEDIN_CAMPAIGNS[k],

@@ -36,19 +36,19 @@ GROUP BY 1, 2, 3
 ORDER BY 1, 2";
 
 /// A demo client: id, name, reporting currency, time zone, its Google Ads account (id, currency,
-/// export shape), the ad platform it buys besides Google and Meta (if any), and which analytics
-/// tool and CRM it uses.
-#[derive(Debug, Clone, Copy)]
+/// export shape), the ad platforms it buys besides Google and Meta, and which analytics tool and
+/// CRM it uses.
+#[derive(Debug, Clone)]
 pub struct DemoClient {
-    pub id: &'static str,
-    pub name: &'static str,
+    pub id: String,
+    pub name: String,
     pub currency: &'static str,
     pub time_zone: &'static str,
     pub customer_id: i64,
     pub ads_currency: &'static str,
     pub export: ExportShape,
-    /// Microsoft or LinkedIn Ads, billed in the client's currency.
-    pub second_platform: Option<Platform>,
+    /// Microsoft and/or LinkedIn Ads, billed in the client's currency.
+    pub more_platforms: &'static [Platform],
     pub web: Web,
     pub crm: Crm,
 }
@@ -81,53 +81,84 @@ pub enum ExportShape {
     SearchStreamJson,
 }
 
-pub const CLIENTS: [DemoClient; 3] = [
-    DemoClient {
-        id: "acme",
-        name: "Acme Outdoor",
-        currency: "USD",
-        time_zone: "America/New_York",
-        customer_id: 1_234_567_890,
-        ads_currency: "USD",
-        export: ExportShape::MonthlyCsv,
-        second_platform: None,
-        web: Web::Ga4 {
-            gzip: false,
-            ecommerce: true,
+/// The three named clients of the demo.
+fn named_clients() -> [DemoClient; 3] {
+    [
+        DemoClient {
+            id: "acme".into(),
+            name: "Acme Outdoor".into(),
+            currency: "USD",
+            time_zone: "America/New_York",
+            customer_id: 1_234_567_890,
+            ads_currency: "USD",
+            export: ExportShape::MonthlyCsv,
+            more_platforms: &[],
+            web: Web::Ga4 {
+                gzip: false,
+                ecommerce: true,
+            },
+            crm: Crm::HubSpot,
         },
-        crm: Crm::HubSpot,
-    },
-    DemoClient {
-        id: "globex",
-        name: "Globex Software",
-        currency: "EUR",
-        time_zone: "Europe/Berlin",
-        customer_id: 2_345_678_901,
-        ads_currency: "EUR",
-        export: ExportShape::SearchStreamJson,
-        // B2B software: LinkedIn for the decision makers.
-        second_platform: Some(Platform::LinkedInAds),
-        web: Web::Snowplow,
-        crm: Crm::Salesforce,
-    },
-    DemoClient {
-        id: "initech",
-        name: "Initech Insurance",
-        currency: "GBP",
-        time_zone: "Europe/London",
-        customer_id: 3_456_789_012,
-        // An agency-run account billed in USD for a client who reports in GBP.
-        ads_currency: "USD",
-        export: ExportShape::GzipCsv,
-        // UK insurance buyers search on Bing too.
-        second_platform: Some(Platform::MicrosoftAds),
-        web: Web::Ga4 {
-            gzip: true,
-            ecommerce: false,
+        DemoClient {
+            id: "globex".into(),
+            name: "Globex Software".into(),
+            currency: "EUR",
+            time_zone: "Europe/Berlin",
+            customer_id: 2_345_678_901,
+            ads_currency: "EUR",
+            export: ExportShape::SearchStreamJson,
+            // B2B software: LinkedIn for the decision makers.
+            more_platforms: &[Platform::LinkedInAds],
+            web: Web::Snowplow,
+            crm: Crm::Salesforce,
         },
-        crm: Crm::Postgres,
-    },
-];
+        DemoClient {
+            id: "initech".into(),
+            name: "Initech Insurance".into(),
+            currency: "GBP",
+            time_zone: "Europe/London",
+            customer_id: 3_456_789_012,
+            // An agency-run account billed in USD for a client who reports in GBP.
+            ads_currency: "USD",
+            export: ExportShape::GzipCsv,
+            // UK insurance buyers search on Bing too.
+            more_platforms: &[Platform::MicrosoftAds],
+            web: Web::Ga4 {
+                gzip: true,
+                ecommerce: false,
+            },
+            crm: Crm::Postgres,
+        },
+    ]
+}
+
+/// How many clients `loopql demo` writes unless told.
+pub const DEFAULT_CLIENTS: usize = 3;
+
+/// The demo's first `n` clients: the three named ones, then generated agency clients
+/// (`client04`, ...) shaped like them in turn — same currencies, time zones, export shapes,
+/// analytics tool and CRM — each buying Microsoft and LinkedIn Ads besides Google and Meta
+/// (six sources each).
+pub fn clients(n: usize) -> Vec<DemoClient> {
+    let named = named_clients();
+    (0..n)
+        .map(|i| match named.get(i) {
+            Some(c) => c.clone(),
+            None => {
+                let like = &named[i % named.len()];
+                DemoClient {
+                    id: format!("client{:02}", i + 1),
+                    name: format!("Client {:02} ({})", i + 1, like.name),
+                    // Accounts stay distinct: the platforms' ids are derived from the last six
+                    // digits.
+                    customer_id: like.customer_id + i as i64 * 1_000_001,
+                    more_platforms: &[Platform::MicrosoftAds, Platform::LinkedInAds],
+                    ..like.clone()
+                }
+            }
+        })
+        .collect()
+}
 
 /// What the demo wrote.
 #[derive(Debug)]
@@ -139,7 +170,8 @@ pub struct DemoProject {
 
 pub(crate) const MARKER: &str = "# generated by `loopql demo`";
 
-/// Sessions at `--scale 1` across all clients; the default scale keeps `loopql demo` quick.
+/// Sessions at `--scale 1` across the three named clients (each generated client adds as many as
+/// one of them); the default scale keeps `loopql demo` quick.
 pub const SESSIONS_AT_SCALE_1: f64 = 100_000.0;
 pub const DEFAULT_SCALE: f64 = 0.05;
 /// Sessions an average demo person has within the 91 days (measured: keeps scale 1 near 100k).
@@ -149,13 +181,16 @@ const SESSIONS_PER_PERSON: f64 = 1.55;
 #[derive(Debug, Clone)]
 pub struct Options {
     pub seed: u64,
-    /// 1 is about 100k web sessions across the clients.
+    /// 1 is about 100k web sessions across the three named clients; each further client is as
+    /// large as one of them.
     pub scale: f64,
     /// Write the ad platforms' later export, in which the last days' conversions are final.
     pub restated: bool,
     /// Load the CRM of the client whose CRM is a database into this server (else it gets
     /// HubSpot exports).
     pub postgres: Option<PgTarget>,
+    /// How many clients: the three named ones, then generated ones (see [`clients`]).
+    pub clients: usize,
 }
 
 impl Options {
@@ -165,6 +200,7 @@ impl Options {
             scale,
             restated: false,
             postgres: None,
+            clients: DEFAULT_CLIENTS,
         }
     }
 }
@@ -186,14 +222,17 @@ pub fn write(dir: &Path, options: &Options) -> Result<DemoProject> {
     } = *options;
     let project_file = dir.join("loopql.toml");
     prepare(dir, &project_file)?;
+    let clients = clients(options.clients);
     let mut rng = SplitMix64::new(seed);
-    let mut book = Book::new(seed, scale);
+    let mut book = Book::new(seed, scale, &clients);
     let rates = book.rates(dir, &mut rng)?;
+    // Per client, whatever their number: the first three clients' files are the same in a
+    // 3-client and a 50-client demo of one seed.
     let people_per_client =
-        ((scale * SESSIONS_AT_SCALE_1 / CLIENTS.len() as f64 / SESSIONS_PER_PERSON).round()
+        ((scale * SESSIONS_AT_SCALE_1 / named_clients().len() as f64 / SESSIONS_PER_PERSON).round()
             as usize)
             .max(30);
-    for client in CLIENTS {
+    for client in &clients {
         // Journeys first: the ad platforms' clicks and conversions follow them.
         let ecommerce = matches!(
             client.web,
@@ -202,23 +241,19 @@ pub fn write(dir: &Path, options: &Options) -> Result<DemoProject> {
                 ..
             }
         );
-        let people = journeys::generate(&client, people_per_client, ecommerce, &mut rng);
+        let people = journeys::generate(client, people_per_client, ecommerce, &mut rng);
         let paid = journeys::paid_days(&people);
-        let platforms: Vec<(Platform, Vec<ads::AdRow>)> = [
-            Some(Platform::GoogleAds),
-            Some(Platform::MetaAds),
-            client.second_platform,
-        ]
-        .into_iter()
-        .flatten()
-        .map(|p| (p, ads::rows(p, &paid, restated, &mut rng)))
-        .collect();
-        book.ads(dir, &client, &rates, &platforms)?;
-        book.web(dir, &client, &people)?;
-        book.crm(dir, &client, &people, options.postgres.as_ref())?;
-        book.truth(&client, &people);
+        let platforms: Vec<(Platform, Vec<ads::AdRow>)> = [Platform::GoogleAds, Platform::MetaAds]
+            .iter()
+            .chain(client.more_platforms)
+            .map(|&p| (p, ads::rows(p, &paid, restated, &mut rng)))
+            .collect();
+        book.ads(dir, client, &rates, &platforms)?;
+        book.web(dir, client, &people)?;
+        book.crm(dir, client, &people, options.postgres.as_ref())?;
+        book.truth(client, &people);
     }
-    book.finish(dir, project_file)
+    book.finish(dir, project_file, &clients)
 }
 
 pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DemoError + use<> {

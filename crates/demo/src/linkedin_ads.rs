@@ -45,7 +45,7 @@ fn element(client: &DemoClient, r: &AdRow) -> Value {
 /// Writes `rows` (LinkedIn rows of one client, in its reporting currency) as monthly files of
 /// adAnalytics pages, and the campaigns file.
 pub fn write(dir: &Path, client: &DemoClient, rows: &[AdRow]) -> Result<Written> {
-    let folder = super::sinks::export_folder(dir, client.id, "linkedin_ads")?;
+    let folder = super::sinks::export_folder(dir, &client.id, "linkedin_ads")?;
     let mut files = Vec::new();
     for m in 1..=3u32 {
         let month: Vec<Value> = rows

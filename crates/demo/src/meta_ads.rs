@@ -63,7 +63,7 @@ fn row(client: &DemoClient, r: &AdRow) -> Value {
 
 /// Writes `rows` (Meta rows of one client) as monthly files of response pages.
 pub fn write(dir: &Path, client: &DemoClient, rows: &[AdRow]) -> Result<Written> {
-    let folder = super::sinks::export_folder(dir, client.id, "meta_ads")?;
+    let folder = super::sinks::export_folder(dir, &client.id, "meta_ads")?;
     let mut files = Vec::new();
     for m in 1..=3u32 {
         let month: Vec<Value> = rows

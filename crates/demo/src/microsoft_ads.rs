@@ -50,7 +50,7 @@ fn report(client: &DemoClient, month: u32, rows: &[&AdRow]) -> String {
 /// Writes `rows` (Microsoft Advertising rows of one client, in its reporting currency) as one
 /// report per month.
 pub fn write(dir: &Path, client: &DemoClient, rows: &[AdRow]) -> Result<Written> {
-    let folder = super::sinks::export_folder(dir, client.id, "microsoft_ads")?;
+    let folder = super::sinks::export_folder(dir, &client.id, "microsoft_ads")?;
     let mut files = Vec::new();
     for m in 1..=3u32 {
         let month: Vec<&AdRow> = rows.iter().filter(|r| r.date.month() == m).collect();

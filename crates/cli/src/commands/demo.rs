@@ -14,9 +14,15 @@ pub struct Args {
     /// Seed of the generator: the same seed writes the same data.
     #[arg(long, default_value_t = 7)]
     seed: u64,
-    /// Data volume: 1 is about 100k web sessions across the clients (the default stays quick).
+    /// Data volume: 1 is about 100k web sessions across the three named clients (the default
+    /// stays quick); each further client of --clients is as large as one of them.
     #[arg(long, default_value_t = demo::DEFAULT_SCALE)]
     scale: f64,
+    /// How many clients: acme, globex and initech, then generated agency clients (client04, ...)
+    /// shaped like them in turn, each with six sources (Google, Meta, Microsoft and LinkedIn
+    /// Ads, web analytics, CRM). The first clients' files do not depend on the number.
+    #[arg(long, default_value_t = demo::DEFAULT_CLIENTS, value_name = "N")]
+    clients: usize,
     /// Write the ad platforms' later export, in which the last 3 days' conversions are final
     /// (run it over an earlier demo with the same seed to see a restatement).
     #[arg(long)]
@@ -36,6 +42,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     if !(args.scale > 0.0 && args.scale <= 1000.0) {
         anyhow::bail!("--scale must be above 0 and at most 1000");
     }
+    if !(1..=1000).contains(&args.clients) {
+        anyhow::bail!("--clients must be between 1 and 1000");
+    }
     let options = demo::Options {
         restated: args.restated,
         postgres: args
@@ -43,6 +52,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             .as_deref()
             .map(|c| demo::PgTarget::parse(c, &args.postgres_password_env))
             .transpose()?,
+        clients: args.clients,
         ..demo::Options::new(args.seed, args.scale)
     };
     let written = demo::write(&args.dir, &options)?;
@@ -50,7 +60,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         "Wrote a demo project to {} ({} files): {} clients with Google Ads and Meta Ads, web analytics (GA4 or Snowplow) and CRM (HubSpot, Salesforce{}) exports, and exchange rates.\n",
         written.dir.display(),
         written.files.len(),
-        demo::CLIENTS.len(),
+        args.clients,
         if options.postgres.is_some() {
             ", a PostgreSQL CRM"
         } else {

@@ -8,6 +8,7 @@ mod cli;
 mod cluster;
 mod connectors_cli;
 mod demo_cli;
+mod demo_clients;
 mod flight_clients;
 mod meta_live;
 mod postgres_demo;

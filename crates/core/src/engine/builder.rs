@@ -22,7 +22,8 @@ use datafusion::execution::SessionState;
 use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 /// Where an engine's tables come from: the read mode.
 #[async_trait]
@@ -76,7 +77,8 @@ impl Default for Harmonized {
 /// over them.
 #[derive(Debug, Default)]
 pub struct Live {
-    /// Libraries already loaded; `None`: discovered from the project at each open.
+    /// Libraries already loaded; `None`: the process's host for the project's plugin places
+    /// ([`shared_plugins`]).
     host: Option<Arc<PluginHost>>,
 }
 
@@ -92,11 +94,34 @@ impl Live {
 /// The plugin host a project would get: its folders, its explicit paths, and (unless turned off)
 /// the default folders.
 pub fn discover_plugins(project: &Project) -> PluginHost {
+    let (dirs, paths) = plugin_places(project);
+    PluginHost::discover(&dirs, &paths)
+}
+
+fn plugin_places(project: &Project) -> (Vec<PathBuf>, Vec<PathBuf>) {
     let mut dirs = project.plugin_dirs.clone();
     if project.search_default_plugin_dirs {
         dirs.extend(default_dirs());
     }
-    PluginHost::discover(&dirs, &project.plugin_paths)
+    (dirs, project.plugin_paths.clone())
+}
+
+/// The plugin host of this process for a project's plugin folders and paths: discovered at the
+/// first engine that asks, then shared by every later one (per-client and per-principal engines
+/// included). A library is never unloaded, and loading a path again would hand back the code
+/// already mapped, so a process sees a connector folder as it was at its first look.
+pub fn shared_plugins(project: &Project) -> Arc<PluginHost> {
+    type Places = (Vec<PathBuf>, Vec<PathBuf>);
+    static HOSTS: Mutex<BTreeMap<Places, Arc<PluginHost>>> = Mutex::new(BTreeMap::new());
+    let places = plugin_places(project);
+    // Discovery runs under the lock: two engines opening at once load the libraries once.
+    let mut hosts = HOSTS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    hosts
+        .entry(places)
+        .or_insert_with_key(|(dirs, paths)| Arc::new(PluginHost::discover(dirs, paths)))
+        .clone()
 }
 
 #[async_trait]
@@ -104,7 +129,7 @@ impl TableSource for Live {
     async fn register(&self, ctx: &SessionContext, project: &Project) -> Result<Registered> {
         let host = match &self.host {
             Some(h) => h.clone(),
-            None => Arc::new(discover_plugins(project)),
+            None => shared_plugins(project),
         };
         let mut by_connector: BTreeMap<&str, Vec<&Source>> = BTreeMap::new();
         for s in &project.sources {

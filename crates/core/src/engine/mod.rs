@@ -11,7 +11,9 @@ mod query;
 mod results;
 pub mod state;
 
-pub use builder::{EngineBuilder, Harmonized, Live, Registered, TableSource, discover_plugins};
+pub use builder::{
+    EngineBuilder, Harmonized, Live, Registered, TableSource, discover_plugins, shared_plugins,
+};
 pub use catalog::{CatalogSnapshot, FunctionEntry, FunctionKind, TableEntry, TableKind};
 pub use query::{FrontEnd, Params, Query, QueryOptions, QueryStream, StatementKind};
 pub use state::{CATALOG, DEFAULT_SCHEMA};
