@@ -30,7 +30,7 @@ use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl};
 use datafusion::common::{DataFusionError, Result, plan_err};
 use datafusion::datasource::TableProvider;
 use datafusion::execution::SessionState;
-use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
+use datafusion::execution::memory_pool::MemoryReservation;
 use datafusion::logical_expr::Expr;
 use std::sync::{Arc, LazyLock};
 
@@ -184,17 +184,9 @@ impl AttributionTable {
             let (names, clients): (Vec<String>, Vec<Journeys>) = loaded.into_iter().unzip();
             // The journeys and the fits count against the query's memory pool: a per-query
             // limit limits them too.
-            let reservation = std::sync::Mutex::new(
-                MemoryConsumer::new("attribution").register(&state.runtime_env().memory_pool),
-            );
             let bytes: usize = clients.iter().map(Journeys::heap_bytes).sum();
-            reserve(&reservation, bytes).map_err(|why| {
-                DataFusionError::ResourcesExhausted(format!(
-                    "attribution: the journeys of {} ({} MiB of touches and conversions) do not fit in the memory allowed: {why}",
-                    names.join(", "),
-                    bytes.div_ceil(1 << 20)
-                ))
-            })?;
+            let reservation =
+                std::sync::Mutex::new(journeys::reserve(state, "attribution", &names, bytes)?);
             let threads = state.config().target_partitions();
             let wanted = missing_models.clone();
             let dating = self.dating;

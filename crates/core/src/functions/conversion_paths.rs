@@ -20,11 +20,14 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl};
-use datafusion::common::{Result, plan_err};
+use datafusion::common::{DataFusionError, Result, plan_err};
 use datafusion::datasource::TableProvider;
 use datafusion::execution::SessionState;
 use datafusion::logical_expr::Expr;
 use std::sync::{Arc, LazyLock};
+
+/// A row's fixed part while it is built (the tuple) and in the output columns.
+const ROW_BYTES: usize = 160;
 
 static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
     let ts = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
@@ -78,10 +81,15 @@ impl Compute for PathsTable {
             true,
         )
         .await?;
+        // The journeys and the paths built from them count against the query's memory pool.
+        let names: Vec<String> = loaded.keys().cloned().collect();
+        let bytes = loaded.values().map(|j| j.heap_bytes()).sum();
+        let reservation = journeys::reserve(state, "conversion_paths", &names, bytes)?;
+        let mut unreserved = 0usize;
         let mut rows = Vec::new();
         for (client, j) in &loaded {
             let Some(person_keys) = &j.person_keys else {
-                return Err(datafusion::error::DataFusionError::Internal(
+                return Err(DataFusionError::Internal(
                     "journeys read without their person keys".into(),
                 ));
             };
@@ -94,9 +102,20 @@ impl Compute for PathsTable {
                     .map(|k| j.keys.text[*k as usize].as_str())
                     .collect::<Vec<_>>()
                     .join(" > ");
+                let person = person_keys.value(c.person as usize);
+                // A row, its path's text and the output columns' copies of it and the key.
+                unreserved += 2 * text.len() + person.len() + ROW_BYTES;
+                if unreserved >= 1 << 20 {
+                    reservation.try_grow(unreserved).map_err(|why| {
+                        DataFusionError::ResourcesExhausted(format!(
+                            "conversion_paths: the paths of {client} do not fit in the memory allowed: {why}"
+                        ))
+                    })?;
+                    unreserved = 0;
+                }
                 rows.push((
                     client.as_str(),
-                    person_keys.value(c.person as usize),
+                    person,
                     c,
                     j.types[c.kind as usize].as_str(),
                     text,

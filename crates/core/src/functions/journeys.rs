@@ -11,8 +11,9 @@ use datafusion::arrow::array::{
     TimestampMicrosecondArray,
 };
 use datafusion::arrow::datatypes::{DataType, Date32Type, Float64Type, TimestampMicrosecondType};
-use datafusion::common::Result;
+use datafusion::common::{DataFusionError, Result};
 use datafusion::execution::SessionState;
+use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
 use datafusion::logical_expr::Expr;
 use std::collections::{BTreeMap, HashMap};
 
@@ -367,6 +368,26 @@ pub async fn load(
             })
         })
         .collect()
+}
+
+/// Reserves `bytes` of journeys in the query's memory pool under `function`'s name, so a
+/// per-query limit limits the table function too: past it, a resources error naming the
+/// function, the clients, the size and the limit.
+pub fn reserve(
+    state: &SessionState,
+    function: &str,
+    clients: &[String],
+    bytes: usize,
+) -> Result<MemoryReservation> {
+    let reservation = MemoryConsumer::new(function).register(&state.runtime_env().memory_pool);
+    reservation.try_grow(bytes).map_err(|why| {
+        DataFusionError::ResourcesExhausted(format!(
+            "{function}: the journeys of {} ({} MiB of touches and conversions) do not fit in the memory allowed: {why}",
+            clients.join(", "),
+            bytes.div_ceil(1 << 20)
+        ))
+    })?;
+    Ok(reservation)
 }
 
 #[cfg(test)]

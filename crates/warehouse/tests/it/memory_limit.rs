@@ -1,14 +1,15 @@
-//! Attribution's journeys and fits count against the query's memory pool: over a synced
-//! warehouse (its touches and conversions stored, so the reads are light), a per-query limit
-//! too small for the journeys fails the query with a resources error naming them — never the
-//! OOM killer — and a limit with room answers.
+//! The journeys table functions read (`attribution`, its fits; `conversion_paths`, its paths)
+//! count against the query's memory pool: over a synced warehouse (its touches and conversions
+//! stored, so the reads are light), a per-query limit too small for the journeys fails the query
+//! with a resources error naming the function and what did not fit — never the OOM killer — and
+//! a limit with room answers.
 
-use loopql_core::{EngineBuilder, FrontEnd, Project, QueryOptions};
+use loopql_core::{Engine, EngineBuilder, FrontEnd, Project, QueryOptions};
 use loopql_warehouse::SyncOptions;
 use std::sync::Arc;
 
 #[tokio::test]
-async fn attribution_counts_against_the_query_memory_limit() {
+async fn journeys_count_against_the_query_memory_limit() {
     let dir = tempfile::tempdir().unwrap();
     let written =
         loopql_demo::write(&dir.path().join("demo"), &loopql_demo::Options::new(5, 0.1)).unwrap();
@@ -20,7 +21,38 @@ async fn attribution_counts_against_the_query_memory_limit() {
         .open()
         .await
         .unwrap();
-    let sql = "SELECT count(*) FROM attribution('channel', 'markov')";
+    for (sql, function) in [
+        (
+            "SELECT count(*) FROM attribution('channel', 'markov')",
+            "attribution",
+        ),
+        (
+            "SELECT count(*) FROM conversion_paths() WHERE length(path) > 0",
+            "conversion_paths",
+        ),
+    ] {
+        let refusals = refusals(&engine, sql).await;
+        assert!(
+            refusals
+                .iter()
+                .any(|e| e.contains(&format!("{function}: the journeys of"))
+                    && e.contains("memory allowed")),
+            "{refusals:#?}"
+        );
+        let roomy = QueryOptions::new(FrontEnd::Library).memory_limit(1 << 30);
+        let answered = engine
+            .plan(sql, &roomy)
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        assert_eq!(answered.iter().map(|b| b.num_rows()).sum::<usize>(), 1);
+    }
+}
+
+/// The errors of `sql` under limits from 256 KiB to 8 MiB; each must be a resources error.
+async fn refusals(engine: &Engine, sql: &str) -> Vec<String> {
     let mut refusals = Vec::new();
     for kib in [256usize, 512, 1024, 2048, 4096, 8192] {
         let limited = QueryOptions::new(FrontEnd::Library).memory_limit(kib << 10);
@@ -34,19 +66,5 @@ async fn attribution_counts_against_the_query_memory_limit() {
             refusals.push(e);
         }
     }
-    assert!(
-        refusals
-            .iter()
-            .any(|e| e.contains("attribution: the journeys of") && e.contains("memory allowed")),
-        "{refusals:#?}"
-    );
-    let roomy = QueryOptions::new(FrontEnd::Library).memory_limit(1 << 30);
-    let answered = engine
-        .plan(sql, &roomy)
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
-    assert_eq!(answered.iter().map(|b| b.num_rows()).sum::<usize>(), 1);
+    refusals
 }
