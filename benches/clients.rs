@@ -83,10 +83,19 @@ where
     (times[RUNS / 2], last.unwrap())
 }
 
-/// The median time of `sql` in an engine from `builder` opened once, and its answer as text.
+/// The median time of `sql` alone, each run in an engine from `builder` opened just before (so
+/// no credits cache helps), and its answer as text.
 async fn query(builder: &EngineBuilder, sql: &str) -> (Duration, String) {
-    let engine = builder.open().await.unwrap();
-    let (time, batches) = median(|| async { engine.collect(sql).await.unwrap() }).await;
+    let mut times = Vec::new();
+    let mut batches = Vec::new();
+    for _ in 0..RUNS {
+        let engine = builder.open().await.unwrap();
+        let started = Instant::now();
+        batches = engine.collect(sql).await.unwrap();
+        times.push(started.elapsed());
+    }
+    times.sort();
+    let time = times[RUNS / 2];
     let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
     assert!(rows > 0, "{sql}: no rows");
     (time, pretty_format_batches(&batches).unwrap().to_string())

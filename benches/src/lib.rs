@@ -46,15 +46,26 @@ pub fn scale(default: f64) -> f64 {
 /// The demo at `scale` under `tmp` (the bench's `CARGO_TARGET_TMPDIR`), generated once and kept
 /// for later runs.
 pub fn demo(tmp: &Path, scale: f64) -> PathBuf {
-    let dir = tmp.join(format!("bench-demo-scale-{scale}"));
+    demo_with(tmp, scale, false)
+}
+
+/// [`demo`], or with `restated` the same demo as the ad platforms' later export (the last 3
+/// days' conversions final), in a folder of its own.
+pub fn demo_with(tmp: &Path, scale: f64, restated: bool) -> PathBuf {
+    let suffix = if restated { "-restated" } else { "" };
+    let dir = tmp.join(format!("bench-demo-scale-{scale}{suffix}"));
     let done = dir.join(".complete");
     if !done.exists() {
         let _ = std::fs::remove_dir_all(&dir);
         let started = Instant::now();
-        loopql_demo::write(&dir, &loopql_demo::Options::new(7, scale)).unwrap();
+        let options = loopql_demo::Options {
+            restated,
+            ..loopql_demo::Options::new(7, scale)
+        };
+        loopql_demo::write(&dir, &options).unwrap();
         std::fs::write(&done, b"").unwrap();
         println!(
-            "generated the demo at scale {scale} in {:.0?}",
+            "generated the demo{suffix} at scale {scale} in {:.0?}",
             started.elapsed()
         );
     }
