@@ -5,7 +5,7 @@
 use crate::support::{csv_query, loopql, run};
 use std::path::{Path, PathBuf};
 
-fn truth(demo: &Path, name: &str) -> Vec<csv::StringRecord> {
+pub(crate) fn truth(demo: &Path, name: &str) -> Vec<csv::StringRecord> {
     csv::Reader::from_path(demo.join("ground_truth").join(name))
         .unwrap()
         .records()
@@ -13,7 +13,7 @@ fn truth(demo: &Path, name: &str) -> Vec<csv::StringRecord> {
         .collect()
 }
 
-fn close(ours: &str, theirs: &str) -> bool {
+pub(crate) fn close(ours: &str, theirs: &str) -> bool {
     let (a, b): (f64, f64) = (ours.parse().unwrap(), theirs.parse().unwrap());
     (a - b).abs() <= 1e-6 * b.abs().max(1.0)
 }

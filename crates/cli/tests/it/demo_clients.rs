@@ -2,6 +2,7 @@
 //! in a 3-client demo, then generated clients with six sources each — whose numbers equal its
 //! ground truth.
 
+use crate::demo_cli::{close, truth};
 use crate::support::{csv_query, loopql, run};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -38,14 +39,6 @@ fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
     walk(dir, dir, &mut out);
     out
-}
-
-fn truth(demo: &Path, name: &str) -> Vec<csv::StringRecord> {
-    csv::Reader::from_path(demo.join("ground_truth").join(name))
-        .unwrap()
-        .records()
-        .map(Result::unwrap)
-        .collect()
 }
 
 #[test]
@@ -115,8 +108,7 @@ fn more_clients_keep_the_named_ones_and_add_six_source_clients_that_match_their_
             (&t[0], &t[1], &t[2], &t[5]),
             "{o:?} vs {t:?}"
         );
-        let (a, b): (f64, f64) = (o[4].parse().unwrap(), t[7].parse().unwrap());
-        assert!((a - b).abs() <= 1e-6 * b.abs().max(1.0), "{o:?} vs {t:?}");
+        assert!(close(&o[4], &t[7]), "{o:?} vs {t:?}");
     }
     let sessions = csv_query(
         &project,
