@@ -22,12 +22,20 @@ WITH daily AS (
     FROM ad_performance
     GROUP BY client_id, date, platform, channel, campaign_id
 ),
+-- The period kinds a row is counted in. Joined (not a UNION ALL of three reads), so each input is
+-- read once; a filter on `period` reaches this list.
+kinds AS (
+    SELECT column1 AS period FROM (VALUES ('day'), ('week'), ('month'))
+),
 periods AS (
-    SELECT 'day' AS period, date AS period_start, daily.* FROM daily
-    UNION ALL
-    SELECT 'week', CAST(date_trunc('week', date) AS DATE), daily.* FROM daily
-    UNION ALL
-    SELECT 'month', CAST(date_trunc('month', date) AS DATE), daily.* FROM daily
+    SELECT kinds.period,
+           CASE kinds.period
+               WHEN 'day' THEN daily.date
+               WHEN 'week' THEN CAST(date_trunc('week', daily.date) AS DATE)
+               ELSE CAST(date_trunc('month', daily.date) AS DATE)
+           END AS period_start,
+           daily.*
+    FROM daily CROSS JOIN kinds
 ),
 rolled AS (
     SELECT client_id, period, period_start, platform, channel, campaign_id,
@@ -48,16 +56,15 @@ leads AS (
 -- The credits rolled up into the same periods (a day is in the week and month its date_trunc
 -- starts), so each campaign period meets its credits by equality, not by a date range.
 lead_buckets AS (
-    SELECT client_id, channel, campaign, period, period_start, sum(leads) AS leads,
-           sum(revenue) AS revenue
-    FROM (
-        SELECT 'day' AS period, conversion_date AS period_start, leads.* FROM leads
-        UNION ALL
-        SELECT 'week', CAST(date_trunc('week', conversion_date) AS DATE), leads.* FROM leads
-        UNION ALL
-        SELECT 'month', CAST(date_trunc('month', conversion_date) AS DATE), leads.* FROM leads
-    ) AS bucketed
-    GROUP BY client_id, channel, campaign, period, period_start
+    SELECT client_id, channel, campaign, kinds.period,
+           CASE kinds.period
+               WHEN 'day' THEN conversion_date
+               WHEN 'week' THEN CAST(date_trunc('week', conversion_date) AS DATE)
+               ELSE CAST(date_trunc('month', conversion_date) AS DATE)
+           END AS period_start,
+           sum(leads) AS leads, sum(revenue) AS revenue
+    FROM leads CROSS JOIN kinds
+    GROUP BY client_id, channel, campaign, kinds.period, 5
 ),
 lead_periods AS (
     SELECT r.client_id, r.period, r.period_start, r.platform, r.campaign_id, sum(l.leads) AS leads,

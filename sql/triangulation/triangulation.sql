@@ -29,21 +29,38 @@ crm AS (
     WHERE model = 'last_non_direct' AND conversion_type IN ('lead', 'won_deal')
     GROUP BY 1, 2, 3
 ),
-platform_web AS (
-    SELECT COALESCE(p.client_id, w.client_id) AS client_id, COALESCE(p.date, w.date) AS date,
-           COALESCE(p.channel, w.channel) AS channel,
-           p.conversions AS platform_conversions, p.revenue AS platform_revenue,
-           w.conversions AS web_conversions, w.revenue AS web_revenue
-    FROM platform p
-    FULL OUTER JOIN web w ON w.client_id = p.client_id AND w.date = p.date AND w.channel = p.channel
+rows AS (
+    -- The three sources stacked, then grouped by the keys: a row for every key any source has, as
+    -- FULL OUTER JOINs would give, but filters on the keys (client, date, channel) reach every
+    -- source — the attribution function included. The other sources' measures are NULLIF(x, x)
+    -- (always NULL), not NULL literals: DataFusion 55 treats a per-branch literal as a constant
+    -- of the whole UNION (see `roi_by_channel`).
+    SELECT client_id, date, channel,
+           conversions AS platform_conversions, revenue AS platform_revenue,
+           CAST(NULLIF(conversions, conversions) AS BIGINT) AS web_conversions,
+           NULLIF(revenue, revenue) AS web_revenue,
+           NULLIF(conversions, conversions) AS crm_leads, NULLIF(revenue, revenue) AS crm_revenue
+    FROM platform
+    UNION ALL
+    SELECT client_id, date, channel,
+           CAST(NULLIF(conversions, conversions) AS DOUBLE), NULLIF(revenue, revenue),
+           conversions, revenue,
+           CAST(NULLIF(conversions, conversions) AS DOUBLE), NULLIF(revenue, revenue)
+    FROM web
+    UNION ALL
+    SELECT client_id, date, channel,
+           NULLIF(leads, leads), NULLIF(revenue, revenue),
+           CAST(NULLIF(leads, leads) AS BIGINT), NULLIF(revenue, revenue),
+           leads, revenue
+    FROM crm
 ),
 joined AS (
-    SELECT COALESCE(pw.client_id, c.client_id) AS client_id, COALESCE(pw.date, c.date) AS date,
-           COALESCE(pw.channel, c.channel) AS channel,
-           pw.platform_conversions, pw.web_conversions, c.leads AS crm_leads,
-           pw.platform_revenue, pw.web_revenue, c.revenue AS crm_revenue
-    FROM platform_web pw
-    FULL OUTER JOIN crm c ON c.client_id = pw.client_id AND c.date = pw.date AND c.channel = pw.channel
+    SELECT client_id, date, channel,
+           sum(platform_conversions) AS platform_conversions, sum(web_conversions) AS web_conversions,
+           sum(crm_leads) AS crm_leads, sum(platform_revenue) AS platform_revenue,
+           sum(web_revenue) AS web_revenue, sum(crm_revenue) AS crm_revenue
+    FROM rows
+    GROUP BY client_id, date, channel
 )
 SELECT
     client_id, date, channel, platform_conversions, web_conversions, crm_leads,

@@ -159,43 +159,43 @@ fn own_rows(batch: RecordBatch, project: &Project) -> Result<RecordBatch> {
 pub(crate) fn register(ctx: &SessionContext, project: &Project) -> Result<()> {
     // A session scoped to some clients sees their rows only (and the rows every client shares).
     let categories = own_rows(source_categories(project)?, project)?;
-    ctx.register_table(
-        "source_categories",
-        Arc::new(MemTable::try_new(
-            categories.schema(),
-            vec![vec![categories]],
-        )?),
-    )?;
+    ctx.register_table("source_categories", table(categories)?)?;
     let budgets = own_rows(crate::budgets::load(project)?, project)?;
-    ctx.register_table(
-        "budgets",
-        Arc::new(MemTable::try_new(budgets.schema(), vec![vec![budgets]])?),
-    )?;
+    ctx.register_table("budgets", table(budgets)?)?;
     let costs = own_rows(crate::costs::load(project)?, project)?;
-    ctx.register_table(
-        "costs",
-        Arc::new(MemTable::try_new(costs.schema(), vec![vec![costs]])?),
-    )?;
-    let annotations = crate::annotations::load(project)?;
-    ctx.register_table(
-        "annotations",
-        Arc::new(MemTable::try_new(
-            annotations.schema(),
-            vec![vec![annotations]],
-        )?),
-    )?;
-    let clients = clients_batch(project)?;
-    ctx.register_table(
-        "clients",
-        Arc::new(MemTable::try_new(clients.schema(), vec![vec![clients]])?),
-    )?;
+    ctx.register_table("costs", table(costs)?)?;
+    ctx.register_table("annotations", table(crate::annotations::load(project)?)?)?;
+    ctx.register_table("clients", table(clients_batch(project)?)?)?;
     let rates = match &project.fx {
         Some(config) => fx::load(&config.path, config.fill_days)?,
         None => RecordBatch::new_empty(fx::schema()),
     };
-    ctx.register_table(
-        "fx_rates",
-        Arc::new(MemTable::try_new(rates.schema(), vec![vec![rates]])?),
-    )?;
+    ctx.register_table("fx_rates", table(rates)?)?;
     Ok(())
+}
+
+/// `batch` as a table whose text columns are `Utf8View`, the string type of every other table
+/// (a join of `budgets` or `clients` to a view on `client_id` then compares plain columns, and
+/// DataFusion carries a filter on one side to the other).
+fn table(batch: RecordBatch) -> Result<Arc<MemTable>> {
+    let fields: Vec<Field> = batch
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Utf8 | DataType::LargeUtf8 => {
+                f.as_ref().clone().with_data_type(DataType::Utf8View)
+            }
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    let schema = Arc::new(Schema::new(fields));
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(c, f)| datafusion::arrow::compute::cast(c, f.data_type()))
+        .collect::<std::result::Result<Vec<ArrayRef>, _>>()?;
+    let batch = RecordBatch::try_new(schema.clone(), columns)?;
+    Ok(Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))
 }

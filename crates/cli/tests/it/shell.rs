@@ -121,7 +121,7 @@ fn statements_piped_on_stdin() {
     assert!(stdout.contains("-[ RECORD 1 ]"), "{stdout}");
     assert!(stdout.contains("answer | 42"), "{stdout}");
     // \d NAME shows the columns and the shipped view's description.
-    assert!(stdout.contains("| path            | Utf8 "), "{stdout}");
+    assert!(stdout.contains("| path            | Utf8View "), "{stdout}");
     assert!(
         stdout.contains("conversion_paths: every conversion with the path"),
         "{stdout}"

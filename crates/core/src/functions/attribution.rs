@@ -24,7 +24,7 @@ use crate::attribution::journeys::Journeys;
 use crate::attribution::{Model, UNMATCHED, parse_models};
 use crate::settings;
 use async_trait::async_trait;
-use datafusion::arrow::array::{ArrayRef, Date32Array, Float64Array, RecordBatch, StringArray};
+use datafusion::arrow::array::{ArrayRef, Date32Array, Float64Array, RecordBatch, StringViewArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl};
 use datafusion::common::{DataFusionError, Result, plan_err};
@@ -50,12 +50,12 @@ pub static TOUCH_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| schema("touch_da
 
 fn schema(date: &str) -> SchemaRef {
     Arc::new(Schema::new(vec![
-        Field::new("client_id", DataType::Utf8, false),
+        Field::new("client_id", DataType::Utf8View, false),
         Field::new(date, DataType::Date32, true),
-        Field::new("conversion_type", DataType::Utf8, false),
-        Field::new("model", DataType::Utf8, false),
-        Field::new("channel", DataType::Utf8, false),
-        Field::new("campaign", DataType::Utf8, true),
+        Field::new("conversion_type", DataType::Utf8View, false),
+        Field::new("model", DataType::Utf8View, false),
+        Field::new("channel", DataType::Utf8View, false),
+        Field::new("campaign", DataType::Utf8View, true),
         Field::new("conversions", DataType::Float64, false),
         Field::new("value", DataType::Float64, false),
     ]))
@@ -288,18 +288,22 @@ fn batch(
         (a.date, a.kind, a.channel, a.campaign).cmp(&(b.date, b.kind, b.channel, b.campaign))
     });
     let columns: Vec<ArrayRef> = vec![
-        Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.client))),
+        Arc::new(StringViewArray::from_iter_values(
+            rows.iter().map(|r| r.client),
+        )),
         Arc::new(Date32Array::from_iter(
             rows.iter().map(|r| (r.date != i32::MIN).then_some(r.date)),
         )),
-        Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.kind))),
-        Arc::new(StringArray::from_iter_values(
+        Arc::new(StringViewArray::from_iter_values(
+            rows.iter().map(|r| r.kind),
+        )),
+        Arc::new(StringViewArray::from_iter_values(
             rows.iter().map(|r| r.model.name()),
         )),
-        Arc::new(StringArray::from_iter_values(
+        Arc::new(StringViewArray::from_iter_values(
             rows.iter().map(|r| r.channel),
         )),
-        Arc::new(StringArray::from_iter(rows.iter().map(|r| r.campaign))),
+        Arc::new(StringViewArray::from_iter(rows.iter().map(|r| r.campaign))),
         Arc::new(Float64Array::from_iter_values(
             rows.iter().map(|r| r.conversions),
         )),

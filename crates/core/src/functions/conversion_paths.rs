@@ -15,7 +15,7 @@ use crate::attribution::paths;
 use crate::settings;
 use async_trait::async_trait;
 use datafusion::arrow::array::{
-    ArrayRef, Date32Array, Float64Array, Int64Array, RecordBatch, StringArray,
+    ArrayRef, Date32Array, Float64Array, Int64Array, RecordBatch, StringViewArray,
     TimestampMicrosecondArray,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
@@ -32,13 +32,13 @@ const ROW_BYTES: usize = 160;
 static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
     let ts = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
     Arc::new(Schema::new(vec![
-        Field::new("client_id", DataType::Utf8, false),
-        Field::new("person_key", DataType::Utf8, false),
+        Field::new("client_id", DataType::Utf8View, false),
+        Field::new("person_key", DataType::Utf8View, false),
         Field::new("conversion_ts", ts.clone(), false),
         Field::new("conversion_date", DataType::Date32, true),
-        Field::new("conversion_type", DataType::Utf8, false),
+        Field::new("conversion_type", DataType::Utf8View, false),
         Field::new("value", DataType::Float64, false),
-        Field::new("path", DataType::Utf8, false),
+        Field::new("path", DataType::Utf8View, false),
         Field::new("touches", DataType::Int64, false),
         Field::new("first_touch_ts", ts, true),
     ]))
@@ -125,8 +125,8 @@ impl Compute for PathsTable {
             }
         }
         let columns: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.0))),
-            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.1))),
+            Arc::new(StringViewArray::from_iter_values(rows.iter().map(|r| r.0))),
+            Arc::new(StringViewArray::from_iter_values(rows.iter().map(|r| r.1))),
             Arc::new(
                 TimestampMicrosecondArray::from_iter_values(rows.iter().map(|r| r.2.ts))
                     .with_timezone("UTC"),
@@ -135,11 +135,11 @@ impl Compute for PathsTable {
                 rows.iter()
                     .map(|r| (r.2.date != i32::MIN).then_some(r.2.date)),
             )),
-            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.3))),
+            Arc::new(StringViewArray::from_iter_values(rows.iter().map(|r| r.3))),
             Arc::new(Float64Array::from_iter_values(
                 rows.iter().map(|r| r.2.value),
             )),
-            Arc::new(StringArray::from_iter_values(
+            Arc::new(StringViewArray::from_iter_values(
                 rows.iter().map(|r| r.4.as_str()),
             )),
             Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.5))),

@@ -3,7 +3,8 @@
 //! Holt-Winters with weekly seasonality (see `crate::forecast`). Spend comes from
 //! `ad_performance`; conversions (credited leads and purchases) and revenue (credited won deals
 //! and purchases) from `attribution_by_channel` under `loopql.forecast.model` (default linear).
-//! Settings: `loopql.forecast.horizon_days` (30), `loopql.forecast.interval` (0.95).
+//! Settings: `loopql.forecast.horizon_days` (30), `loopql.forecast.interval` (0.95). Filters
+//! on client_id and metric narrow what is read (a client's forecast is its own series only).
 //!
 //! ```sql
 //! SELECT channel, sum(forecast) AS spend_next_30_days FROM forecast(30)
@@ -11,13 +12,13 @@
 //! ```
 
 use super::computed::{Compute, Computed};
-use super::query::{collect, kept_values, strings};
+use super::query::{client_list, collect, kept_clients, kept_values, strings};
 use crate::attribution::Model;
 use crate::forecast::forecast;
 use crate::settings;
 use async_trait::async_trait;
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, Date32Array, Float64Array, Int64Array, RecordBatch, StringArray,
+    Array, ArrayRef, AsArray, Date32Array, Float64Array, Int64Array, RecordBatch, StringViewArray,
 };
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Date32Type, Field, Float64Type, Schema, SchemaRef};
@@ -31,15 +32,15 @@ use std::sync::{Arc, LazyLock};
 
 static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
     Arc::new(Schema::new(vec![
-        Field::new("client_id", DataType::Utf8, false),
-        Field::new("channel", DataType::Utf8, false),
-        Field::new("metric", DataType::Utf8, false),
+        Field::new("client_id", DataType::Utf8View, false),
+        Field::new("channel", DataType::Utf8View, false),
+        Field::new("metric", DataType::Utf8View, false),
         Field::new("date", DataType::Date32, false),
         Field::new("horizon_day", DataType::Int64, false),
         Field::new("forecast", DataType::Float64, false),
         Field::new("lower", DataType::Float64, false),
         Field::new("upper", DataType::Float64, false),
-        Field::new("method", DataType::Utf8, false),
+        Field::new("method", DataType::Utf8View, false),
     ]))
 });
 
@@ -134,12 +135,21 @@ impl Compute for ForecastTable {
             "metric",
             &["spend", "conversions", "revenue"],
         )?;
+        // A client's forecast depends on its own series only: the clients the query keeps are
+        // read, and their credits are all `attribution()` computes.
+        let clients = kept_clients(state, filters).await?;
+        if clients.is_empty() {
+            return Ok(RecordBatch::new_empty(SCHEMA.clone()));
+        }
+        let clients = client_list(&clients);
         let mut series = Series::new();
         if metrics.contains(&"spend") {
             for b in collect(
                 state,
-                "SELECT client_id, channel, date, sum(spend) AS spend FROM ad_performance \
-                 WHERE spend IS NOT NULL GROUP BY 1, 2, 3",
+                &format!(
+                    "SELECT client_id, channel, date, sum(spend) AS spend FROM ad_performance \
+                     WHERE spend IS NOT NULL AND {clients} GROUP BY 1, 2, 3"
+                ),
             )
             .await?
             {
@@ -153,7 +163,8 @@ impl Compute for ForecastTable {
                     "SELECT client_id, channel, conversion_date AS date, \
                      sum(CASE WHEN conversion_type IN ('lead', 'purchase') THEN conversions ELSE 0.0 END) AS conversions, \
                      sum(CASE WHEN conversion_type IN ('won_deal', 'purchase') THEN value ELSE 0.0 END) AS revenue \
-                     FROM attribution_by_channel WHERE model = '{}' AND channel <> 'Unmatched' GROUP BY 1, 2, 3",
+                     FROM attribution_by_channel WHERE model = '{}' AND channel <> 'Unmatched' AND {clients} \
+                     GROUP BY 1, 2, 3",
                     model.name()
                 ),
             )
@@ -212,19 +223,19 @@ impl Compute for ForecastTable {
             }
         }
         let columns: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from_iter_values(
+            Arc::new(StringViewArray::from_iter_values(
                 rows.iter().map(|r| r.0.as_str()),
             )),
-            Arc::new(StringArray::from_iter_values(
+            Arc::new(StringViewArray::from_iter_values(
                 rows.iter().map(|r| r.1.as_str()),
             )),
-            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.2))),
+            Arc::new(StringViewArray::from_iter_values(rows.iter().map(|r| r.2))),
             Arc::new(Date32Array::from_iter_values(rows.iter().map(|r| r.3))),
             Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.4))),
             Arc::new(Float64Array::from_iter_values(rows.iter().map(|r| r.5))),
             Arc::new(Float64Array::from_iter_values(rows.iter().map(|r| r.6))),
             Arc::new(Float64Array::from_iter_values(rows.iter().map(|r| r.7))),
-            Arc::new(StringArray::from_iter_values(
+            Arc::new(StringViewArray::from_iter_values(
                 rows.iter().map(|r| r.8.as_str()),
             )),
         ];

@@ -2,6 +2,7 @@
 //! the generator writes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod client_filter;
 mod demo_views;
 mod fits;
 mod stitching;

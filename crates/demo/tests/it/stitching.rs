@@ -99,7 +99,9 @@ async fn multi_touch_paths_are_recovered_and_first_touches_match_the_truth() {
         .await
         .unwrap()
     {
-        let (c, ch) = (b.column(0).as_string::<i32>(), b.column(1).as_string::<i32>());
+        let text = |i| cast(b.column(i), &DataType::Utf8).unwrap();
+        let (c, ch) = (text(0), text(1));
+        let (c, ch) = (c.as_string::<i32>(), ch.as_string::<i32>());
         let n = cast(b.column(2), &DataType::Float64).unwrap();
         let n = n.as_primitive::<Float64Type>();
         for r in 0..b.num_rows() {
