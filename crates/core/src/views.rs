@@ -240,6 +240,40 @@ pub fn materialized_day(view: &str) -> Option<&'static str> {
     }
 }
 
+/// The tables and views `sql` reads, as its text names them (`connector.table` or `table`;
+/// CTE names left out).
+pub fn references(sql: &str) -> Result<std::collections::BTreeSet<String>> {
+    let mut out = std::collections::BTreeSet::new();
+    for statement in datafusion::sql::parser::DFParser::parse_sql(sql)? {
+        let (relations, _ctes) =
+            datafusion::sql::resolve::resolve_table_references(&statement, true)?;
+        out.extend(relations.iter().map(|r| r.to_string()));
+    }
+    Ok(out)
+}
+
+/// The tables a derived view reads — harmonized, stored derived and reference tables — seen
+/// through the derived views it reads that are not stored: what a stored derived table has to
+/// be computed again after.
+pub fn inputs(view: &str) -> Result<std::collections::BTreeSet<String>> {
+    let file = DERIVED
+        .iter()
+        .find(|v| v.name == view)
+        .ok_or_else(|| EngineError::View {
+            view: view.to_string(),
+            message: "not a shipped derived view".into(),
+        })?;
+    let mut out = std::collections::BTreeSet::new();
+    for name in references(file.sql)? {
+        if DERIVED.iter().any(|v| v.name == name) && !MATERIALIZED.contains(&name.as_str()) {
+            out.extend(inputs(&name)?);
+        } else {
+            out.insert(name);
+        }
+    }
+    Ok(out)
+}
+
 /// Creates the views over the harmonized ones, except those the read mode registered as tables
 /// (`present`: a warehouse's materialized ones).
 pub(crate) async fn register_derived(
@@ -305,5 +339,46 @@ mod tests {
         let sql = HARMONIZED[0].expand(&[]);
         assert!(sql.contains("NULL AS date, NULL AS client_id"), "{sql}");
         assert!(sql.contains("WHERE false) AS sources"));
+    }
+
+    #[test]
+    fn a_stored_view_s_inputs_are_the_tables_its_sql_reads() {
+        let set = |names: &[&str]| names.iter().map(|n| n.to_string()).collect();
+        assert_eq!(
+            inputs("identified_sessions").unwrap(),
+            set(&["contacts", "sessions"])
+        );
+        let touchpoints = inputs("touchpoints").unwrap();
+        assert!(
+            touchpoints.contains("identified_sessions"),
+            "{touchpoints:?}"
+        );
+        assert!(!touchpoints.contains("ad_performance"), "{touchpoints:?}");
+        let conversions = inputs("conversions").unwrap();
+        for t in ["clients", "contacts", "deals", "identified_sessions"] {
+            assert!(conversions.contains(t), "{t}: {conversions:?}");
+        }
+        // A derived view that is not stored is seen through: `roi_by_channel` reads the
+        // attribution views, which read attribution() over the stored tables.
+        let roi = inputs("roi_by_channel").unwrap();
+        assert!(
+            roi.contains("ad_performance") && roi.contains("costs"),
+            "{roi:?}"
+        );
+        assert!(!roi.contains("attribution_by_channel"), "{roi:?}");
+        assert!(inputs("no_such_view").is_err());
+        // A harmonized view over a mapping reads the connector's table and the reference
+        // tables.
+        let ads = HARMONIZED
+            .iter()
+            .find(|v| v.name == "ad_performance")
+            .unwrap();
+        let sql = ads.expand(&["SELECT * FROM google_ads.campaign_stats".to_string()]);
+        let read = references(&sql).unwrap();
+        assert!(read.contains("google_ads.campaign_stats"), "{read:?}");
+        assert!(
+            read.contains("clients") && read.contains("fx_rates"),
+            "{read:?}"
+        );
     }
 }

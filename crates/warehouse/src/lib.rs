@@ -16,6 +16,7 @@
 //! its manifest; a sync killed at any moment leaves `CURRENT` on the old or the new snapshot, and
 //! the next sync deletes what the killed one left behind.
 
+mod changes;
 mod lock;
 pub mod manifest;
 pub mod memory;

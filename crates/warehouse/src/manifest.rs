@@ -66,6 +66,11 @@ pub struct TableEntry {
     pub day_column: Option<String>,
     /// Name of the day level in paths (`date`), when there is one.
     pub day_partition: Option<String>,
+    /// For a table the sync computes: a hash of what defines it (the view's SQL and the
+    /// connectors' mappings). A table whose definition changed is not comparable with the
+    /// previous snapshot's: it is computed whole again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub definition: Option<String>,
     pub files: Vec<FileEntry>,
 }
 
@@ -143,6 +148,7 @@ mod tests {
                     schema,
                     day_column: Some("date".into()),
                     day_partition: Some("date".into()),
+                    definition: None,
                     files: vec![FileEntry {
                         path: "ad_performance/client_id=a/date=2026-01-01/part-000003.parquet"
                             .into(),

@@ -1,6 +1,7 @@
 //! One sync's writes into its new snapshot: re-read partitions written (or linked when their
 //! bytes did not change), the rest linked from the previous snapshot.
 
+use super::changes::Changes;
 use super::manifest::{FileEntry, Manifest, TableEntry};
 use super::partition::{Day, Partitions, day_text, encode, last_day};
 use super::progress::Line;
@@ -22,6 +23,9 @@ pub(super) struct Run<'a> {
     pub(super) kept: u64,
     pub(super) dropped: u64,
     pub(super) bytes: u64,
+    /// Every partition this run wrote anew or dropped (not linked): what the later phases
+    /// recompute from (see [`Changes`]).
+    pub(super) changes: Changes,
 }
 
 /// How the rows given to [`Run::replace`] are ordered.
@@ -52,6 +56,7 @@ pub(super) struct Mark {
     bytes: u64,
     rows: u64,
     line_bytes: u64,
+    changes: usize,
 }
 
 impl Run<'_> {
@@ -177,7 +182,7 @@ impl Run<'_> {
         }
         // Old partitions inside the window that the source no longer has are gone.
         if let Some(old) = old {
-            self.dropped += old
+            let gone: Vec<&FileEntry> = old
                 .client_files(client)
                 .filter(|f| !produced.contains(&f.day))
                 .filter(|f| match (since, f.day.as_deref()) {
@@ -185,7 +190,11 @@ impl Run<'_> {
                     (Some(_), Some(NULL_DAY)) | (Some(_), None) => true,
                     (Some(s), Some(d)) => super::partition::parse_day(d).is_some_and(|d| d >= s),
                 })
-                .count() as u64;
+                .collect();
+            self.dropped += gone.len() as u64;
+            for f in gone {
+                self.changes.push(&entry.dir, client, f.day.as_deref());
+            }
         }
         Ok(Outcome::Written)
     }
@@ -200,6 +209,7 @@ impl Run<'_> {
             bytes: self.bytes,
             rows: line.rows,
             line_bytes: line.bytes,
+            changes: self.changes.len(),
         }
     }
 
@@ -212,6 +222,7 @@ impl Run<'_> {
         self.bytes = mark.bytes;
         line.rows = mark.rows;
         line.bytes = mark.line_bytes;
+        self.changes.truncate(mark.changes);
     }
 
     /// Writes one day's partition of `client` (or links the old file when its bytes are the
@@ -271,6 +282,7 @@ impl Run<'_> {
         line.bytes(bytes);
         self.written += 1;
         self.bytes += bytes;
+        self.changes.push(&entry.dir, client, day_name.as_deref());
         entry.files.push(FileEntry {
             path,
             client_id: Some(client.to_string()),
@@ -305,6 +317,7 @@ impl Run<'_> {
             .put(&format!("{}/{path}", self.new_dir()), encoded.bytes)
             .await?;
         self.bytes += bytes;
+        self.changes.push(&entry.dir, "", None);
         entry.files.push(FileEntry {
             path,
             client_id: None,
@@ -359,6 +372,7 @@ mod tests {
             schema: schema().as_ref().clone(),
             day_column: Some("day".into()),
             day_partition: Some("date".into()),
+            definition: None,
             files: Vec::new(),
         }
     }
@@ -374,6 +388,7 @@ mod tests {
             kept: 0,
             dropped: 0,
             bytes: 0,
+            changes: Changes::default(),
         }
     }
 

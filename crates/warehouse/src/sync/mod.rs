@@ -4,10 +4,12 @@
 //!    table has an activity day and an earlier sync exists) the trailing restatement window from
 //!    `newest synced day - restatement_days` (or `--since`). Every re-read partition replaces the
 //!    old one; the rest is linked from the previous snapshot.
-//! 2. The harmonized tables of the clients touched are computed from the new snapshot's raw
-//!    tables (not from the connectors again), over the same window plus two days of margin for
-//!    time zones.
-//! 3. The reference tables (clients, rates, budgets, ...) are written whole.
+//! 2. The reference tables (clients, rates, budgets, ...) are written whole.
+//! 3. The harmonized tables are computed from the new snapshot's raw tables (not from the
+//!    connectors again) for each client whose raw partitions changed, from the first changed
+//!    day minus two days of margin for time zones (whole when an undated table changed, when
+//!    the clients, rates or source categories changed, or when the view's definition did).
+//! 4. The stored derived tables are computed for the clients whose inputs changed.
 //!
 //! A partition whose rows did not change encodes to the same bytes (rows are put in a canonical
 //! order) and is linked, not rewritten; a sync that changes nothing commits nothing.
@@ -154,9 +156,9 @@ async fn locked_sync(
             kept: 0,
             dropped: 0,
             bytes: 0,
+            changes: Default::default(),
         },
         tables: BTreeMap::new(),
-        windows: BTreeMap::new(),
         source_runs: Vec::new(),
     };
 
@@ -165,7 +167,7 @@ async fn locked_sync(
     sync.raw(&live, &chosen).await?;
     let raw_time = started.elapsed();
 
-    // 2. Harmonized tables, from the new raw tables; 3. reference tables.
+    // 2. Reference tables; 3. harmonized tables, from the new raw tables.
     let started = std::time::Instant::now();
     let derived = EngineBuilder::new(
         project.clone(),
@@ -179,8 +181,8 @@ async fn locked_sync(
     .runtime(runtime.clone())
     .open()
     .await?;
-    sync.harmonized(&derived).await?;
     sync.reference(&derived).await?;
+    sync.harmonized(&derived, live.mappings()).await?;
     // 4. Materialized derived tables (identity stitching, then the touches and conversions
     // attribution reads), each from the new harmonized tables and the ones stored before it.
     for name in loopql_core::views::MATERIALIZED {
@@ -346,6 +348,7 @@ mod tests {
             schema,
             day_column: Some("date".into()),
             day_partition: Some("date".into()),
+            definition: None,
             files: vec![file("2026-01-01"), file("2026-01-31")],
         };
         let opts = SyncOptions::default();

@@ -27,8 +27,6 @@ pub(super) struct Sync<'a> {
     pub(super) run: Run<'a>,
     /// The new snapshot's tables so far.
     pub(super) tables: BTreeMap<String, TableEntry>,
-    /// Per client touched: the first day re-read (`None`: all of it).
-    pub(super) windows: BTreeMap<String, Option<i32>>,
     pub(super) source_runs: Vec<SourceSync>,
 }
 
@@ -55,6 +53,27 @@ impl Sync<'_> {
                 .collect();
             for client in clients {
                 self.raw_client(live, connector, client, chosen).await?;
+            }
+        }
+        // A client's raw partitions that are gone without a read (its source left the project,
+        // or the connector's table did) change its harmonized tables too.
+        if let Some(old) = self.old {
+            for (key, entry) in old.tables.iter().filter(|(_, t)| t.kind == TableKind::Raw) {
+                let present: BTreeSet<&str> = self
+                    .tables
+                    .get(key)
+                    .into_iter()
+                    .flat_map(|t| t.files.iter().filter_map(|f| f.client_id.as_deref()))
+                    .collect();
+                let gone: BTreeSet<&str> = entry
+                    .files
+                    .iter()
+                    .filter_map(|f| f.client_id.as_deref())
+                    .filter(|c| !present.contains(c))
+                    .collect();
+                for client in gone {
+                    self.run.changes.push(&entry.dir, client, None);
+                }
             }
         }
         Ok(())
@@ -101,6 +120,7 @@ impl Sync<'_> {
                         .map(|c| Layout::day_partition(&schema, c)),
                     day_column: spec.activity_date.clone(),
                     schema: schema.clone(),
+                    definition: None,
                     files: Vec::new(),
                 });
             let old_entry = self.old.and_then(|m| m.tables.get(&key));
@@ -160,13 +180,6 @@ impl Sync<'_> {
                     .await?;
             }
         }
-        if let Some(w) = since_used {
-            let merged = match self.windows.get(client) {
-                None => w,
-                Some(before) => before.zip(w).map(|(a, b)| a.min(b)),
-            };
-            self.windows.insert(client.to_string(), merged);
-        }
         if !selected {
             line.finish("kept");
             return Ok(());
@@ -191,19 +204,55 @@ impl Sync<'_> {
         Ok(())
     }
 
-    /// Phase 2: the harmonized tables of the clients touched, computed from the new raw tables
-    /// over the same window plus two days of margin for time zones; the other clients' carried
-    /// over.
-    pub(super) async fn harmonized(&mut self, derived: &Engine) -> Result<()> {
+    /// Phase 3: each harmonized table, computed from the new raw tables for each client from
+    /// the first day the client's partitions of the connector tables the view reads (through
+    /// its mappings) changed — two days earlier: a reporting day can start the UTC day
+    /// before —, or whole when an undated one changed; the other clients' carried over.
+    /// Everything is computed again when the table's definition changed, when a reference
+    /// table the view reads changed (a client's time zone or currency, rates, source
+    /// categories), or with `--full`; `--since` computes from that day.
+    pub(super) async fn harmonized(
+        &mut self,
+        derived: &Engine,
+        mappings: &[(String, String)],
+    ) -> Result<()> {
         let clients: Vec<String> = self.project.clients.iter().map(|c| c.id.clone()).collect();
+        let forced = self
+            .options
+            .since
+            .and_then(|d| crate::partition::parse_day(&d.format("%Y-%m-%d").to_string()));
         let mut line = self.lines.line("harmonized tables");
         for view in views::HARMONIZED {
             let schema = table_schema(derived, view.name).await?;
             let mut entry = computed_entry(view.name, &schema, views::activity_day(view.name));
+            let own: Vec<(String, String)> = mappings
+                .iter()
+                .filter(|(v, _)| v == view.name)
+                .cloned()
+                .collect();
+            entry.definition = Some(definition(view.sql, &own));
+            // What the view reads: connector tables (through its mappings) and reference tables.
+            let sql: Vec<String> = own.iter().map(|(_, m)| m.clone()).collect();
+            let (raw, reference): (Vec<String>, Vec<String>) =
+                views::references(&view.expand(&sql))?
+                    .into_iter()
+                    .partition(|t| t.contains('.'));
+            let raw: BTreeSet<String> = raw.iter().map(|t| table_dir(t)).collect();
+            // A name that is no reference table (none today) could be anything: all again.
+            let everything = self.options.full
+                || reference
+                    .iter()
+                    .any(|r| !REFERENCE.contains(&r.as_str()) || self.run.changes.reference(r));
             let old_entry = self.old.and_then(|m| m.tables.get(view.name));
-            let comparable = old_entry.filter(|o| o.schema == schema && o.dir == entry.dir);
+            let comparable = old_entry.filter(|o| comparable(o, &entry));
             for client in &clients {
-                let touched = self.windows.get(client.as_str()).copied();
+                let changed = self.run.changes.first_day(|d| raw.contains(d), client);
+                let touched = match (everything, forced, changed) {
+                    (true, _, _) => Some(None),
+                    (_, Some(f), Some(Some(c))) => Some(Some(f.min(c))),
+                    (_, Some(f), None) => Some(Some(f)),
+                    (_, _, c) => c,
+                };
                 let since = match (touched, comparable) {
                     (Some(Some(day)), Some(_)) if entry.day_column.is_some() => {
                         Some(day - HARMONIZED_MARGIN_DAYS as i32)
@@ -243,19 +292,35 @@ impl Sync<'_> {
 
     /// Phase 4: a derived view a snapshot stores (one of `views::MATERIALIZED`), computed in
     /// `engine` (over the new harmonized tables and the ones materialized before it) for every
-    /// client this sync touched — whole, since a login re-keys a person's past sessions — and
-    /// carried over for the others. Partitions whose bytes did not change are linked, not
-    /// written.
+    /// client whose inputs changed in this sync (`views::inputs`: the tables its SQL reads) —
+    /// whole, since a login re-keys a person's past sessions — and carried over for the others
+    /// (all of them again when its definition changed, or with `--full`). Partitions whose
+    /// bytes did not change are linked, not written.
     pub(super) async fn materialized(&mut self, engine: &Engine, name: &str) -> Result<()> {
         let clients: Vec<String> = self.project.clients.iter().map(|c| c.id.clone()).collect();
+        // The folders of the tables it reads (connector tables as `raw/...`), and whether a
+        // reference table among them changed.
+        let read = views::inputs(name)?;
+        let inputs: BTreeSet<String> = read.iter().map(|t| table_dir(t)).collect();
+        let sql = views::DERIVED
+            .iter()
+            .find(|v| v.name == name)
+            .map_or("", |v| v.sql);
+        let reference_changed = read
+            .iter()
+            .any(|t| REFERENCE.contains(&t.as_str()) && self.run.changes.reference(t));
         let mut line = self.lines.line("stored derived tables");
         {
             let schema = table_schema(engine, name).await?;
             let mut entry = computed_entry(name, &schema, views::materialized_day(name));
+            entry.definition = Some(definition(sql, &[]));
             let old_entry = self.old.and_then(|m| m.tables.get(name));
-            let comparable = old_entry.filter(|o| o.schema == schema && o.dir == entry.dir);
+            let comparable = old_entry.filter(|o| comparable(o, &entry));
             for client in &clients {
-                if comparable.is_some() && !self.windows.contains_key(client.as_str()) {
+                let changed = self.options.full
+                    || reference_changed
+                    || self.run.changes.any(|d| inputs.contains(d), client);
+                if comparable.is_some() && !changed {
                     self.run.carry(&mut entry, comparable, client, None).await?;
                     continue;
                 }
@@ -286,8 +351,9 @@ impl Sync<'_> {
         Ok(())
     }
 
-    /// Phase 3: the reference tables (clients, rates, budgets, ...), written whole: what a
-    /// cluster reads instead of the project's files.
+    /// Phase 2: the reference tables (clients, rates, budgets, ...), written whole (linked when
+    /// unchanged): what a cluster reads instead of the project's files, and what tells the
+    /// next phases whether a client's settings, the rates or the categories changed.
     pub(super) async fn reference(&mut self, derived: &Engine) -> Result<()> {
         for name in REFERENCE {
             let schema = table_schema(derived, name).await?;
@@ -297,6 +363,7 @@ impl Sync<'_> {
                 schema,
                 day_column: None,
                 day_partition: None,
+                definition: None,
                 files: Vec::new(),
             };
             let old_entry = self.old.and_then(|m| m.tables.get(*name));
@@ -349,6 +416,39 @@ fn computed_entry(
         day_partition: day_column.map(|c| Layout::day_partition(schema, c)),
         day_column: day_column.map(str::to_string),
         schema: schema.clone(),
+        definition: None,
         files: Vec::new(),
     }
+}
+
+/// The folder of a table a view names: `raw/CONNECTOR/TABLE` for a connector's table, the
+/// name for a computed one.
+fn table_dir(name: &str) -> String {
+    match name.split_once('.') {
+        Some((connector, table)) => format!("raw/{connector}/{table}"),
+        None => name.to_string(),
+    }
+}
+
+/// Whether a computed table of the previous snapshot can be carried into `entry`: same folder,
+/// columns and definition.
+fn comparable(old: &TableEntry, entry: &TableEntry) -> bool {
+    old.schema == entry.schema && old.dir == entry.dir && old.definition == entry.definition
+}
+
+/// A hash of a computed table's definition: its view's SQL and the mappings it is expanded
+/// over.
+fn definition(sql: &str, mappings: &[(String, String)]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(sql.as_bytes());
+    let mut mappings: Vec<&(String, String)> = mappings.iter().collect();
+    mappings.sort();
+    for (view, mapping) in mappings {
+        h.update([0]);
+        h.update(view.as_bytes());
+        h.update([0]);
+        h.update(mapping.as_bytes());
+    }
+    hex::encode(h.finalize())
 }

@@ -3,6 +3,7 @@
 
 mod credits_cache;
 mod day_order;
+mod incremental;
 mod memory_limit;
 mod result_cache;
 mod stitched;
