@@ -3,8 +3,8 @@
 //! text columns are of the engine's string type, so a join key is never wrapped in a cast that
 //! stops DataFusion carrying the filter across the join).
 
+use loopql_core::Engine;
 use loopql_core::views::DERIVED;
-use loopql_core::{Engine, EngineBuilder, Project};
 
 /// How many rows `sql` returns (every column is read: nothing of the view is optimized away).
 async fn count(engine: &Engine, sql: &str) -> usize {
@@ -14,18 +14,9 @@ async fn count(engine: &Engine, sql: &str) -> usize {
 
 #[tokio::test]
 async fn a_client_filter_reaches_attribution_through_every_shipped_view() {
-    let dir = tempfile::tempdir().unwrap();
-    let written = loopql_demo::write(
-        &dir.path().join("demo"),
-        &loopql_demo::Options::new(5, 0.05),
-    )
-    .unwrap();
     // A live engine caches no credits: every query that needs them computes them, for the
     // clients its filters keep.
-    let engine = EngineBuilder::live(Project::load(&written.project_file).unwrap())
-        .open()
-        .await
-        .unwrap();
+    let (_dir, engine) = crate::demo_views::demo().await;
     let mut crediting = Vec::new();
     for view in DERIVED
         .iter()

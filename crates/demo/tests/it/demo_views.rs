@@ -31,7 +31,7 @@ async fn rows(engine: &Engine, sql: &str) -> Vec<(String, Vec<f64>)> {
     out
 }
 
-async fn demo() -> (tempfile::TempDir, Engine) {
+pub(crate) async fn demo() -> (tempfile::TempDir, Engine) {
     let dir = tempfile::tempdir().unwrap();
     let written = loopql_demo::write(
         &dir.path().join("demo"),
