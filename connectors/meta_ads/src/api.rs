@@ -4,10 +4,11 @@
 
 use crate::insights::{PAGE_CONTEXT, Page, Row};
 use loopql_connector_sdk::ConnectorError;
+use loopql_connector_sdk::http::{self, Retry};
 use loopql_connector_sdk::json::{elements, located};
 use loopql_connector_sdk::serde_json;
+use loopql_connector_sdk::ureq;
 use std::path::Path;
-use std::time::Duration;
 
 /// The Insights fields the raw tables need.
 pub const FIELDS: &str = "account_id,account_currency,campaign_id,campaign_name,adset_id,ad_id,date_start,date_stop,impressions,clicks,inline_link_clicks,spend,actions,action_values";
@@ -22,16 +23,7 @@ pub struct ApiConfig {
     pub since: String,
     pub until: String,
     pub page_size: u32,
-    pub max_attempts: u32,
-    pub retry_base: Duration,
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(120)))
-        .build()
-        .into()
+    pub retry: Retry,
 }
 
 /// The `error.message` of a Graph API error body, or the body itself.
@@ -46,77 +38,28 @@ fn api_message(body: &str) -> String {
         .unwrap_or_else(|| body.chars().take(300).collect())
 }
 
-fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// GET with retries; returns the body of a 2xx answer.
+/// GET with retries (SDK `http`); returns the body of a 2xx answer.
 fn get(agent: &ureq::Agent, url: &str, config: &ApiConfig) -> Result<String, ConnectorError> {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let response = agent
-            .get(url)
-            .header("Authorization", &format!("Bearer {}", config.token))
-            .call();
-        let (retry, message, wait) = match response {
-            Ok(mut r) => {
-                let status = r.status().as_u16();
-                let retry_after = r
-                    .headers()
-                    .get("retry-after")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .map(Duration::from_secs);
-                let body = r.body_mut().read_to_string().map_err(|e| {
-                    ConnectorError::Other(format!(
-                        "Meta API: reading the answer to {}: {e}",
-                        redact(url)
-                    ))
-                })?;
-                match status {
-                    200..=299 => return Ok(body),
-                    401 | 403 => {
-                        return Err(ConnectorError::Other(format!(
-                            "Meta API refused the access token (HTTP {status}): {}; check ${} (a token with ads_read for these accounts)",
-                            api_message(&body),
-                            config.token_env
-                        )));
-                    }
-                    429 | 500..=599 => (
-                        true,
-                        format!("HTTP {status}: {}", api_message(&body)),
-                        retry_after,
-                    ),
-                    _ => (
-                        false,
-                        format!("HTTP {status}: {}", api_message(&body)),
-                        None,
-                    ),
-                }
-            }
-            Err(e) => (true, e.to_string(), None),
-        };
-        if !retry || attempt >= config.max_attempts {
-            let tries = if retry {
-                format!(" after {attempt} attempts")
-            } else {
-                String::new()
-            };
-            return Err(ConnectorError::Other(format!(
-                "Meta API request {} failed{tries}: {message}",
-                redact(url)
-            )));
-        }
-        let backoff = config.retry_base.saturating_mul(1 << (attempt - 1).min(10));
-        std::thread::sleep(wait.unwrap_or(backoff).min(Duration::from_secs(60)));
+    let label = format!("Meta API request {}", redact(url));
+    let answer = http::retrying(&label, config.retry, api_message, || {
+        http::answer(
+            agent
+                .get(url)
+                .header("Authorization", &format!("Bearer {}", config.token))
+                .call(),
+        )
+    })?;
+    match answer.status {
+        200..=299 => Ok(answer.body),
+        status @ (401 | 403) => Err(ConnectorError::Other(format!(
+            "Meta API refused the access token (HTTP {status}): {}; check ${} (a token with ads_read for these accounts)",
+            api_message(&answer.body),
+            config.token_env
+        ))),
+        status => Err(ConnectorError::Other(format!(
+            "{label} failed: HTTP {status}: {}",
+            api_message(&answer.body)
+        ))),
     }
 }
 
@@ -133,7 +76,7 @@ fn redact(url: &str) -> String {
 
 /// Every Insights row of every account for the date range, following the cursors.
 pub fn fetch(config: &ApiConfig, skip: bool) -> Result<Vec<Row>, ConnectorError> {
-    let agent = agent();
+    let agent = http::agent();
     let time_range = format!(
         "{{\"since\":\"{}\",\"until\":\"{}\"}}",
         config.since, config.until
@@ -148,10 +91,10 @@ pub fn fetch(config: &ApiConfig, skip: bool) -> Result<Vec<Row>, ConnectorError>
         let mut url = Some(format!(
             "{}/{account}/insights?level={}&time_increment=1&limit={}&fields={}&time_range={}",
             config.base_url.trim_end_matches('/'),
-            percent_encode(&config.level),
+            http::encode(&config.level),
             config.page_size,
-            percent_encode(FIELDS),
-            percent_encode(&time_range)
+            http::encode(FIELDS),
+            http::encode(&time_range)
         ));
         while let Some(u) = url.take() {
             let body = get(&agent, &u, config)?;
@@ -243,8 +186,11 @@ mod tests {
             since: "2024-01-01".into(),
             until: "2024-01-31".into(),
             page_size: 500,
-            max_attempts: 3,
-            retry_base: Duration::from_millis(5),
+            retry: Retry {
+                attempts: 3,
+                base: std::time::Duration::from_millis(5),
+                max_wait: std::time::Duration::from_millis(50),
+            },
         }
     }
 

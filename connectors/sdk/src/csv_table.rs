@@ -212,13 +212,53 @@ pub fn stream_batches(
     sink: &mut crate::ahead::Sink<'_>,
 ) -> Result<(), ConnectorError> {
     let text = files::read_to_string(path)?;
-    if columnar::read(&text, columns, dialect, check, sink) {
+    stream_text(path, &text, columns, dialect, check, sink)
+}
+
+/// Like [`stream_batches`] over `text` already in memory (an API's answer turned into CSV);
+/// errors name `label` as their file.
+pub fn stream_text(
+    label: &Path,
+    text: &str,
+    columns: &[Column],
+    dialect: &Dialect,
+    check: Option<TextCheck<'_>>,
+    sink: &mut crate::ahead::Sink<'_>,
+) -> Result<(), ConnectorError> {
+    if columnar::read(text, columns, dialect, check, sink) {
         return Ok(());
     }
     let done = sink.rows();
-    let batches = read_rows(path, &text, columns, dialect, check)?;
+    let batches = read_rows(label, text, columns, dialect, check)?;
     sink.push_after(batches, done);
     Ok(())
+}
+
+/// CSV text of `headers` and `rows` (quoted where needed): how a live connector hands an API's
+/// records to [`read_text`], so they are read by the same rules as an export.
+pub fn write_text<I, R, S>(headers: &[&str], rows: I) -> String
+where
+    I: IntoIterator<Item = R>,
+    R: IntoIterator<Item = S>,
+    S: AsRef<[u8]>,
+{
+    let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+    let _ = w.write_record(headers);
+    for row in rows {
+        let _ = w.write_record(row);
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+/// The batches of CSV `text` (see [`stream_text`]).
+pub fn read_text(
+    label: &Path,
+    text: &str,
+    columns: &[Column],
+    dialect: &Dialect,
+    check: Option<TextCheck<'_>>,
+) -> Result<Vec<RecordBatch>, ConnectorError> {
+    crate::ahead::collect(|sink| stream_text(label, text, columns, dialect, check, sink))
 }
 
 /// The row path: every record parsed on its own, errors located by line and column.

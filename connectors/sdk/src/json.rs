@@ -186,6 +186,15 @@ pub fn elements<'a, T>(
     Ok(out)
 }
 
+/// A JSON value as a CSV cell: text as is, `null` empty, numbers and booleans as written.
+pub fn cell(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,13 +16,22 @@ mod error;
 pub mod export;
 pub mod files;
 mod filtering;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod json;
 mod manifest;
+#[cfg(feature = "http")]
+pub mod oauth;
 mod scan;
+pub mod secrets;
 pub mod text;
+pub mod window;
+pub mod zip;
 
 pub use arrow;
 pub use serde_json;
+#[cfg(feature = "http")]
+pub use ureq;
 
 /// The options of a source, as JSON.
 pub type OptionsMap = serde_json::Map<String, serde_json::Value>;
