@@ -1,7 +1,10 @@
-//! loopql connector for Google Ads campaign performance: CSV exports with GAQL column names and
-//! files holding the API's `searchStream` JSON response. One raw table, `campaign_stats`.
+//! loopql connector for Google Ads campaign performance: CSV exports with GAQL column names,
+//! files holding the API's `searchStream` JSON response, or (`mode = "api"`) the live Google Ads
+//! API's `searchStream`. One raw table, `campaign_stats`.
 
+pub mod api;
 mod csv_export;
+mod live;
 mod rows;
 mod search_stream;
 
@@ -62,26 +65,48 @@ impl Connector for GoogleAds {
         Manifest {
             name: "google_ads".into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            description: "Google Ads campaign performance from CSV exports (GAQL column names) \
-                          or searchStream JSON responses"
+            description: "Google Ads campaign performance from CSV exports (GAQL column names), \
+                          searchStream JSON responses, or the live API (mode = \"api\")"
                 .into(),
-            options: vec![
+            options: [
+                ("mode", false, Some("files"), "files (exports, `path`) or api (the live Google Ads API)"),
+                ("path", false, None, "files mode: files to read: .csv, .json (searchStream response), optionally .gz"),
+                ("format", false, Some("auto"), "files mode: auto (by file extension), csv or json"),
+                ("customer_ids", false, None, "api mode: the customer ids to read (comma-separated, dashes allowed)"),
+                ("login_customer_id", false, None, "api mode: the manager account the calls go through, if any"),
+                ("credentials_file", false, None, "api mode: a 0600 file of `key: value` secrets (developer_token, client_id, client_secret, refresh_token, login_customer_id), as google-ads.yaml"),
+                ("developer_token_env", false, Some("GOOGLE_ADS_DEVELOPER_TOKEN"), "api mode: environment variable holding the developer token"),
+                ("client_id_env", false, Some("GOOGLE_ADS_CLIENT_ID"), "api mode: environment variable holding the OAuth2 client id"),
+                ("client_secret_env", false, Some("GOOGLE_ADS_CLIENT_SECRET"), "api mode: environment variable holding the OAuth2 client secret"),
+                ("refresh_token_env", false, Some("GOOGLE_ADS_REFRESH_TOKEN"), "api mode: environment variable holding the OAuth2 refresh token"),
+                ("since", false, None, "api mode: first day (YYYY-MM-DD) when the query gives no segments_date range; default 30 days ago"),
+                ("until", false, None, "api mode: last day (YYYY-MM-DD); default today"),
+                ("max_attempts", false, Some("5"), "api mode: attempts per call when the API throttles (429) or fails (5xx, no connection)"),
+                ("api_base_url", false, Some(live::DEFAULT_BASE_URL), "api mode: the API's base URL"),
+                ("api_version", false, Some(live::DEFAULT_VERSION), "api mode: the API version"),
+                ("token_url", false, Some(live::DEFAULT_TOKEN_URL), "api mode: the OAuth2 token endpoint"),
+            ]
+            .into_iter()
+            .map(|(name, required, default, description)| {
+                let kind = match name {
+                    "path" => OptionKind::Glob,
+                    "credentials_file" => OptionKind::Path,
+                    "max_attempts" => OptionKind::Integer,
+                    _ => OptionKind::String,
+                };
+                let default = default.map(|d| match (kind, d.parse::<i64>()) {
+                    (OptionKind::Integer, Ok(n)) => n.into(),
+                    _ => d.into(),
+                });
                 OptionSpec {
-                    name: "path".into(),
-                    kind: OptionKind::Glob,
-                    required: true,
-                    default: None,
-                    description:
-                        "files to read: .csv, .json (searchStream response), optionally .gz".into(),
-                },
-                OptionSpec {
-                    name: "format".into(),
-                    kind: OptionKind::String,
-                    required: false,
-                    default: Some("auto".into()),
-                    description: "auto (by file extension), csv or json".into(),
-                },
-            ],
+                    name: name.into(),
+                    kind,
+                    required,
+                    default,
+                    description: description.into(),
+                }
+            })
+            .collect(),
             tables: vec![TableSpec {
                 name: TABLE.into(),
                 description: "one row per customer x campaign x day".into(),
@@ -109,20 +134,46 @@ impl Connector for GoogleAds {
                 available: TABLE.into(),
             });
         }
-        let pattern = request.required_str(
-            "path",
-            "set it to the export files, e.g. `exports/google_ads/*.csv`",
-        )?;
-        let format = Format::parse(request.option_str("format").unwrap_or("auto"))?;
-        let files = files::expand(pattern)?;
         let filter = RowFilter::new(&request.filters)?;
         let skip = loopql_connector_sdk::diagnostics::skip_bad_rows(&request);
-        Ok(Box::new(rows::CampaignReader::new(
-            files,
-            filter,
-            request.limit,
-            Box::new(move |path| read_file(path, format, skip)),
-        )))
+        match request.option_str("mode").unwrap_or("files") {
+            "files" => {
+                let pattern = request.required_str(
+                    "path",
+                    "set it to the export files, e.g. `exports/google_ads/*.csv` (or set mode = \"api\")",
+                )?;
+                let format = Format::parse(request.option_str("format").unwrap_or("auto"))?;
+                let files = files::expand(pattern)?;
+                Ok(Box::new(rows::CampaignReader::new(
+                    files,
+                    filter,
+                    request.limit,
+                    Box::new(move |path| read_file(path, format, skip)),
+                )))
+            }
+            "api" => {
+                // One call per customer, made when the reader gets to it.
+                let config = live::config(&request)?;
+                let customers = config.customer_ids.iter().map(Into::into).collect();
+                let session = std::sync::Mutex::new(api::Session::new(config));
+                Ok(Box::new(rows::CampaignReader::new(
+                    customers,
+                    filter,
+                    request.limit,
+                    Box::new(move |customer| {
+                        let customer = customer.to_string_lossy();
+                        session
+                            .lock()
+                            .map_err(|_| ConnectorError::Other("the API session broke".into()))?
+                            .fetch(&customer, skip)
+                    }),
+                )))
+            }
+            other => Err(ConnectorError::InvalidOption {
+                name: "mode".into(),
+                message: format!("expected files or api, found `{other}`"),
+            }),
+        }
     }
 }
 

@@ -73,16 +73,26 @@ impl<'de> Deserialize<'de> for Date {
 /// skipped and counted when `skip`.
 pub fn read(path: &Path, skip: bool) -> Result<Vec<CampaignRow>, ConnectorError> {
     let text = files::read_to_string(path)?;
-    let context = "reading a searchStream response";
+    parse(path, &text, "reading a searchStream response", skip)
+}
+
+/// The campaign rows of one searchStream response `text`; errors name `path` (a file, or the
+/// live call that answered) with the line and column, and `context`.
+pub fn parse(
+    path: &Path,
+    text: &str,
+    context: &str,
+    skip: bool,
+) -> Result<Vec<CampaignRow>, ConnectorError> {
     let malformed = |e: serde_json::Error| located(path, &e, 0, context);
     let batches: Vec<Batch> = if text.trim_start().starts_with('[') {
-        serde_json::from_str(&text).map_err(malformed)?
+        serde_json::from_str(text).map_err(malformed)?
     } else {
-        vec![serde_json::from_str(&text).map_err(malformed)?]
+        vec![serde_json::from_str(text).map_err(malformed)?]
     };
     let mut rows = Vec::new();
     let results = batches.into_iter().flat_map(|b| b.results);
-    for r in elements(path, &text, results, context, skip)? {
+    for r in elements(path, text, results, context, skip)? {
         rows.push(CampaignRow {
             date: r.segments.date.0,
             customer_id: r.customer.id.0,
