@@ -2,11 +2,14 @@
 //! JSON export: int64 values as strings) or Parquet, with nested `event_params`,
 //! `traffic_source`, `collected_traffic_source`, `device`, `geo`, `ecommerce`. Two raw tables: `events`, with the
 //! parameters and nested fields loopql uses flattened into columns, and `event_params`, every
-//! parameter in long form.
+//! parameter in long form. With `mode = "api"` the same tables come from the export's BigQuery
+//! dataset through the BigQuery REST API (`bigquery.rs`, `live.rs`).
 
+mod bigquery;
 mod columnar;
 mod events;
 mod flatten;
+mod live;
 #[cfg(test)]
 mod test_parquet;
 
@@ -97,15 +100,7 @@ impl Connector for Ga4 {
             version: env!("CARGO_PKG_VERSION").into(),
             description: "GA4 BigQuery export events (NDJSON or Parquet, as BigQuery exports them)"
                 .into(),
-            options: vec![OptionSpec {
-                name: "path".into(),
-                kind: OptionKind::Glob,
-                required: true,
-                default: None,
-                description:
-                    "export files: NDJSON (.json, .ndjson, optionally .gz) or Parquet (.parquet)"
-                        .into(),
-            }],
+            options: options(),
             tables: vec![
                 TableSpec {
                     name: "events".into(),
@@ -142,9 +137,18 @@ impl Connector for Ga4 {
     }
 
     fn scan(&self, request: ScanRequest) -> Result<BatchReader, ConnectorError> {
+        if request.option_str("mode") == Some("api") {
+            return scan_bigquery(request);
+        }
+        if let Some(other) = request.option_str("mode").filter(|m| *m != "files") {
+            return Err(ConnectorError::InvalidOption {
+                name: "mode".into(),
+                message: format!("expected files or api, found `{other}`"),
+            });
+        }
         let pattern = request.required_str(
             "path",
-            "set it to the export files, e.g. `exports/ga4/events_*.json`",
+            "set it to the export files, e.g. `exports/ga4/events_*.json` (or set mode = \"api\")",
         )?;
         let paths: Vec<_> = files::expand(pattern)?
             .into_iter()
@@ -164,6 +168,58 @@ impl Connector for Ga4 {
         let batches = files::streamed(paths, move |p, sink| columnar::stream(p, table, skip, sink));
         request.finish(&schema, batches)
     }
+}
+
+/// `mode = "api"`: the tables from the export's BigQuery dataset, queried when the host first
+/// asks for a batch.
+fn scan_bigquery(request: ScanRequest) -> Result<BatchReader, ConnectorError> {
+    let (schema, table) = match request.table.as_str() {
+        "events" => (EVENTS_SCHEMA.clone(), Table::Events),
+        "event_params" => (PARAMS_SCHEMA.clone(), Table::Params),
+        other => {
+            return Err(ConnectorError::UnknownTable {
+                table: other.into(),
+                available: "events, event_params".into(),
+            });
+        }
+    };
+    let session = live::session(&request)?;
+    let skip = loopql_connector_sdk::diagnostics::skip_bad_rows(&request);
+    let batches =
+        std::iter::once_with(move || live::read(session, table, skip)).flat_map(
+            |read| match read {
+                Ok(batches) => batches.into_iter().map(Ok).collect::<Vec<_>>(),
+                Err(e) => vec![Err(
+                    loopql_connector_sdk::arrow::error::ArrowError::ExternalError(Box::new(e)),
+                )],
+            },
+        );
+    request.finish(&schema, batches)
+}
+
+/// The files mode's `path` and the options of `mode = "api"`.
+fn options() -> Vec<OptionSpec> {
+    use loopql_connector_sdk::serde_json::Value;
+    [
+        ("mode", OptionKind::String, Some(Value::from("files")), "files (export files) or api (the export's BigQuery dataset)"),
+        ("path", OptionKind::Glob, None, "files mode: export files: NDJSON (.json, .ndjson, optionally .gz) or Parquet (.parquet)"),
+        ("dataset", OptionKind::String, None, "api mode: the export's dataset, `project.analytics_123456789`"),
+        ("project", OptionKind::String, None, "api mode: the project the query runs in (default: the dataset's)"),
+        ("location", OptionKind::String, None, "api mode: the dataset's location (e.g. EU), when BigQuery needs it"),
+        ("service_account_file", OptionKind::Path, None, "api mode: the service account's JSON key (0600; default $GOOGLE_APPLICATION_CREDENTIALS)"),
+        ("since", OptionKind::String, None, "api mode: first day (YYYY-MM-DD) when the query names none; default 30 days ago"),
+        ("until", OptionKind::String, None, "api mode: last day (YYYY-MM-DD); default today"),
+        ("api_base_url", OptionKind::String, Some(Value::from(bigquery::DEFAULT_BASE_URL)), "api mode: the BigQuery API's base URL"),
+    ]
+    .into_iter()
+    .map(|(name, kind, default, description)| OptionSpec {
+        name: name.into(),
+        kind,
+        required: false,
+        default,
+        description: description.into(),
+    })
+    .collect()
 }
 
 /// The day of an export file named after its BigQuery table (`events_YYYYMMDD…`,

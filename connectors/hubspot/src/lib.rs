@@ -1,10 +1,14 @@
-//! loopql connector for HubSpot CRM exports: contacts (with lifecycle stage dates), deals, and
-//! deal-to-contact associations, as CSV with the API's property names as headers (the UI's labels
-//! are accepted too). Lifecycle stages are checked: an unknown stage is an error, not a silent
-//! new funnel step.
+//! loopql connector for HubSpot CRM: contacts (with lifecycle stage dates), deals, and
+//! deal-to-contact associations, from CSV exports with the API's property names as headers (the
+//! UI's labels are accepted too) or, with `mode = "api"`, from the live CRM API (`api.rs`,
+//! `live.rs`). Lifecycle stages are checked: an unknown stage is an error, not a silent new
+//! funnel step.
 
+pub mod api;
+mod live;
 mod tables;
 
+use loopql_connector_sdk::arrow::error::ArrowError;
 use loopql_connector_sdk::csv_table::{self, Column, Dialect};
 use loopql_connector_sdk::{
     BatchReader, Connector, ConnectorError, FilterSpec, Manifest, Mapping, OptionKind, OptionSpec,
@@ -119,7 +123,7 @@ impl Connector for HubSpot {
         Manifest {
             name: "hubspot".into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            description: "HubSpot CRM exports: contacts, deals, deal-contact associations (CSV)"
+            description: "HubSpot CRM: contacts, deals, deal-contact associations (CSV exports, or the live API with mode = \"api\")"
                 .into(),
             options: TABLES
                 .iter()
@@ -128,8 +132,9 @@ impl Connector for HubSpot {
                     kind: OptionKind::Glob,
                     required: false,
                     default: None,
-                    description: format!("CSV export files of {table} (none: the table is empty)"),
+                    description: format!("files mode: CSV export files of {table} (none: the table is empty)"),
                 })
+                .chain(api_options())
                 .collect(),
             tables: TABLES
                 .iter()
@@ -169,8 +174,81 @@ impl Connector for HubSpot {
                     table: request.table.clone(),
                     available: "contacts, deals, deal_contacts".into(),
                 })?;
-        csv_table::scan(&request, option, columns, Dialect::default(), lifecycle)
+        match request.option_str("mode").unwrap_or("files") {
+            "files" => csv_table::scan(&request, option, columns, Dialect::default(), lifecycle),
+            "api" => {
+                let config = live::config(&request)?;
+                let table = request.table.clone();
+                let dialect = Dialect {
+                    skip_bad_rows: loopql_connector_sdk::diagnostics::skip_bad_rows(&request),
+                    ..Dialect::default()
+                };
+                // Fetched when the host first asks for a batch.
+                let batches =
+                    std::iter::once_with(move || live::read(config, &table, &dialect, &lifecycle))
+                        .flat_map(|read| match read {
+                            Ok(batches) => batches.into_iter().map(Ok).collect::<Vec<_>>(),
+                            Err(e) => vec![Err(ArrowError::ExternalError(Box::new(e)))],
+                        });
+                request.finish(&csv_table::schema(columns), batches)
+            }
+            other => Err(ConnectorError::InvalidOption {
+                name: "mode".into(),
+                message: format!("expected files or api, found `{other}`"),
+            }),
+        }
     }
+}
+
+/// The options of `mode = "api"`.
+fn api_options() -> impl Iterator<Item = OptionSpec> {
+    use loopql_connector_sdk::serde_json::Value;
+    [
+        (
+            "mode",
+            OptionKind::String,
+            Some(Value::from("files")),
+            "files (CSV exports) or api (the live CRM API)",
+        ),
+        (
+            "access_token_env",
+            OptionKind::String,
+            Some(Value::from("HUBSPOT_ACCESS_TOKEN")),
+            "api mode: environment variable holding the private app's access token",
+        ),
+        (
+            "credentials_file",
+            OptionKind::Path,
+            None,
+            "api mode: a 0600 file of `key: value` secrets (access_token)",
+        ),
+        (
+            "api_base_url",
+            OptionKind::String,
+            Some(Value::from(api::DEFAULT_BASE_URL)),
+            "api mode: the API's base URL",
+        ),
+        (
+            "requests_per_10s",
+            OptionKind::Integer,
+            Some(Value::from(100)),
+            "api mode: calls allowed per rolling 10 seconds (the private app's burst limit)",
+        ),
+        (
+            "max_attempts",
+            OptionKind::Integer,
+            Some(Value::from(6)),
+            "api mode: attempts per call when HubSpot throttles (429) or fails (5xx)",
+        ),
+    ]
+    .into_iter()
+    .map(|(name, kind, default, description)| OptionSpec {
+        name: name.into(),
+        kind,
+        required: false,
+        default,
+        description: description.into(),
+    })
 }
 
 loopql_connector_sdk::export_connector!(HubSpot, HubSpot);

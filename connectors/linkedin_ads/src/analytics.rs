@@ -152,11 +152,21 @@ fn urn_id<'a>(urn: &'a str, kind: &str) -> Option<&'a str> {
 /// and counted when `skip`.
 pub fn analytics(path: &Path, currency: &str, skip: bool) -> Result<RecordBatch, ConnectorError> {
     let text = files::read_to_string(path)?;
+    analytics_text(path, &text, currency, skip)
+}
+
+/// The adAnalytics rows of response `text` (a file's, or a live API page's named by `path`).
+pub fn analytics_text(
+    path: &Path,
+    text: &str,
+    currency: &str,
+    skip: bool,
+) -> Result<RecordBatch, ConnectorError> {
     let context = "reading adAnalytics responses: {\"elements\": [...]}";
-    let pages: Vec<Page<Element>> = documents(path, &text, context)?;
+    let pages: Vec<Page<Element>> = documents(path, text, context)?;
     let rows = elements(
         path,
-        &text,
+        text,
         pages.into_iter().flat_map(|p| p.elements),
         context,
         skip,
@@ -209,11 +219,16 @@ pub fn analytics(path: &Path, currency: &str, skip: bool) -> Result<RecordBatch,
 
 pub fn campaigns(path: &Path, skip: bool) -> Result<RecordBatch, ConnectorError> {
     let text = files::read_to_string(path)?;
+    campaigns_text(path, &text, skip)
+}
+
+/// The campaigns of adCampaigns response `text`.
+pub fn campaigns_text(path: &Path, text: &str, skip: bool) -> Result<RecordBatch, ConnectorError> {
     let context = "reading adCampaigns responses: {\"elements\": [...]}";
-    let pages: Vec<Page<Campaign>> = documents(path, &text, context)?;
+    let pages: Vec<Page<Campaign>> = documents(path, text, context)?;
     let rows = elements(
         path,
-        &text,
+        text,
         pages.into_iter().flat_map(|p| p.elements),
         context,
         skip,

@@ -1,10 +1,14 @@
 //! loopql connector for LinkedIn Ads: files holding `adAnalytics` responses (`pivot=CAMPAIGN`,
-//! `timeGranularity=DAILY`) and, optionally, `adCampaigns` responses for names and accounts.
-//! adAnalytics carries neither currency nor names, so the currency is a source option.
+//! `timeGranularity=DAILY`) and, optionally, `adCampaigns` responses for names and accounts —
+//! or, with `mode = "api"`, the live Marketing API (`api.rs`, `live.rs`). adAnalytics carries
+//! neither currency nor names, so the currency is a source option.
 
 mod analytics;
+pub mod api;
+mod live;
 
 use analytics::{ANALYTICS_SCHEMA, CAMPAIGNS_SCHEMA};
+use loopql_connector_sdk::arrow::error::ArrowError;
 use loopql_connector_sdk::{
     BatchReader, Connector, ConnectorError, FilterSpec, Manifest, Mapping, OptionKind, OptionSpec,
     ScanRequest, TableSpec, files,
@@ -55,11 +59,18 @@ impl Connector for LinkedInAds {
                 "LinkedIn Ads adAnalytics (campaign x day) and adCampaigns responses (JSON)".into(),
             options: vec![
                 option(
+                    "mode",
+                    OptionKind::String,
+                    false,
+                    Some("files"),
+                    "files (saved responses) or api (the live Marketing API)",
+                ),
+                option(
                     "path",
                     OptionKind::Glob,
-                    true,
+                    false,
                     None,
-                    "adAnalytics response files (.json, NDJSON, optionally .gz)",
+                    "files mode: adAnalytics response files (.json, NDJSON, optionally .gz)",
                 ),
                 option(
                     "campaigns_path",
@@ -67,6 +78,83 @@ impl Connector for LinkedInAds {
                     false,
                     None,
                     "adCampaigns response files, for campaign names and accounts",
+                ),
+                option(
+                    "account_ids",
+                    OptionKind::String,
+                    false,
+                    None,
+                    "api mode: the ad account ids (comma-separated)",
+                ),
+                option(
+                    "access_token_env",
+                    OptionKind::String,
+                    false,
+                    Some("LINKEDIN_ACCESS_TOKEN"),
+                    "api mode: environment variable holding the access token",
+                ),
+                option(
+                    "refresh_token_env",
+                    OptionKind::String,
+                    false,
+                    Some("LINKEDIN_REFRESH_TOKEN"),
+                    "api mode: environment variable holding a refresh token (then client_id_env and client_secret_env too)",
+                ),
+                option(
+                    "client_id_env",
+                    OptionKind::String,
+                    false,
+                    Some("LINKEDIN_CLIENT_ID"),
+                    "api mode: environment variable holding the app's client id",
+                ),
+                option(
+                    "client_secret_env",
+                    OptionKind::String,
+                    false,
+                    Some("LINKEDIN_CLIENT_SECRET"),
+                    "api mode: environment variable holding the app's client secret",
+                ),
+                option(
+                    "credentials_file",
+                    OptionKind::Path,
+                    false,
+                    None,
+                    "api mode: a 0600 file of `key: value` secrets (access_token, or refresh_token, client_id, client_secret)",
+                ),
+                option(
+                    "since",
+                    OptionKind::String,
+                    false,
+                    None,
+                    "api mode: first day (YYYY-MM-DD) when the query names none; default 30 days ago",
+                ),
+                option(
+                    "until",
+                    OptionKind::String,
+                    false,
+                    None,
+                    "api mode: last day (YYYY-MM-DD); default today",
+                ),
+                option(
+                    "api_base_url",
+                    OptionKind::String,
+                    false,
+                    Some(api::DEFAULT_BASE_URL),
+                    "api mode: the API's base URL",
+                ),
+                option(
+                    "api_version",
+                    OptionKind::String,
+                    false,
+                    Some(api::DEFAULT_VERSION),
+                    "api mode: the LinkedIn-Version header (YYYYMM)",
+                ),
+                option(
+                    "token_url",
+                    OptionKind::String,
+                    false,
+                    Some(live::DEFAULT_TOKEN_URL),
+                    "api mode: the OAuth2 token endpoint",
                 ),
                 option(
                     "currency",
@@ -111,11 +199,44 @@ impl Connector for LinkedInAds {
             });
         }
         let skip = loopql_connector_sdk::diagnostics::skip_bad_rows(&request);
+        let schema = match request.table.as_str() {
+            "ad_analytics" => ANALYTICS_SCHEMA.clone(),
+            "campaigns" => CAMPAIGNS_SCHEMA.clone(),
+            other => {
+                return Err(ConnectorError::UnknownTable {
+                    table: other.into(),
+                    available: "ad_analytics, campaigns".into(),
+                });
+            }
+        };
+        match request.option_str("mode").unwrap_or("files") {
+            "files" => {}
+            "api" => {
+                let session = live::session(&request)?;
+                let table = request.table.clone();
+                // Fetched when the host first asks for a batch.
+                let batches =
+                    std::iter::once_with(move || live::read(session, &table, &currency, skip))
+                        .flat_map(|read| match read {
+                            Ok(batches) => batches.into_iter().map(Ok).collect::<Vec<_>>(),
+                            Err(e) => vec![Err(ArrowError::ExternalError(Box::new(e)))],
+                        });
+                return request.finish(&schema, batches);
+            }
+            other => {
+                return Err(ConnectorError::InvalidOption {
+                    name: "mode".into(),
+                    message: format!("expected files or api, found `{other}`"),
+                });
+            }
+        }
         let (schema, batches): (_, Box<dyn Iterator<Item = _> + Send>) =
             match request.table.as_str() {
                 "ad_analytics" => {
-                    let pattern =
-                        request.required_str("path", "set it to the adAnalytics response files")?;
+                    let pattern = request.required_str(
+                        "path",
+                        "set it to the adAnalytics response files (or set mode = \"api\")",
+                    )?;
                     let paths = files::expand(pattern)?;
                     (
                         ANALYTICS_SCHEMA.clone(),

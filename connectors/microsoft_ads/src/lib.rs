@@ -1,7 +1,13 @@
 //! loopql connector for Microsoft Advertising campaign performance reports, as the UI or the
 //! Reporting API's CSV download writes them: a report preamble (`Report Name: ...`), the header
-//! row, daily rows, and a copyright footer. One raw table, `campaign_performance`.
+//! row, daily rows, and a copyright footer — from files, or (`mode = "api"`) requested from the
+//! live Reporting API and downloaded (`api.rs`, `live.rs`). One raw table,
+//! `campaign_performance`.
 
+pub mod api;
+mod live;
+
+use loopql_connector_sdk::arrow::error::ArrowError;
 use loopql_connector_sdk::csv_table::{self, Column, Dialect, Empty, Kind};
 use loopql_connector_sdk::{
     BatchReader, Connector, ConnectorError, FilterSpec, Manifest, Mapping, OptionKind, OptionSpec,
@@ -40,7 +46,7 @@ pub const COLUMNS: &[Column] = &[
     Column::new("revenue", &["Revenue"], Kind::Float64).empty(Empty::Zero),
 ];
 
-const DIALECT: Dialect = Dialect {
+pub(crate) const DIALECT: Dialect = Dialect {
     delimiter: b',',
     preamble: true,
     footer_prefixes: &["©", "(c)", "Copyright"],
@@ -72,14 +78,8 @@ impl Connector for MicrosoftAds {
         Manifest {
             name: "microsoft_ads".into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            description: "Microsoft Advertising campaign performance reports (CSV, daily)".into(),
-            options: vec![OptionSpec {
-                name: "path".into(),
-                kind: OptionKind::Glob,
-                required: true,
-                default: None,
-                description: "report files (.csv, optionally .gz)".into(),
-            }],
+            description: "Microsoft Advertising campaign performance reports (CSV, daily; files, or the live Reporting API with mode = \"api\")".into(),
+            options: options(),
             tables: vec![TableSpec {
                 name: TABLE.into(),
                 description: "one row per account x campaign x day".into(),
@@ -107,20 +107,71 @@ impl Connector for MicrosoftAds {
                 available: TABLE.into(),
             });
         }
+        let skip = loopql_connector_sdk::diagnostics::skip_bad_rows(&request);
+        match request.option_str("mode").unwrap_or("files") {
+            "files" => {}
+            "api" => {
+                let session = live::session(&request)?;
+                let dialect = live::dialect(skip);
+                // Requested when the host first asks for a batch.
+                let batches =
+                    std::iter::once_with(move || live::read(session, &dialect)).flat_map(|read| {
+                        match read {
+                            Ok(batches) => batches.into_iter().map(Ok).collect::<Vec<_>>(),
+                            Err(e) => vec![Err(ArrowError::ExternalError(Box::new(e)))],
+                        }
+                    });
+                return request.finish(&csv_table::schema(COLUMNS), batches);
+            }
+            other => {
+                return Err(ConnectorError::InvalidOption {
+                    name: "mode".into(),
+                    message: format!("expected files or api, found `{other}`"),
+                });
+            }
+        }
         let pattern = request.required_str(
             "path",
-            "set it to the report files, e.g. `exports/microsoft_ads/*.csv`",
+            "set it to the report files, e.g. `exports/microsoft_ads/*.csv` (or set mode = \"api\")",
         )?;
         let paths = files::expand(pattern)?;
-        let dialect = Dialect {
-            skip_bad_rows: loopql_connector_sdk::diagnostics::skip_bad_rows(&request),
-            ..DIALECT
-        };
+        let dialect = live::dialect(skip);
         let batches = files::streamed(paths, move |path, sink| {
             csv_table::stream_batches(path, COLUMNS, &dialect, None, sink)
         });
         request.finish(&csv_table::schema(COLUMNS), batches)
     }
+}
+
+/// The files mode's `path` and the options of `mode = "api"`.
+fn options() -> Vec<OptionSpec> {
+    use loopql_connector_sdk::serde_json::Value;
+    let text = |v: &str| Some(Value::from(v));
+    [
+        ("mode", OptionKind::String, text("files"), "files (report CSVs) or api (the live Reporting API)"),
+        ("path", OptionKind::Glob, None, "files mode: report files (.csv, optionally .gz)"),
+        ("customer_id", OptionKind::String, None, "api mode: the customer (manager) id the accounts belong to"),
+        ("account_ids", OptionKind::String, None, "api mode: the ad account ids to report (comma-separated)"),
+        ("developer_token_env", OptionKind::String, text("MSADS_DEVELOPER_TOKEN"), "api mode: environment variable holding the developer token"),
+        ("client_id_env", OptionKind::String, text("MSADS_CLIENT_ID"), "api mode: environment variable holding the app's client id"),
+        ("client_secret_env", OptionKind::String, text("MSADS_CLIENT_SECRET"), "api mode: environment variable holding the app's client secret (web apps)"),
+        ("refresh_token_env", OptionKind::String, text("MSADS_REFRESH_TOKEN"), "api mode: environment variable holding the refresh token"),
+        ("credentials_file", OptionKind::Path, None, "api mode: a 0600 file of `key: value` secrets (developer_token, client_id, client_secret, refresh_token)"),
+        ("since", OptionKind::String, None, "api mode: first day (YYYY-MM-DD) when the query names none; default 30 days ago"),
+        ("until", OptionKind::String, None, "api mode: last day (YYYY-MM-DD); default today"),
+        ("poll_seconds", OptionKind::Integer, Some(Value::from(5)), "api mode: seconds between two polls of a pending report"),
+        ("api_base_url", OptionKind::String, text(api::DEFAULT_BASE_URL), "api mode: the Reporting API's base URL"),
+        ("token_url", OptionKind::String, text(live::DEFAULT_TOKEN_URL), "api mode: the OAuth2 token endpoint"),
+    ]
+    .into_iter()
+    .map(|(name, kind, default, description)| OptionSpec {
+        name: name.into(),
+        kind,
+        required: false,
+        default,
+        description: description.into(),
+    })
+    .collect()
 }
 
 loopql_connector_sdk::export_connector!(MicrosoftAds, MicrosoftAds);

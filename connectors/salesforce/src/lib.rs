@@ -1,9 +1,13 @@
-//! loopql connector for Salesforce object exports (Data Loader, Bulk API or report CSVs with API
-//! field names): Lead, Contact, Opportunity, Campaign, CampaignMember, OpportunityContactRole.
+//! loopql connector for Salesforce objects — Lead, Contact, Opportunity, Campaign,
+//! CampaignMember, OpportunityContactRole — from exports (Data Loader, Bulk API or report CSVs
+//! with API field names) or, with `mode = "api"`, the live REST API (`api.rs`, `live.rs`).
 //! Record ids are checked to be Salesforce ids, so a shifted column is caught where it happens.
 
+pub mod api;
+mod live;
 mod objects;
 
+use loopql_connector_sdk::arrow::error::ArrowError;
 use loopql_connector_sdk::csv_table::{self, Column, Dialect};
 use loopql_connector_sdk::{
     BatchReader, Connector, ConnectorError, FilterSpec, Manifest, Mapping, OptionKind, OptionSpec,
@@ -114,7 +118,7 @@ impl Connector for Salesforce {
         Manifest {
             name: "salesforce".into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            description: "Salesforce exports: Lead, Contact, Opportunity, Campaign, CampaignMember, OpportunityContactRole (CSV)".into(),
+            description: "Salesforce: Lead, Contact, Opportunity, Campaign, CampaignMember, OpportunityContactRole (CSV exports, or the live REST API with mode = \"api\")".into(),
             options: TABLES
                 .iter()
                 .map(|t| OptionSpec {
@@ -122,8 +126,9 @@ impl Connector for Salesforce {
                     kind: OptionKind::Glob,
                     required: false,
                     default: None,
-                    description: format!("CSV exports of {} (unset: the table is empty)", t.object),
+                    description: format!("files mode: CSV exports of {} (unset: the table is empty)", t.object),
                 })
+                .chain(api_options())
                 .collect(),
             tables: TABLES
                 .iter()
@@ -151,14 +156,62 @@ impl Connector for Salesforce {
                 table: request.table.clone(),
                 available: TABLES.iter().map(|t| t.name).collect::<Vec<_>>().join(", "),
             })?;
-        csv_table::scan(
-            &request,
-            table.option,
-            table.columns,
-            Dialect::default(),
-            check_ids,
-        )
+        match request.option_str("mode").unwrap_or("files") {
+            "files" => csv_table::scan(
+                &request,
+                table.option,
+                table.columns,
+                Dialect::default(),
+                check_ids,
+            ),
+            "api" => {
+                let config = live::config(&request)?;
+                let dialect = Dialect {
+                    skip_bad_rows: loopql_connector_sdk::diagnostics::skip_bad_rows(&request),
+                    ..Dialect::default()
+                };
+                // Queried when the host first asks for a batch.
+                let (object, columns) = (table.object, table.columns);
+                let batches = std::iter::once_with(move || {
+                    live::read(config, object, columns, &dialect, &check_ids)
+                })
+                .flat_map(|read| match read {
+                    Ok(batches) => batches.into_iter().map(Ok).collect::<Vec<_>>(),
+                    Err(e) => vec![Err(ArrowError::ExternalError(Box::new(e)))],
+                });
+                request.finish(&csv_table::schema(table.columns), batches)
+            }
+            other => Err(ConnectorError::InvalidOption {
+                name: "mode".into(),
+                message: format!("expected files or api, found `{other}`"),
+            }),
+        }
     }
+}
+
+/// The options of `mode = "api"`.
+fn api_options() -> impl Iterator<Item = OptionSpec> {
+    use loopql_connector_sdk::serde_json::Value;
+    [
+        ("mode", OptionKind::String, Some(Value::from("files")), "files (CSV exports) or api (the live REST API)"),
+        ("grant", OptionKind::String, Some(Value::from("refresh_token")), "api mode: refresh_token or client_credentials"),
+        ("login_url", OptionKind::String, Some(Value::from(live::DEFAULT_LOGIN_URL)), "api mode: where tokens come from (login.salesforce.com, test.salesforce.com, or your My Domain URL)"),
+        ("instance_url", OptionKind::String, None, "api mode: the org to query (default: the instance_url the token endpoint names)"),
+        ("api_version", OptionKind::String, Some(Value::from(live::DEFAULT_VERSION)), "api mode: the REST API version"),
+        ("client_id_env", OptionKind::String, Some(Value::from("SALESFORCE_CLIENT_ID")), "api mode: environment variable holding the connected app's client id"),
+        ("client_secret_env", OptionKind::String, Some(Value::from("SALESFORCE_CLIENT_SECRET")), "api mode: environment variable holding its client secret"),
+        ("refresh_token_env", OptionKind::String, Some(Value::from("SALESFORCE_REFRESH_TOKEN")), "api mode: environment variable holding the refresh token"),
+        ("credentials_file", OptionKind::Path, None, "api mode: a 0600 file of `key: value` secrets (client_id, client_secret, refresh_token)"),
+        ("max_attempts", OptionKind::Integer, Some(Value::from(5)), "api mode: attempts per call when Salesforce throttles (429) or fails (5xx)"),
+    ]
+    .into_iter()
+    .map(|(name, kind, default, description)| OptionSpec {
+        name: name.into(),
+        kind,
+        required: false,
+        default,
+        description: description.into(),
+    })
 }
 
 loopql_connector_sdk::export_connector!(Salesforce, Salesforce);

@@ -1,0 +1,105 @@
+//! `mode = "api"`: the live API's configuration from a scan request — the private app's token
+//! from the environment or a 0600 credentials file (SDK `secrets`), the pace and the retries —
+//! and each raw table read through it.
+
+use crate::api::{self, ApiConfig, Session};
+use crate::tables::{ASSOCIATIONS, CONTACTS, DEALS};
+use loopql_connector_sdk::arrow::record_batch::RecordBatch;
+use loopql_connector_sdk::csv_table::{self, Column, Dialect};
+use loopql_connector_sdk::http::Retry;
+use loopql_connector_sdk::secrets::Secrets;
+use loopql_connector_sdk::{ConnectorError, ScanRequest};
+use std::path::Path;
+use std::time::Duration;
+
+/// A whole-number option within `range`, given as a number or as text.
+fn number(
+    request: &ScanRequest,
+    name: &str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, ConnectorError> {
+    let Some(v) = request.options.get(name) else {
+        return Ok(default);
+    };
+    v.as_u64()
+        .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| ConnectorError::InvalidOption {
+            name: name.into(),
+            message: format!(
+                "expected a whole number from {} to {}, found {v}",
+                range.start(),
+                range.end()
+            ),
+        })
+}
+
+pub fn config(request: &ScanRequest) -> Result<ApiConfig, ConnectorError> {
+    let secrets = Secrets::new(request)?;
+    let var = request
+        .option_str("access_token_env")
+        .unwrap_or("HUBSPOT_ACCESS_TOKEN");
+    let token = secrets.required("access_token", "HUBSPOT_ACCESS_TOKEN")?;
+    let token_from = match request.option_str("credentials_file") {
+        Some(file) => format!("${var} or `access_token` in {file}"),
+        None => format!("${var}"),
+    };
+    Ok(ApiConfig {
+        base_url: request
+            .option_str("api_base_url")
+            .unwrap_or(api::DEFAULT_BASE_URL)
+            .to_string(),
+        token,
+        token_from,
+        page_size: 100,
+        burst: number(request, "requests_per_10s", 100, 1..=1000)? as usize,
+        window: Duration::from_secs(10),
+        retry: Retry {
+            attempts: number(request, "max_attempts", 6, 1..=20)? as u32,
+            base: Duration::from_secs(1),
+            max_wait: Duration::from_secs(10),
+        },
+    })
+}
+
+/// The batches of raw table `table`, read from the API.
+pub fn read(
+    config: ApiConfig,
+    table: &str,
+    dialect: &Dialect,
+    check: csv_table::TextCheck<'_>,
+) -> Result<Vec<RecordBatch>, ConnectorError> {
+    let mut session = Session::new(config);
+    let names =
+        |columns: &[Column]| -> Vec<&'static str> { columns.iter().map(|c| c.name).collect() };
+    let (columns, label, text): (&[Column], &str, String) = match table {
+        "contacts" => {
+            let records = session.records("contacts", &names(CONTACTS))?;
+            (
+                CONTACTS,
+                "HubSpot /crm/v3/objects/contacts",
+                api::csv(CONTACTS, &records),
+            )
+        }
+        "deals" => {
+            let records = session.records("deals", &names(DEALS))?;
+            (
+                DEALS,
+                "HubSpot /crm/v3/objects/deals",
+                api::csv(DEALS, &records),
+            )
+        }
+        _ => {
+            let deals = session.records("deals", &["hs_object_id"])?;
+            let ids: Vec<String> = deals.into_iter().map(|(id, _)| id).collect();
+            let pairs = session.deal_contacts(&ids)?;
+            (
+                ASSOCIATIONS,
+                "HubSpot /crm/v4/associations/deals/contacts",
+                api::pairs_csv(&pairs),
+            )
+        }
+    };
+    csv_table::read_text(Path::new(label), &text, columns, dialect, Some(check))
+}

@@ -1,0 +1,87 @@
+//! `mode = "api"`: the live API's configuration from a scan request — the connected app's
+//! client id and secret and (for the refresh-token grant) the refresh token from the
+//! environment or a 0600 credentials file (SDK `secrets`) — and a raw table read through it.
+
+use crate::api::{ApiConfig, Session};
+use loopql_connector_sdk::arrow::record_batch::RecordBatch;
+use loopql_connector_sdk::csv_table::{self, Column, Dialect};
+use loopql_connector_sdk::http::Retry;
+use loopql_connector_sdk::oauth::{Grant, OAuth};
+use loopql_connector_sdk::secrets::Secrets;
+use loopql_connector_sdk::{ConnectorError, ScanRequest};
+use std::path::Path;
+use std::time::Duration;
+
+pub const DEFAULT_LOGIN_URL: &str = "https://login.salesforce.com";
+pub const DEFAULT_VERSION: &str = "v62.0";
+
+pub fn config(request: &ScanRequest) -> Result<ApiConfig, ConnectorError> {
+    let text = |name: &str, default: &str| request.option_str(name).unwrap_or(default).to_string();
+    let secrets = Secrets::new(request)?;
+    let grant = match text("grant", "refresh_token").as_str() {
+        "refresh_token" => {
+            Grant::RefreshToken(secrets.required("refresh_token", "SALESFORCE_REFRESH_TOKEN")?)
+        }
+        "client_credentials" => Grant::ClientCredentials,
+        other => {
+            return Err(ConnectorError::InvalidOption {
+                name: "grant".into(),
+                message: format!("expected refresh_token or client_credentials, found `{other}`"),
+            });
+        }
+    };
+    let attempts = match request.options.get("max_attempts") {
+        None => 5,
+        Some(v) => v
+            .as_u64()
+            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+            .filter(|n| (1..=20).contains(n))
+            .ok_or_else(|| ConnectorError::InvalidOption {
+                name: "max_attempts".into(),
+                message: format!("expected a whole number from 1 to 20, found {v}"),
+            })? as u32,
+    };
+    let version = text("api_version", DEFAULT_VERSION);
+    let version = if version.starts_with('v') {
+        version
+    } else {
+        format!("v{version}")
+    };
+    Ok(ApiConfig {
+        oauth: OAuth {
+            platform: "Salesforce".into(),
+            token_url: format!(
+                "{}/services/oauth2/token",
+                text("login_url", DEFAULT_LOGIN_URL).trim_end_matches('/')
+            ),
+            client_id: secrets.required("client_id", "SALESFORCE_CLIENT_ID")?,
+            client_secret: secrets.required("client_secret", "SALESFORCE_CLIENT_SECRET")?,
+            grant,
+            extra: Vec::new(),
+            hint: "the connected app's client id and secret and the refresh token \
+                   (`client_id_env`, `client_secret_env`, `refresh_token_env` or the \
+                   `credentials_file`), and `login_url` (your My Domain URL for client credentials)"
+                .into(),
+        },
+        instance_url: request.option_str("instance_url").map(str::to_string),
+        version,
+        retry: Retry {
+            attempts,
+            base: Duration::from_secs(1),
+            max_wait: Duration::from_secs(60),
+        },
+    })
+}
+
+/// The batches of `object`'s raw table (`columns`), read from the API.
+pub fn read(
+    config: ApiConfig,
+    object: &str,
+    columns: &[Column],
+    dialect: &Dialect,
+    check: csv_table::TextCheck<'_>,
+) -> Result<Vec<RecordBatch>, ConnectorError> {
+    let text = Session::new(config).object_csv(object, columns)?;
+    let label = format!("Salesforce {object} records");
+    csv_table::read_text(Path::new(&label), &text, columns, dialect, Some(check))
+}
