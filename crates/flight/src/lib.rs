@@ -102,6 +102,18 @@ impl FlightServer {
         }
     }
 
+    /// Forgets every scope's engine, so that the next query opens one over the warehouse's
+    /// current snapshot (after a sync committed a new one); queries already running keep
+    /// theirs. A handle that stays valid after `serve` takes the server.
+    pub fn engine_reset(&self) -> impl Fn() + Send + Sync + use<> {
+        let engines = self.engines.clone();
+        move || {
+            if let Ok(mut engines) = engines.lock() {
+                engines.clear();
+            }
+        }
+    }
+
     /// The tonic service to mount.
     pub fn service(self) -> FlightServiceServer<Self> {
         FlightServiceServer::new(self)

@@ -23,6 +23,7 @@ pub mod memory;
 pub mod partition;
 pub mod progress;
 pub mod register;
+pub mod schedule;
 mod snapshot_writer;
 pub mod source;
 pub mod status;

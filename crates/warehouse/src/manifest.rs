@@ -41,6 +41,20 @@ pub struct SourceSync {
     pub rows_read: u64,
     /// Partitions whose content changed.
     pub partitions_changed: u64,
+    /// Why the latest attempt to read the source failed, and when; its data is then the last
+    /// successful read's (the fields above). `None` when the latest attempt succeeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<SourceFailure>,
+}
+
+/// A source read that failed (the platform down, a refused token, a malformed export, ...).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SourceFailure {
+    /// When (RFC 3339, UTC).
+    pub at: String,
+    /// The error, as the sync showed it.
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]

@@ -51,17 +51,21 @@ pub fn runtime(limit_mb: u64) -> Result<Arc<RuntimeEnv>> {
         .build_arc()?)
 }
 
-/// `err`, with what to do about it when the sync ran out of memory.
-pub fn explain(err: EngineError, limit_mb: u64) -> EngineError {
-    let root = match &err {
+/// Whether `err` is a query running out of its memory limit.
+pub fn exhausted(err: &EngineError) -> bool {
+    let root = match err {
         EngineError::DataFusion(e) => Some(e.find_root()),
         EngineError::Arrow(ArrowError::ExternalError(e)) => e
             .downcast_ref::<DataFusionError>()
             .map(DataFusionError::find_root),
         _ => None,
     };
-    let exhausted = matches!(root, Some(DataFusionError::ResourcesExhausted(_)));
-    if !exhausted {
+    matches!(root, Some(DataFusionError::ResourcesExhausted(_)))
+}
+
+/// `err`, with what to do about it when the sync ran out of memory.
+pub fn explain(err: EngineError, limit_mb: u64) -> EngineError {
+    if !exhausted(&err) {
         return err;
     }
     EngineError::Mode(format!(

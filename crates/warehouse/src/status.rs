@@ -8,10 +8,11 @@ use datafusion::arrow::array::{RecordBatch, StringArray, UInt64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use std::sync::Arc;
 
-/// One row per project source: connector, client, last sync, window read, rows read, and the
-/// newest day of that connector's data for the client.
+/// One row per project source: connector, client, last successful sync, window read, newest
+/// day of that connector's data for the client, the latest read's failure (when and why) if
+/// it failed, and rows read.
 pub fn sources(project: &Project, manifest: &Manifest) -> loopql_core::Result<RecordBatch> {
-    let mut cols: [Vec<Option<String>>; 6] = Default::default();
+    let mut cols: [Vec<Option<String>>; 7] = Default::default();
     let mut rows = Vec::new();
     for s in &project.sources {
         let run = manifest.sources.iter().find(|r| r.source == s.name);
@@ -34,6 +35,10 @@ pub fn sources(project: &Project, manifest: &Manifest) -> loopql_core::Result<Re
         ));
         cols[4].push(run.map(|r| r.since.clone().unwrap_or_else(|| "all".into())));
         cols[5].push(newest);
+        cols[6].push(
+            run.and_then(|r| r.failure.as_ref())
+                .map(|f| format!("{}: {}", f.at, f.reason)),
+        );
         rows.push(run.map(|r| r.rows_read));
     }
     let names = [
@@ -43,6 +48,7 @@ pub fn sources(project: &Project, manifest: &Manifest) -> loopql_core::Result<Re
         "synced_at",
         "read_since",
         "newest_day",
+        "last_failure",
     ];
     let mut fields: Vec<Field> = names
         .iter()

@@ -36,6 +36,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         "loopql Flight SQL on grpc://{addr} — principals: {}",
         principals.join(", ")
     );
+    if let Some(every) = loopql_warehouse::schedule::Every::project(project) {
+        scheduled_syncs(project.clone(), every, server.engine_reset());
+    }
     server
         .serve(listener, async {
             let _ = tokio::signal::ctrl_c().await;
@@ -43,4 +46,47 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         })
         .await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The project's `[sync] schedule`, run beside the server: after each sync that commits a
+/// snapshot the server's engines are dropped, so the next queries read the new data.
+fn scheduled_syncs(
+    project: loopql_core::Project,
+    every: loopql_warehouse::schedule::Every,
+    reset: impl Fn() + Send + Sync + 'static,
+) {
+    eprintln!("syncing the warehouse {}", every.describe());
+    // On a thread of its own: a sync's future is not `Send`, and it must not slow the server's
+    // runtime.
+    std::thread::spawn(move || {
+        let runtime = match tokio::runtime::Runtime::new() {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("scheduled syncs could not start: {e}");
+                return;
+            }
+        };
+        let options = loopql_warehouse::SyncOptions::default();
+        let outcome = runtime.block_on(loopql_warehouse::schedule::run(
+            &project,
+            &options,
+            &every,
+            None,
+            |run: &loopql_warehouse::schedule::Run| match &run.outcome {
+                Ok(s) if s.changed => {
+                    reset();
+                    let failed = s.sources.iter().filter(|r| r.failure.is_some()).count();
+                    eprintln!(
+                        "sync {}: snapshot {} committed ({} rows read, {failed} sources failed); queries now read it",
+                        run.number, s.snapshot, s.rows_read
+                    );
+                }
+                Ok(s) => eprintln!("sync {}: no changes (snapshot {})", run.number, s.snapshot),
+                Err(e) => eprintln!("sync {} failed (the previous snapshot stands): {e}", run.number),
+            },
+        ));
+        if let Err(e) = outcome {
+            eprintln!("scheduled syncs stopped: {e}");
+        }
+    });
 }

@@ -1,4 +1,5 @@
-//! `loopql sync [SOURCE...] [--since DATE] [--full]` and `loopql sync status`.
+//! `loopql sync [SOURCE...] [--since DATE] [--full] [--every DURATION | --on-schedule]` and
+//! `loopql sync status`.
 
 use super::ProjectArg;
 use loopql_warehouse::{self as warehouse, SyncOptions, Warehouse};
@@ -23,6 +24,15 @@ pub struct Args {
     /// folder. Default: half the machine's memory (at least 1024).
     #[arg(long, value_name = "MB", value_parser = clap::value_parser!(u64).range(16..))]
     memory_mb: Option<u64>,
+    /// Sync again and again, this long after each start (30s, 15m, 6h, 1d); runs never overlap.
+    #[arg(long, value_name = "DURATION", conflicts_with = "on_schedule")]
+    every: Option<String>,
+    /// Sync again and again at the project's `[sync] schedule` (a cron pattern, UTC).
+    #[arg(long)]
+    on_schedule: bool,
+    /// With --every or --on-schedule: stop after this many runs (default: never).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    runs: Option<u64>,
     /// No progress lines.
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -32,7 +42,8 @@ pub struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 enum Command {
-    /// When each source was last synced, and the newest day per table and client.
+    /// When each source was last synced (and why its latest read failed, if it did), and the
+    /// newest day per table and client.
     Status {
         #[command(flatten)]
         project: ProjectArg,
@@ -44,6 +55,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         return status(&project.load()?).await;
     }
     let project = args.project.load()?;
+    let asked = args.sources.clone();
     let options = SyncOptions {
         sources: args.sources,
         since: args.since,
@@ -53,7 +65,59 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             || Arc::new(super::progress::Terminal::new()) as Arc<dyn warehouse::progress::Progress>,
         ),
     };
-    let s = warehouse::sync(&project, &options).await?;
+    let every = match (&args.every, args.on_schedule) {
+        (Some(d), _) => Some(warehouse::schedule::Every::interval(d).map_err(|m| {
+            anyhow::anyhow!("--every {m}")
+        })?),
+        (None, true) => Some(warehouse::schedule::Every::project(&project).ok_or_else(|| {
+            anyhow::anyhow!(
+                "--on-schedule: the project has no `[sync] schedule`; add one, e.g.\n[sync]\nschedule = \"0 */6 * * *\"\nor use --every 6h"
+            )
+        })?),
+        (None, false) => None,
+    };
+    let Some(every) = every else {
+        let s = warehouse::sync(&project, &options).await?;
+        return Ok(report(&project, &s, &asked));
+    };
+    eprintln!("syncing {}", every.describe());
+    let mut last = ExitCode::SUCCESS;
+    warehouse::schedule::run(
+        &project,
+        &options,
+        &every,
+        args.runs,
+        |run: &warehouse::schedule::Run| {
+            let at = run.started.format("%Y-%m-%dT%H:%M:%SZ");
+            last = match &run.outcome {
+                Ok(s) => {
+                    eprint!("run {} at {at}: ", run.number);
+                    report(&project, s, &asked)
+                }
+                Err(e) if warehouse::schedule::overlapped(e) => {
+                    eprintln!("run {} at {at}: skipped: {e}", run.number);
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!(
+                        "run {} at {at} failed (the previous snapshot stands): {e}",
+                        run.number
+                    );
+                    ExitCode::FAILURE
+                }
+            };
+        },
+    )
+    .await?;
+    Ok(last)
+}
+
+/// Prints what a sync did; the exit code: 2 when a source failed.
+fn report(
+    project: &loopql_core::Project,
+    s: &warehouse::SyncSummary,
+    asked: &[String],
+) -> ExitCode {
     if s.changed {
         eprintln!(
             "snapshot {} committed to {}: {} rows read; {} partitions written ({}), {} kept, {} dropped",
@@ -71,7 +135,26 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             s.snapshot, s.rows_read
         );
     }
-    Ok(ExitCode::SUCCESS)
+    let failed: Vec<_> = s
+        .sources
+        .iter()
+        .filter_map(|r| r.failure.as_ref().map(|f| (r, f)))
+        .filter(|(r, _)| asked.is_empty() || asked.contains(&r.source))
+        .collect();
+    if failed.is_empty() {
+        return ExitCode::SUCCESS;
+    }
+    for (r, f) in &failed {
+        eprintln!(
+            "source `{}` failed and keeps its data of {}: {}",
+            r.source, r.synced_at, f.reason
+        );
+    }
+    eprintln!(
+        "{} of the sources failed; the others are synced (`loopql sync status` shows each)",
+        failed.len()
+    );
+    ExitCode::from(2)
 }
 
 async fn status(project: &loopql_core::Project) -> anyhow::Result<ExitCode> {

@@ -1,7 +1,7 @@
 //! The `loopql` binary end to end, one test binary: the command line, the shell (without and
 //! with a terminal), the demo, connectors, reports (every format, parameters, HTML in a real
 //! browser), the warehouse sync (on a folder and on an S3-compatible server), the Ballista cluster, the Flight SQL server with Python's
-//! clients, and the live Meta connector against a stand-in API.
+//! clients, and the live Meta and Google Ads connectors against stand-in APIs.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cli;
@@ -10,6 +10,7 @@ mod connectors_cli;
 mod demo_cli;
 mod demo_clients;
 mod flight_clients;
+mod google_ads_live;
 mod meta_live;
 mod postgres_demo;
 mod report_clients;
@@ -22,3 +23,4 @@ mod shell_pty;
 mod support;
 mod sync;
 mod sync_s3;
+mod sync_schedule;

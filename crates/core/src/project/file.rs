@@ -42,6 +42,19 @@ pub(super) struct ProjectFile {
     /// principals (the server refuses to start).
     #[serde(default)]
     pub(super) server: Option<crate::server_config::ServerFile>,
+    /// `loopql sync` run unattended. Default: none.
+    #[serde(default)]
+    pub(super) sync: Option<SyncFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SyncFile {
+    /// When to sync, as a cron pattern in UTC (`minute hour day month weekday`, an optional
+    /// leading seconds field; e.g. `"0 */6 * * *"`): what `loopql sync --on-schedule` and
+    /// `loopql serve` follow. Default: none.
+    #[serde(default)]
+    pub(super) schedule: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

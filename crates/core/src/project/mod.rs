@@ -55,6 +55,9 @@ pub struct Project {
     pub costs: Option<PathBuf>,
     /// `loopql serve`'s principals and limits.
     pub server: crate::server_config::ServerConfig,
+    /// `[sync] schedule`: a cron pattern (UTC, checked when the project is read) for unattended
+    /// syncs.
+    pub sync_schedule: Option<String>,
 }
 
 /// Where exchange rates come from (see `crate::fx`).
@@ -121,6 +124,7 @@ impl Project {
             budgets: None,
             costs: None,
             server: Default::default(),
+            sync_schedule: None,
         }
     }
 

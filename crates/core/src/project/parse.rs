@@ -67,9 +67,26 @@ pub(super) fn project(path: &Path, text: &str) -> Result<Project, ProjectError> 
         }
         None => Default::default(),
     };
+    let sync_schedule = match file.sync.as_ref().and_then(|s| s.schedule.as_ref()) {
+        None => None,
+        Some(pattern) => {
+            let text = pattern.get_ref().trim();
+            text.parse::<croner::Cron>().map_err(|e| {
+                at.at(
+                    pattern.span(),
+                    format!(
+                        "sync schedule `{text}`: {e}; expected a cron pattern in UTC such as \
+                         \"0 */6 * * *\" (minute hour day month weekday)"
+                    ),
+                )
+            })?;
+            Some(text.to_string())
+        }
+    };
     Ok(Project {
         path: Some(path.to_path_buf()),
         server,
+        sync_schedule,
         warehouse,
         plugin_dirs: file.plugins.dirs.iter().map(|d| resolve(d)).collect(),
         plugin_paths: file.plugins.paths.iter().map(|d| resolve(d)).collect(),

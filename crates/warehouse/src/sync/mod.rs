@@ -11,9 +11,16 @@
 //!    the clients, rates or source categories changed, or when the view's definition did).
 //! 4. The stored derived tables are computed for the clients whose inputs changed.
 //!
+//! A source that cannot be read (its platform down, a token refused, a bad export) fails alone:
+//! what its read wrote is forgotten, its client keeps the previous partitions of the
+//! connector's tables, its record in the manifest says why and when, and the rest of the sync
+//! goes on (`SyncSummary::sources` has the failures). Only the warehouse failing or the memory
+//! limit stops a sync.
+//!
 //! A partition whose rows did not change encodes to the same bytes (rows are put in a canonical
 //! order) and is linked, not rewritten; a sync that changes nothing commits nothing.
 
+mod isolate;
 mod phases;
 
 use super::manifest::{SourceSync, TableEntry};
@@ -215,8 +222,13 @@ async fn locked_sync(
         raw_time,
         derived_time,
     };
+    // A source's failure — and its recovery — is recorded even when no data changed (`sync
+    // status` shows it).
+    let failures = |m: &super::manifest::Manifest| m.sources.iter().any(|s| s.failure.is_some());
     if let Some(m) = &old
         && m.same_data(&manifest)
+        && !failures(&manifest)
+        && !failures(m)
     {
         warehouse.remove_dir(&Warehouse::snapshot_dir(id)).await?;
         return Ok(summary(m.snapshot, false, manifest.sources));

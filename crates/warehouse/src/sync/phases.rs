@@ -2,6 +2,7 @@
 //! harmonized tables computed from the new raw ones ([`Sync::harmonized`]), the reference tables
 //! ([`Sync::reference`]), then the new snapshot's manifest ([`Sync::manifest`]).
 
+use super::isolate::fatal;
 use super::{
     HARMONIZED_MARGIN_DAYS, REFERENCE, SyncOptions, merge_window, now, read_sql, table_schema,
     window,
@@ -52,7 +53,14 @@ impl Sync<'_> {
                 .map(|s| s.client_id.as_str())
                 .collect();
             for client in clients {
-                self.raw_client(live, connector, client, chosen).await?;
+                let before = self.checkpoint(live, connector);
+                if let Err(e) = self.raw_client(live, connector, client, chosen).await {
+                    if fatal(&e) {
+                        return Err(e);
+                    }
+                    self.source_failed(live, connector, client, chosen, before, e)
+                        .await?;
+                }
             }
         }
         // A client's raw partitions that are gone without a read (its source left the project,
@@ -195,6 +203,7 @@ impl Sync<'_> {
                 since: since_used.flatten().map(day_text),
                 rows_read: line.rows,
                 partitions_changed: changed,
+                failure: None,
             });
         }
         line.finish(&format!(
