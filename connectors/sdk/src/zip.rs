@@ -101,7 +101,9 @@ pub fn archive(name: &str, bytes: &[u8]) -> Vec<u8> {
         out.extend((name.len() as u16).to_le_bytes());
         out.extend(0u16.to_le_bytes()); // extra
         if central {
-            out.extend([0u8; 8]); // comment, disk, attributes
+            out.extend(0u16.to_le_bytes()); // comment length
+            out.extend(0u16.to_le_bytes()); // disk number
+            out.extend(0u16.to_le_bytes()); // internal attributes
             out.extend(0u32.to_le_bytes()); // external attributes
             out.extend(0u32.to_le_bytes()); // local header at 0
         }
@@ -161,5 +163,37 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("no end of central directory"), "{err}");
+    }
+
+    #[test]
+    fn an_independent_reader_reads_what_archive_writes() {
+        // Python's zipfile checks the headers, sizes and CRC the writer records.
+        let text = "TimePeriod,Clicks\n2024-03-01,5\n".repeat(20);
+        let dir = std::env::temp_dir().join(format!("loopql-zip-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("report.zip");
+        std::fs::write(&path, archive("report.csv", text.as_bytes())).unwrap();
+        let out = std::process::Command::new("python3")
+            .arg("-c")
+            .arg(
+                "import sys, zipfile\n\
+                 z = zipfile.ZipFile(sys.argv[1])\n\
+                 assert z.testzip() is None\n\
+                 [i] = z.infolist()\n\
+                 sys.stdout.write(i.filename + '|' + z.read(i).decode())",
+            )
+            .arg(&path)
+            .output()
+            .expect("python3 runs (the test suite's set-up installs it)");
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!("report.csv|{text}")
+        );
     }
 }

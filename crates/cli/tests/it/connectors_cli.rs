@@ -22,7 +22,11 @@ fn connectors_list_and_check_report_loaded_refused_and_rows() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("option path (required) (a file glob)"),
+        stdout.contains("option mode (a string): files (exports, `path`) or api"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("option path (a file glob): files mode: files to read"),
         "{stdout}"
     );
     assert!(
