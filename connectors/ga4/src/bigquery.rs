@@ -293,10 +293,12 @@ impl Session {
                     .and_then(Value::as_array)
                     .cloned()
                     .unwrap_or_default();
+                let rows = answer["rows"].as_array().map_or(0, Vec::len);
                 for row in answer["rows"].as_array().into_iter().flatten() {
                     out.push_str(&record(&fields, row).to_string());
                     out.push('\n');
                 }
+                loopql_connector_sdk::progress::page(rows as u64);
                 if answer["pageToken"].as_str().is_none() {
                     return Ok(out);
                 }

@@ -113,6 +113,7 @@ impl Connector for Ga4 {
                         "user_pseudo_id",
                     ]),
                     activity_date: Some("event_date".into()),
+                    changes: None,
                     schema: EVENTS_SCHEMA.clone(),
                 },
                 TableSpec {
@@ -120,6 +121,7 @@ impl Connector for Ga4 {
                     description: "one row per event parameter".into(),
                     filters: exact(&["event_date", "event_timestamp", "event_name", "key"]),
                     activity_date: Some("event_date".into()),
+                    changes: None,
                     schema: PARAMS_SCHEMA.clone(),
                 },
             ],

@@ -128,12 +128,14 @@ impl Session {
                 ads_message(&failed.to_string())
             )));
         }
-        crate::search_stream::parse(
+        let rows = crate::search_stream::parse(
             Path::new(&label),
             &answer.body,
             "the Google Ads API's searchStream answer",
             skip,
-        )
+        )?;
+        loopql_connector_sdk::progress::page(rows.len() as u64);
+        Ok(rows)
     }
 }
 

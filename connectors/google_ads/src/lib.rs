@@ -118,6 +118,7 @@ impl Connector for GoogleAds {
                     })
                     .collect(),
                 activity_date: Some("segments_date".into()),
+                changes: None,
                 schema: campaign_stats_schema(),
             }],
             mappings: vec![Mapping {

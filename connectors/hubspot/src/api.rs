@@ -30,6 +30,8 @@ pub struct ApiConfig {
     /// Where the token came from (`$VAR` or the credentials file), for messages.
     pub token_from: String,
     pub page_size: u32,
+    /// The most records one search query pages through (`search::QUERY_CAP`).
+    pub search_cap: usize,
     /// Calls allowed per `window` (HubSpot counts per rolling 10 seconds).
     pub burst: usize,
     pub window: Duration,
@@ -98,7 +100,11 @@ impl Session {
     }
 
     /// One call (GET, or POST of a JSON body), paced and retried; the body of a 2xx answer.
-    fn call(&mut self, path: &str, body: Option<&str>) -> Result<String, ConnectorError> {
+    pub(crate) fn call(
+        &mut self,
+        path: &str,
+        body: Option<&str>,
+    ) -> Result<String, ConnectorError> {
         let url = format!("{}{path}", self.config.base_url.trim_end_matches('/'));
         let label = format!(
             "HubSpot {} {path}",
@@ -134,6 +140,15 @@ impl Session {
         }
     }
 
+    /// Records a page asks for.
+    pub(crate) fn page_size(&self) -> u32 {
+        self.config.page_size
+    }
+
+    pub(crate) fn search_cap(&self) -> usize {
+        self.config.search_cap
+    }
+
     /// Every record of `object` (`contacts`, `deals`) with `properties`, page after page:
     /// `(id, properties)` of each.
     pub fn records(
@@ -166,6 +181,7 @@ impl Session {
                 let props = r["properties"].as_object().cloned().unwrap_or_default();
                 out.push((id, props));
             }
+            loopql_connector_sdk::progress::page(results.len() as u64);
             after = parsed["paging"]["next"]["after"]
                 .as_str()
                 .map(str::to_string);
@@ -192,19 +208,26 @@ impl Session {
             let body = self.call(path, Some(&request))?;
             let parsed: Value =
                 serde_json::from_str(&body).map_err(|e| malformed(path, i + 1, &body, &e))?;
+            let before = out.len();
             for r in parsed["results"].as_array().into_iter().flatten() {
                 let from = cell(&r["from"]["id"]);
                 for to in r["to"].as_array().into_iter().flatten() {
                     out.push((from.clone(), cell(&to["toObjectId"])));
                 }
             }
+            loopql_connector_sdk::progress::page((out.len() - before) as u64);
         }
         Ok(out)
     }
 }
 
 /// A page that is not JSON: the call, the page and the byte offset.
-fn malformed(call: &str, page: usize, body: &str, e: &serde_json::Error) -> ConnectorError {
+pub(crate) fn malformed(
+    call: &str,
+    page: usize,
+    body: &str,
+    e: &serde_json::Error,
+) -> ConnectorError {
     let offset: usize = body
         .split_inclusive('\n')
         .take(e.line().saturating_sub(1))

@@ -18,11 +18,11 @@ fn contact(id: u32, email: &str, stage: &str, created: &str) -> String {
     )
 }
 
-const CONTACTS_CSV: &str = "hs_object_id,email,createdate,lifecyclestage,hs_lifecyclestage_lead_date,hs_analytics_source\n\
-1,a@x.com,2024-01-05T10:00:00.000Z,lead,2024-01-05T10:00:00.000Z,PAID_SEARCH\n\
-2,b@x.com,2024-01-06T09:30:00.000Z,marketingqualifiedlead,2024-01-06T09:30:00.000Z,PAID_SEARCH\n\
-3,c@x.com,2024-01-07T08:00:00.000Z,customer,2024-01-07T08:00:00.000Z,PAID_SEARCH\n\
-4,d@x.com,2024-01-08T07:15:00.000Z,lead,2024-01-08T07:15:00.000Z,PAID_SEARCH\n";
+const CONTACTS_CSV: &str = "hs_object_id,email,createdate,lifecyclestage,hs_lifecyclestage_lead_date,hs_analytics_source,lastmodifieddate\n\
+1,a@x.com,2024-01-05T10:00:00.000Z,lead,2024-01-05T10:00:00.000Z,PAID_SEARCH,2024-03-01T00:00:00.000Z\n\
+2,b@x.com,2024-01-06T09:30:00.000Z,marketingqualifiedlead,2024-01-06T09:30:00.000Z,PAID_SEARCH,2024-03-01T00:00:00.000Z\n\
+3,c@x.com,2024-01-07T08:00:00.000Z,customer,2024-01-07T08:00:00.000Z,PAID_SEARCH,2024-03-01T00:00:00.000Z\n\
+4,d@x.com,2024-01-08T07:15:00.000Z,lead,2024-01-08T07:15:00.000Z,PAID_SEARCH,2024-03-01T00:00:00.000Z\n";
 
 fn page(records: &[String], after: Option<&str>) -> String {
     let paging = after
@@ -256,4 +256,148 @@ fn calls_are_paced_to_the_burst_limit() {
         started.elapsed() >= Duration::from_millis(300),
         "the third waits for the window to roll"
     );
+}
+
+/// A stand-in for the search endpoint over seven contacts modified at `T0` + 0, 1, 2, 2, 3, 4
+/// and 5 seconds, answering `GTE` filters sorted ascending, `limit` at a time from `after`.
+fn serve_search() -> (String, Seen) {
+    const T0: i64 = 1_709_251_200_000; // 2024-03-01T00:00:00Z
+    let modified = [0, 1, 2, 2, 3, 4, 5].map(|s| T0 + s * 1000);
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", server.server_addr().to_ip().unwrap());
+    let seen: Seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for mut request in server.incoming_requests() {
+            let mut body = String::new();
+            let _ = request.as_reader().read_to_string(&mut body);
+            let url = request.url().to_string();
+            log.lock().unwrap().push((
+                request.method().to_string(),
+                url.clone(),
+                String::new(),
+                body.clone(),
+            ));
+            let asked: Value = serde_json::from_str(&body).unwrap_or_default();
+            let filter = &asked["filterGroups"][0]["filters"][0];
+            let from: i64 = filter["value"].as_str().unwrap_or("0").parse().unwrap_or(0);
+            let limit = asked["limit"].as_u64().unwrap_or(100) as usize;
+            let after: usize = asked["after"].as_str().unwrap_or("0").parse().unwrap_or(0);
+            let matching: Vec<String> = modified
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| **m >= from)
+                .map(|(i, m)| {
+                    format!(
+                        r#"{{"id":"{}","properties":{{"hs_object_id":"{0}","email":"p{0}@x.com","createdate":"2024-01-01T00:00:00.000Z","lifecyclestage":"lead","lastmodifieddate":"{m}"}},"archived":false}}"#,
+                        i + 1
+                    )
+                })
+                .collect();
+            let total = matching.len();
+            let chunk: Vec<String> = matching.into_iter().skip(after).take(limit).collect();
+            let next = if after + limit < total {
+                format!(r#","paging":{{"next":{{"after":"{}"}}}}"#, after + limit)
+            } else {
+                String::new()
+            };
+            let text = if filter["propertyName"] == "lastmodifieddate"
+                && filter["operator"] == "GTE"
+                && url == "/crm/v3/objects/contacts/search"
+            {
+                format!(
+                    r#"{{"total":{total},"results":[{}]{next}}}"#,
+                    chunk.join(",")
+                )
+            } else {
+                r#"{"status":"error","message":"unexpected search","category":"VALIDATION_ERROR"}"#
+                    .to_string()
+            };
+            let _ = request.respond(tiny_http::Response::from_string(text));
+        }
+    });
+    (base, seen)
+}
+
+#[test]
+fn records_modified_since_come_from_search_past_its_cap_without_repeats() {
+    let (base, seen) = serve_search();
+    let mut session = Session::new(ApiConfig {
+        base_url: base,
+        token: "pat-good".into(),
+        token_from: "test".into(),
+        page_size: 2,
+        search_cap: 4,
+        burst: 100,
+        window: Duration::from_secs(10),
+        retry: Retry {
+            attempts: 1,
+            base: Duration::from_millis(1),
+            max_wait: Duration::from_millis(1),
+        },
+    });
+    let since = 1_709_251_201_000; // the second contact's modification
+    let records = session
+        .modified_since(
+            "contacts",
+            &["email", "lastmodifieddate"],
+            "lastmodifieddate",
+            since,
+        )
+        .unwrap();
+    let ids: Vec<&str> = records.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids, ["2", "3", "4", "5", "6", "7"], "each once, in order");
+    let seen = seen.lock().unwrap().clone();
+    let asked: Vec<Value> = seen
+        .iter()
+        .map(|s| serde_json::from_str(&s.3).unwrap())
+        .collect();
+    // Two pages reach the cap of 4; the search starts again from the newest seen (contact 5's
+    // third second), which brings 4 and 5 again (left out) and then the rest.
+    let from = |a: &Value| {
+        a["filterGroups"][0]["filters"][0]["value"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(from(&asked[0]), since.to_string());
+    assert_eq!(asked[0]["sorts"][0]["direction"], "ASCENDING");
+    assert_eq!(asked[1]["after"], "2");
+    assert_eq!(from(&asked[2]), (since + 2000).to_string());
+    assert!(asked[2].get("after").is_none(), "{:?}", asked[2]);
+    assert!(seen.iter().all(|s| s.0 == "POST"));
+}
+
+#[test]
+fn an_incremental_scan_asks_search_for_the_filters_time_and_files_mode_refuses_it() {
+    let (base, seen) = serve_search();
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = credentials(dir.path(), "pat-good");
+    let mut request = api_request("contacts", &base, &secrets);
+    request.filters = vec![loopql_connector_sdk::Filter {
+        column: "lastmodifieddate".into(),
+        op: loopql_connector_sdk::FilterOp::GtEq,
+        value: loopql_connector_sdk::Scalar::TimestampMicros(1_709_251_204_000_000),
+    }];
+    let batch = one(&read(request).unwrap());
+    assert_eq!(
+        batch.num_rows(),
+        2,
+        "the contacts modified at or after the filter's time"
+    );
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen[0].1, "/crm/v3/objects/contacts/search");
+    assert!(
+        seen[0].3.contains(r#""value":"1709251204000""#),
+        "{}",
+        seen[0].3
+    );
+
+    let err = read(
+        ScanRequest::new("contacts")
+            .with_option("contacts_path", "x.csv")
+            .with_option("incremental", true),
+    )
+    .unwrap_err();
+    assert!(err.contains("incremental reads ask the live API"), "{err}");
 }

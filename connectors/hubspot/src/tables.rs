@@ -117,6 +117,12 @@ pub const CONTACTS: &[Column] = &[
         Kind::Utf8,
     )
     .optional(),
+    Column::new(
+        "lastmodifieddate",
+        &["lastmodifieddate", "Last Modified Date"],
+        Kind::Timestamp,
+    )
+    .optional(),
 ];
 
 pub const DEALS: &[Column] = &[
@@ -153,6 +159,12 @@ pub const DEALS: &[Column] = &[
         "hs_is_closed",
         &["hs_is_closed", "Is Deal Closed?"],
         Kind::Bool,
+    )
+    .optional(),
+    Column::new(
+        "hs_lastmodifieddate",
+        &["hs_lastmodifieddate", "Last Modified Date"],
+        Kind::Timestamp,
     )
     .optional(),
 ];

@@ -141,6 +141,7 @@ impl Session {
                 .and_then(|v| v["paging"]["total"].as_u64())
                 .map(|t| t as usize);
             out.push((label, body));
+            loopql_connector_sdk::progress::page(n as u64);
             start += n;
             let more = match total {
                 Some(t) => start < t && n > 0,

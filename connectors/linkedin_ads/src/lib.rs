@@ -170,6 +170,7 @@ impl Connector for LinkedInAds {
                     description: "one row per pivot value (campaign) x day".into(),
                     filters: exact(&["date", "campaign_id"]),
                     activity_date: Some("date".into()),
+                    changes: None,
                     schema: ANALYTICS_SCHEMA.clone(),
                 },
                 TableSpec {
@@ -177,6 +178,7 @@ impl Connector for LinkedInAds {
                     description: "one row per campaign (empty without campaigns_path)".into(),
                     filters: exact(&["campaign_id", "account_id"]),
                     activity_date: None,
+                    changes: None,
                     schema: CAMPAIGNS_SCHEMA.clone(),
                 },
             ],

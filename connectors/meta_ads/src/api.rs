@@ -101,6 +101,7 @@ pub fn fetch(config: &ApiConfig, skip: bool) -> Result<Vec<Row>, ConnectorError>
             let name = redact(&u);
             let page: Page = serde_json::from_str(&body)
                 .map_err(|e| located(Path::new(&name), &e, 0, PAGE_CONTEXT))?;
+            let before = rows.len();
             rows.extend(elements(
                 Path::new(&name),
                 &body,
@@ -108,6 +109,7 @@ pub fn fetch(config: &ApiConfig, skip: bool) -> Result<Vec<Row>, ConnectorError>
                 PAGE_CONTEXT,
                 skip,
             )?);
+            loopql_connector_sdk::progress::page((rows.len() - before) as u64);
             url = page.paging.and_then(|p| p.next);
         }
     }

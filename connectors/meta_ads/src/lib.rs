@@ -85,6 +85,7 @@ impl Connector for MetaAds {
                     description: "one row per Insights row (account/campaign/ad set/ad x day)".into(),
                     filters: exact(&["date_start", "account_id", "campaign_id"]),
                     activity_date: Some("date_start".into()),
+                    changes: None,
                     schema: INSIGHTS_SCHEMA.clone(),
                 },
                 TableSpec {
@@ -92,6 +93,7 @@ impl Connector for MetaAds {
                     description: "actions[] and action_values[] unnested: one row per Insights row x kind x action type".into(),
                     filters: exact(&["date_start", "account_id", "campaign_id", "kind", "action_type"]),
                     activity_date: Some("date_start".into()),
+                    changes: None,
                     schema: ACTIONS_SCHEMA.clone(),
                 },
             ],

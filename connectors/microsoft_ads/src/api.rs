@@ -234,6 +234,9 @@ impl Session {
         }
         let bytes = answer.unwrap_or_default();
         let (_, csv) = loopql_connector_sdk::zip::first_file(&bytes, &label)?;
+        // One page, the report; its rows are counted as they are read (it has a preamble and a
+        // footer, so its lines are not its rows).
+        loopql_connector_sdk::progress::page(0);
         String::from_utf8(csv)
             .map(|text| Some(text.trim_start_matches('\u{feff}').to_string()))
             .map_err(|_| ConnectorError::Other(format!("{label}: the report is not UTF-8 text")))

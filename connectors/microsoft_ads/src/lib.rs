@@ -91,6 +91,7 @@ impl Connector for MicrosoftAds {
                     })
                     .collect(),
                 activity_date: Some("time_period".into()),
+                changes: None,
                 schema: csv_table::schema(COLUMNS),
             }],
             mappings: vec![Mapping {

@@ -3,13 +3,13 @@
 //! pushing the projection, the filters and the limit into the SQL it sends. The password comes
 //! from an environment variable, never from the project file.
 
-mod query;
 mod tables;
 
 use loopql_connector_sdk::{
     BatchReader, Connector, ConnectorError, FilterSpec, Manifest, Mapping, OptionKind, OptionSpec,
     ScanRequest, TableSpec,
 };
+use loopql_connector_sdk::{csv_table, pg};
 
 const MAPPING_CONTACTS: &str = "SELECT client_id, 'postgres' AS source_system, contact_id, email, created_at,
     lower(lifecycle_stage) AS lifecycle_stage, lead_at, mql_at, sql_at, opportunity_at, customer_at, original_source,
@@ -30,75 +30,27 @@ use tables::TABLES;
 #[derive(Debug, Default)]
 pub struct Postgres;
 
-fn option(
-    name: &str,
-    kind: OptionKind,
-    default: Option<loopql_connector_sdk::serde_json::Value>,
-    description: &str,
-) -> OptionSpec {
+fn table_option(t: &tables::Table) -> OptionSpec {
     OptionSpec {
-        name: name.into(),
-        kind,
+        name: t.table_option.into(),
+        kind: OptionKind::String,
         required: false,
-        default,
-        description: description.into(),
+        default: Some(t.name.into()),
+        description: format!("PostgreSQL table read as `{}`", t.name),
     }
 }
 
 impl Connector for Postgres {
     fn manifest(&self) -> Manifest {
-        let mut options = vec![
-            option(
-                "host",
-                OptionKind::String,
-                Some("127.0.0.1".into()),
-                "server host name or address",
-            ),
-            option(
-                "port",
-                OptionKind::Integer,
-                Some(5432.into()),
-                "server port",
-            ),
-            option(
-                "user",
-                OptionKind::String,
-                Some("postgres".into()),
-                "user name",
-            ),
-            option(
-                "database",
-                OptionKind::String,
-                Some("postgres".into()),
-                "database name",
-            ),
-            option(
-                "password_env",
-                OptionKind::String,
-                Some("PGPASSWORD".into()),
-                "environment variable holding the password (unset variable: no password)",
-            ),
-            option(
-                "schema",
-                OptionKind::String,
-                Some("public".into()),
-                "schema of the CRM tables",
-            ),
-            option(
-                "connect_timeout_seconds",
-                OptionKind::Integer,
-                Some(10.into()),
-                "give up connecting after this long",
-            ),
-        ];
-        options.extend(TABLES.iter().map(|t| {
-            option(
-                t.table_option,
-                OptionKind::String,
-                Some(t.name.into()),
-                &format!("PostgreSQL table read as `{}`", t.name),
-            )
-        }));
+        let mut options = pg::server_options("");
+        options.push(OptionSpec {
+            name: "schema".into(),
+            kind: OptionKind::String,
+            required: false,
+            default: Some("public".into()),
+            description: "schema of the CRM tables".into(),
+        });
+        options.extend(TABLES.iter().map(table_option));
         Manifest {
             name: "postgres".into(),
             version: env!("CARGO_PKG_VERSION").into(),
@@ -120,7 +72,8 @@ impl Connector for Postgres {
                         })
                         .collect(),
                     activity_date: None,
-                    schema: t.schema(),
+                    changes: None,
+                    schema: csv_table::schema(t.columns),
                 })
                 .collect(),
             mappings: vec![
@@ -144,7 +97,14 @@ impl Connector for Postgres {
                 table: request.table.clone(),
                 available: TABLES.iter().map(|t| t.name).collect::<Vec<_>>().join(", "),
             })?;
-        query::scan(table, &request)
+        let server = pg::Server::from_request(&request)?;
+        let at = pg::Stored {
+            schema: request.option_str("schema").unwrap_or("public"),
+            table: request.option_str(table.table_option).unwrap_or(table.name),
+            schema_option: "schema",
+            table_option: table.table_option,
+        };
+        pg::scan(&server, &at, table.columns, &request)
     }
 }
 

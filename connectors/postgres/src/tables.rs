@@ -1,22 +1,7 @@
-//! The CRM raw tables this connector serves, and how each column is read from PostgreSQL.
+//! The CRM raw tables this connector serves. Each is read from a PostgreSQL table named by an
+//! option; a table's key columns must be there, any other missing column reads as NULL.
 
-use loopql_connector_sdk::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use std::sync::Arc;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Text,
-    Float,
-    Bool,
-    /// Read as microseconds since the epoch; a `timestamp` without zone is taken as UTC.
-    Timestamp,
-}
-
-#[derive(Debug)]
-pub struct Col {
-    pub name: &'static str,
-    pub kind: Kind,
-}
+use loopql_connector_sdk::csv_table::{Column, Kind};
 
 #[derive(Debug)]
 pub struct Table {
@@ -24,32 +9,16 @@ pub struct Table {
     pub description: &'static str,
     /// The option naming the PostgreSQL table (default: the same name).
     pub table_option: &'static str,
-    pub columns: &'static [Col],
+    pub columns: &'static [Column],
 }
 
-impl Table {
-    pub fn schema(&self) -> SchemaRef {
-        Arc::new(Schema::new(
-            self.columns
-                .iter()
-                .map(|c| {
-                    let t = match c.kind {
-                        Kind::Text => DataType::Utf8,
-                        Kind::Float => DataType::Float64,
-                        Kind::Bool => DataType::Boolean,
-                        Kind::Timestamp => {
-                            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
-                        }
-                    };
-                    Field::new(c.name, t, true)
-                })
-                .collect::<Vec<_>>(),
-        ))
-    }
+/// A key column: the table must have it.
+const fn key(name: &'static str) -> Column {
+    Column::new(name, &[], Kind::Utf8)
 }
 
-const fn col(name: &'static str, kind: Kind) -> Col {
-    Col { name, kind }
+const fn col(name: &'static str, kind: Kind) -> Column {
+    Column::new(name, &[], kind).optional()
 }
 
 pub const TABLES: [Table; 3] = [
@@ -58,16 +27,16 @@ pub const TABLES: [Table; 3] = [
         description: "one row per contact, with the time each funnel stage was reached",
         table_option: "contacts_table",
         columns: &[
-            col("contact_id", Kind::Text),
-            col("email", Kind::Text),
+            key("contact_id"),
+            col("email", Kind::Utf8),
             col("created_at", Kind::Timestamp),
-            col("lifecycle_stage", Kind::Text),
+            col("lifecycle_stage", Kind::Utf8),
             col("lead_at", Kind::Timestamp),
             col("mql_at", Kind::Timestamp),
             col("sql_at", Kind::Timestamp),
             col("opportunity_at", Kind::Timestamp),
             col("customer_at", Kind::Timestamp),
-            col("original_source", Kind::Text),
+            col("original_source", Kind::Utf8),
         ],
     },
     Table {
@@ -75,11 +44,11 @@ pub const TABLES: [Table; 3] = [
         description: "one row per deal",
         table_option: "deals_table",
         columns: &[
-            col("deal_id", Kind::Text),
-            col("name", Kind::Text),
-            col("amount", Kind::Float),
-            col("currency", Kind::Text),
-            col("stage", Kind::Text),
+            key("deal_id"),
+            col("name", Kind::Utf8),
+            col("amount", Kind::Float64),
+            col("currency", Kind::Utf8),
+            col("stage", Kind::Utf8),
             col("created_at", Kind::Timestamp),
             col("closed_at", Kind::Timestamp),
             col("is_closed", Kind::Bool),
@@ -91,8 +60,8 @@ pub const TABLES: [Table; 3] = [
         description: "one row per deal-contact link",
         table_option: "deal_contacts_table",
         columns: &[
-            col("deal_id", Kind::Text),
-            col("contact_id", Kind::Text),
+            key("deal_id"),
+            key("contact_id"),
             col("is_primary", Kind::Bool),
         ],
     },

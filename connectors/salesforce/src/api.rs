@@ -115,9 +115,19 @@ impl Session {
         &mut self,
         object: &str,
         columns: &[Column],
+        modified_since: Option<i64>,
     ) -> Result<String, ConnectorError> {
         let fields: Vec<&str> = columns.iter().map(|c| c.headers[0]).collect();
-        let soql = format!("SELECT {} FROM {object}", fields.join(", "));
+        let mut soql = format!("SELECT {} FROM {object}", fields.join(", "));
+        if let Some(micros) = modified_since {
+            // A SOQL dateTime literal (UTC, whole seconds, rounded down: nothing is missed).
+            let at = chrono::DateTime::from_timestamp(micros.div_euclid(1_000_000), 0)
+                .unwrap_or_default();
+            soql.push_str(&format!(
+                " WHERE SystemModstamp >= {}",
+                at.format("%Y-%m-%dT%H:%M:%SZ")
+            ));
+        }
         let mut next = Some(format!(
             "/services/data/{}/query?q={}",
             self.config.version,
@@ -149,6 +159,7 @@ impl Session {
             for r in records {
                 rows.push(fields.iter().map(|f| cell(&r[*f])).collect());
             }
+            loopql_connector_sdk::progress::page(records.len() as u64);
             if !parsed["done"].as_bool().unwrap_or(true) {
                 next = parsed["nextRecordsUrl"].as_str().map(str::to_string);
             }

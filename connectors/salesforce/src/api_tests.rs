@@ -254,3 +254,35 @@ fn errors_name_their_code_and_never_a_secret() {
         assert!(!err.contains(secret), "{err}");
     }
 }
+
+#[test]
+fn an_incremental_scan_asks_for_the_records_modified_since_its_filter() {
+    let (base, seen) = serve();
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = credentials(dir.path());
+    let mut request = api("lead", &base, &secrets);
+    request.filters = vec![loopql_connector_sdk::Filter {
+        column: "system_modstamp".into(),
+        op: loopql_connector_sdk::FilterOp::GtEq,
+        // 2024-03-01T00:00:04.5Z: the literal rounds down to the second, so nothing is missed.
+        value: loopql_connector_sdk::Scalar::TimestampMicros(1_709_251_204_500_000),
+    }];
+    read(request).unwrap();
+    let seen = seen.lock().unwrap().clone();
+    let query = seen
+        .iter()
+        .map(|s| s.0.as_str())
+        .find(|u| u.contains("FROM%20Lead"))
+        .unwrap();
+    assert!(
+        query.ends_with("%2C%20SystemModstamp%20FROM%20Lead%20WHERE%20SystemModstamp%20%3E%3D%202024-03-01T00%3A00%3A04Z"),
+        "{query}"
+    );
+    let err = read(
+        ScanRequest::new("lead")
+            .with_option("lead_path", "x.csv")
+            .with_option("incremental", true),
+    )
+    .unwrap_err();
+    assert!(err.contains("incremental reads ask the live API"), "{err}");
+}

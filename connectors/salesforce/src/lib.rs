@@ -10,8 +10,8 @@ mod objects;
 use loopql_connector_sdk::arrow::error::ArrowError;
 use loopql_connector_sdk::csv_table::{self, Column, Dialect};
 use loopql_connector_sdk::{
-    BatchReader, Connector, ConnectorError, FilterSpec, Manifest, Mapping, OptionKind, OptionSpec,
-    ScanRequest, TableSpec,
+    BatchReader, Changes, Connector, ConnectorError, FilterSpec, Manifest, Mapping, OptionKind,
+    OptionSpec, ScanRequest, TableSpec,
 };
 
 /// Leads are where people enter the funnel; a converted lead continues as its contact (same
@@ -137,6 +137,11 @@ impl Connector for Salesforce {
                     description: format!("one row per {} record", t.object),
                     filters: t.filters.iter().map(|c| FilterSpec { column: (*c).into(), exact: true }).collect(),
                     activity_date: None,
+                    changes: t
+                        .columns
+                        .iter()
+                        .any(|c| c.name == live::MODIFIED)
+                        .then(|| Changes { modified: live::MODIFIED.into(), key: vec!["id".into()] }),
                     schema: csv_table::schema(t.columns),
                 })
                 .collect(),
@@ -156,7 +161,18 @@ impl Connector for Salesforce {
                 table: request.table.clone(),
                 available: TABLES.iter().map(|t| t.name).collect::<Vec<_>>().join(", "),
             })?;
+        let incremental = request
+            .options
+            .get(loopql_connector_sdk::INCREMENTAL_OPTION)
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
         match request.option_str("mode").unwrap_or("files") {
+            "files" if incremental => Err(ConnectorError::InvalidOption {
+                name: loopql_connector_sdk::INCREMENTAL_OPTION.into(),
+                message: "incremental reads ask the live API for the records modified since a \
+                          time; set mode = \"api\", or remove incremental (an export is read whole)"
+                    .into(),
+            }),
             "files" => csv_table::scan(
                 &request,
                 table.option,
@@ -172,8 +188,9 @@ impl Connector for Salesforce {
                 };
                 // Queried when the host first asks for a batch.
                 let (object, columns) = (table.object, table.columns);
+                let since = live::modified_since(&request);
                 let batches = std::iter::once_with(move || {
-                    live::read(config, object, columns, &dialect, &check_ids)
+                    live::read(config, object, columns, since, &dialect, &check_ids)
                 })
                 .flat_map(|read| match read {
                     Ok(batches) => batches.into_iter().map(Ok).collect::<Vec<_>>(),

@@ -1,4 +1,6 @@
 //! The exported objects and their fields (API names as headers; raw columns in snake_case).
+//! Lead, Contact, Opportunity and Campaign carry `SystemModstamp`, which incremental syncs read
+//! the changed records by (keyed by `Id`); the other two are read whole.
 
 use loopql_connector_sdk::csv_table::{Column, Empty, Kind};
 
@@ -37,8 +39,9 @@ pub const TABLES: [Object; 6] = [
                 Kind::Utf8,
             ),
             opt("converted_contact_id", &["ConvertedContactId"], Kind::Utf8),
+            opt("system_modstamp", &["SystemModstamp"], Kind::Timestamp),
         ],
-        filters: &["id", "created_date", "status"],
+        filters: &["id", "created_date", "status", "system_modstamp"],
     },
     Object {
         name: "contact",
@@ -50,8 +53,9 @@ pub const TABLES: [Object; 6] = [
             opt("account_id", &["AccountId"], Kind::Utf8),
             opt("lead_source", &["LeadSource"], Kind::Utf8),
             Column::new("created_date", &["CreatedDate"], Kind::Timestamp).empty(Empty::Error),
+            opt("system_modstamp", &["SystemModstamp"], Kind::Timestamp),
         ],
-        filters: &["id", "created_date"],
+        filters: &["id", "created_date", "system_modstamp"],
     },
     Object {
         name: "opportunity",
@@ -70,6 +74,7 @@ pub const TABLES: [Object; 6] = [
             opt("campaign_id", &["CampaignId"], Kind::Utf8),
             Column::new("created_date", &["CreatedDate"], Kind::Timestamp).empty(Empty::Error),
             opt("lead_source", &["LeadSource"], Kind::Utf8),
+            opt("system_modstamp", &["SystemModstamp"], Kind::Timestamp),
         ],
         filters: &[
             "id",
@@ -78,6 +83,7 @@ pub const TABLES: [Object; 6] = [
             "stage_name",
             "is_won",
             "campaign_id",
+            "system_modstamp",
         ],
     },
     Object {
@@ -91,8 +97,9 @@ pub const TABLES: [Object; 6] = [
             opt("actual_cost", &["ActualCost"], Kind::Float64),
             opt("start_date", &["StartDate"], Kind::Date),
             opt("end_date", &["EndDate"], Kind::Date),
+            opt("system_modstamp", &["SystemModstamp"], Kind::Timestamp),
         ],
-        filters: &["id"],
+        filters: &["id", "system_modstamp"],
     },
     Object {
         name: "campaign_member",

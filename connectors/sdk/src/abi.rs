@@ -14,6 +14,11 @@
 //! void     loopql_connector_free_bytes_v1(LoopqlOwnedBytes bytes);
 //! // optional: rows the last scan on this thread skipped ({"skipped_rows": n, "examples": [..]})
 //! int32_t  loopql_connector_scan_diagnostics_v1(LoopqlOwnedBytes *json, LoopqlOwnedBytes *err);
+//! // optional: listen (or, with a null listener, stop listening) to the pages and rows the scans
+//! // on this thread fetch from a live API; the listener is called on this thread, and `context`
+//! // must stay valid until the host stops listening
+//! void     loopql_connector_scan_progress_v1(void (*listener)(void *context, uint64_t pages,
+//!                                                              uint64_t rows), void *context);
 //! ```
 //!
 //! Return codes are [`STATUS_OK`], [`STATUS_ERROR`] and [`STATUS_PANIC`]; on anything but OK the
@@ -34,6 +39,8 @@ pub const SYMBOL_OPEN_SCAN: &[u8] = b"loopql_connector_open_scan_v1";
 pub const SYMBOL_FREE_BYTES: &[u8] = b"loopql_connector_free_bytes_v1";
 /// Optional: libraries without it simply report no skipped rows.
 pub const SYMBOL_SCAN_DIAGNOSTICS: &[u8] = b"loopql_connector_scan_diagnostics_v1";
+/// Optional: libraries without it tell no pages.
+pub const SYMBOL_SCAN_PROGRESS: &[u8] = b"loopql_connector_scan_progress_v1";
 
 pub const STATUS_OK: i32 = 0;
 pub const STATUS_ERROR: i32 = 1;
@@ -142,3 +149,7 @@ pub type OpenScanFn = unsafe extern "C" fn(
 pub type FreeBytesFn = unsafe extern "C" fn(bytes: LoopqlOwnedBytes);
 pub type ScanDiagnosticsFn =
     unsafe extern "C" fn(json: *mut LoopqlOwnedBytes, err: *mut LoopqlOwnedBytes) -> i32;
+pub type ScanProgressFn = unsafe extern "C" fn(
+    listener: Option<crate::progress::Listener>,
+    context: *mut std::ffi::c_void,
+);

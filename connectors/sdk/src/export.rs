@@ -66,6 +66,21 @@ pub fn published_manifest<C: Connector>(connector: &C) -> Manifest {
             description: "fail: a bad row fails the scan; skip: bad rows are skipped and counted (loopql connectors check shows them)".into(),
         });
     }
+    let incremental = manifest.tables.iter().any(|t| t.changes.is_some());
+    if incremental
+        && !manifest
+            .options
+            .iter()
+            .any(|o| o.name == crate::INCREMENTAL_OPTION)
+    {
+        manifest.options.push(crate::OptionSpec {
+            name: crate::INCREMENTAL_OPTION.into(),
+            kind: crate::OptionKind::Bool,
+            required: false,
+            default: Some(false.into()),
+            description: "loopql sync reads only the records modified since its previous read (less restatement_days) and merges them by id; a record deleted at the source stays until `loopql sync --full`".into(),
+        });
+    }
     manifest
 }
 
@@ -213,6 +228,13 @@ pub unsafe fn scan_diagnostics(out: *mut LoopqlOwnedBytes, err: *mut LoopqlOwned
             Ok(())
         })
     }
+}
+
+/// Starts or (no listener) stops telling the host this thread's pages; never unwinds.
+pub fn scan_progress(listener: Option<crate::progress::Listener>, context: *mut std::ffi::c_void) {
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        crate::progress::listen(listener.map(|l| (l, context)));
+    }));
 }
 
 /// # Safety
@@ -455,6 +477,15 @@ macro_rules! export_connector {
             err: *mut $crate::abi::LoopqlOwnedBytes,
         ) -> i32 {
             unsafe { $crate::export::scan_diagnostics(out, err) }
+        }
+
+        /// See `loopql_connector_sdk::abi`.
+        #[unsafe(no_mangle)]
+        pub extern "C" fn loopql_connector_scan_progress_v1(
+            listener: Option<$crate::progress::Listener>,
+            context: *mut ::std::ffi::c_void,
+        ) {
+            $crate::export::scan_progress(listener, context)
         }
 
         /// # Safety

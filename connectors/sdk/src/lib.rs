@@ -22,6 +22,9 @@ pub mod json;
 mod manifest;
 #[cfg(feature = "http")]
 pub mod oauth;
+#[cfg(feature = "postgres")]
+pub mod pg;
+pub mod progress;
 mod scan;
 pub mod secrets;
 pub mod text;
@@ -29,6 +32,8 @@ pub mod window;
 pub mod zip;
 
 pub use arrow;
+#[cfg(feature = "postgres")]
+pub use postgres;
 pub use serde_json;
 #[cfg(feature = "http")]
 pub use ureq;
@@ -38,5 +43,7 @@ pub type OptionsMap = serde_json::Map<String, serde_json::Value>;
 pub use connector::{BatchReader, Connector};
 pub use error::ConnectorError;
 pub use filtering::filter_batch;
-pub use manifest::{FilterSpec, Manifest, Mapping, OptionKind, OptionSpec, TableSpec};
+pub use manifest::{
+    Changes, FilterSpec, INCREMENTAL_OPTION, Manifest, Mapping, OptionKind, OptionSpec, TableSpec,
+};
 pub use scan::{Filter, FilterOp, Scalar, ScanRequest};

@@ -74,6 +74,12 @@ pub struct TableSpec {
     /// `None`: rows may change at any time (CRM objects), so each sync re-reads the whole table.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activity_date: Option<String>,
+    /// Records that change at any time but carry their modification time (CRM objects read from
+    /// a live API): a source that sets `incremental = true` has `loopql sync` read only the
+    /// records modified since its previous read (an exact filter on `modified`) and merge them
+    /// into the previous rows by `key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<Changes>,
     /// Not part of the JSON manifest: crosses as an `FFI_ArrowSchema`.
     #[serde(skip, default = "empty_schema")]
     pub schema: SchemaRef,
@@ -85,9 +91,24 @@ impl PartialEq for TableSpec {
             && self.description == other.description
             && self.filters == other.filters
             && self.activity_date == other.activity_date
+            && self.changes == other.changes
             && self.schema == other.schema
     }
 }
+
+/// How a table's changed records are found and matched (see [`TableSpec::changes`]).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Changes {
+    /// The timestamp column holding each record's last modification; an exact filter.
+    pub modified: String,
+    /// The columns identifying a record.
+    pub key: Vec<String>,
+}
+
+/// The source option that turns incremental reads on (added to the manifest of a connector with
+/// a table that has [`TableSpec::changes`]).
+pub const INCREMENTAL_OPTION: &str = "incremental";
 
 fn empty_schema() -> SchemaRef {
     Arc::new(Schema::empty())

@@ -1,11 +1,13 @@
-//! loopql connector for Snowplow atomic events exported with a header row (`atomic.events`
-//! unloaded from the warehouse as CSV or TSV). One raw table, `events`, with the fields loopql
-//! uses for sessions, touchpoints and transactions.
+//! loopql connector for Snowplow atomic events: exported with a header row (`atomic.events`
+//! unloaded from the warehouse as CSV or TSV), or read where the Snowplow loader keeps them, a
+//! PostgreSQL `atomic.events` table (`mode = "postgres"`, with the projection, the filters and
+//! the limit sent as SQL). One raw table, `events`, with the fields loopql uses for sessions,
+//! touchpoints and transactions.
 
 use loopql_connector_sdk::csv_table::{self, Column, Dialect, Empty, Kind};
 use loopql_connector_sdk::{
     BatchReader, Connector, ConnectorError, FilterSpec, Manifest, Mapping, OptionKind, OptionSpec,
-    ScanRequest, TableSpec, files,
+    ScanRequest, TableSpec, files, pg,
 };
 
 /// A session is domain_sessionid; its source is the first marketing (mkt_*) source, else the
@@ -101,6 +103,65 @@ pub const COLUMNS: &[Column] = &[
 #[derive(Debug, Default)]
 pub struct Snowplow;
 
+fn option(name: &str, kind: OptionKind, default: Option<&str>, description: &str) -> OptionSpec {
+    OptionSpec {
+        name: name.into(),
+        kind,
+        required: false,
+        default: default.map(Into::into),
+        description: description.into(),
+    }
+}
+
+fn options() -> Vec<OptionSpec> {
+    let mut options = vec![
+        option(
+            "mode",
+            OptionKind::String,
+            Some("files"),
+            "files (exports, `path`) or postgres (the loader's `atomic.events` table in PostgreSQL)",
+        ),
+        option(
+            "path",
+            OptionKind::Glob,
+            None,
+            "files mode: event files (.csv, .tsv, optionally .gz)",
+        ),
+        option(
+            "format",
+            OptionKind::String,
+            Some("auto"),
+            "files mode: auto (.tsv is tab-separated), csv or tsv",
+        ),
+    ];
+    options.extend(pg::server_options("postgres mode: "));
+    options.push(option(
+        "schema",
+        OptionKind::String,
+        Some("atomic"),
+        "postgres mode: schema of the events table",
+    ));
+    options.push(option(
+        "table",
+        OptionKind::String,
+        Some("events"),
+        "postgres mode: the events table",
+    ));
+    options
+}
+
+/// `mode = "postgres"`: the loader's table, every filter and the limit sent as SQL.
+fn scan_postgres(request: &ScanRequest) -> Result<BatchReader, ConnectorError> {
+    let server = pg::Server::from_request(request)?;
+    let at = pg::Stored {
+        schema: request.option_str("schema").unwrap_or("atomic"),
+        table: request.option_str("table").unwrap_or("events"),
+        schema_option: "schema",
+        table_option: "table",
+    };
+    pg::scan(&server, &at, COLUMNS, request)
+}
+
 fn dialect(path: &std::path::Path, format: &str, skip_bad_rows: bool) -> Dialect {
     let tab = match format {
         "tsv" => true,
@@ -119,23 +180,8 @@ impl Connector for Snowplow {
         Manifest {
             name: "snowplow".into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            description: "Snowplow atomic events with a header row (CSV or TSV)".into(),
-            options: vec![
-                OptionSpec {
-                    name: "path".into(),
-                    kind: OptionKind::Glob,
-                    required: true,
-                    default: None,
-                    description: "event files (.csv, .tsv, optionally .gz)".into(),
-                },
-                OptionSpec {
-                    name: "format".into(),
-                    kind: OptionKind::String,
-                    required: false,
-                    default: Some("auto".into()),
-                    description: "auto (.tsv is tab-separated), csv or tsv".into(),
-                },
-            ],
+            description: "Snowplow atomic events: exports with a header row (CSV or TSV), or the loader's PostgreSQL table (mode = \"postgres\")".into(),
+            options: options(),
             tables: vec![TableSpec {
                 name: "events".into(),
                 description: "one row per event".into(),
@@ -152,6 +198,7 @@ impl Connector for Snowplow {
                 })
                 .collect(),
                 activity_date: Some("derived_tstamp".into()),
+                changes: None,
                 schema: csv_table::schema(COLUMNS),
             }],
             mappings: vec![
@@ -174,6 +221,16 @@ impl Connector for Snowplow {
                 available: "events".into(),
             });
         }
+        match request.option_str("mode").unwrap_or("files") {
+            "files" => {}
+            "postgres" => return scan_postgres(&request),
+            other => {
+                return Err(ConnectorError::InvalidOption {
+                    name: "mode".into(),
+                    message: format!("expected files or postgres, found `{other}`"),
+                });
+            }
+        }
         let format = request.option_str("format").unwrap_or("auto").to_string();
         if !matches!(format.as_str(), "auto" | "csv" | "tsv") {
             return Err(ConnectorError::InvalidOption {
@@ -181,7 +238,10 @@ impl Connector for Snowplow {
                 message: format!("expected auto, csv or tsv, found `{format}`"),
             });
         }
-        let pattern = request.required_str("path", "set it to the event files")?;
+        let pattern = request.required_str(
+            "path",
+            "set it to the event files, or set mode = \"postgres\" and the server's options",
+        )?;
         let paths = files::expand(pattern)?;
         let skip = loopql_connector_sdk::diagnostics::skip_bad_rows(&request);
         let batches = files::streamed(paths, move |p, sink| {

@@ -194,15 +194,17 @@ impl Book {
         ));
     }
 
-    /// The client's web analytics export (GA4 or Snowplow) and its source.
+    /// The client's web analytics export (GA4 or Snowplow) and its source; with a PostgreSQL
+    /// server, Snowplow events are kept there as the Snowplow loader keeps them.
     pub(crate) fn web(
         &mut self,
         dir: &Path,
         client: &DemoClient,
         people: &[journeys::Person],
+        postgres: Option<&PgTarget>,
     ) -> Result<()> {
-        let (web_files, connector, glob) = match client.web {
-            Web::Ga4 { gzip, .. } => (
+        let (web_files, connector, glob) = match (client.web, postgres) {
+            (Web::Ga4 { gzip, .. }, _) => (
                 web::ga4(dir, &client.id, people, gzip)?,
                 "ga4",
                 format!(
@@ -211,7 +213,19 @@ impl Book {
                     if gzip { ".gz" } else { "" }
                 ),
             ),
-            Web::Snowplow => (
+            (Web::Snowplow, Some(target)) => {
+                let schema = format!("loopql_demo_{}", client.id);
+                let scratch = dir.join(format!(".loopql-demo-load-{}", client.id));
+                let table = web::snowplow_table(&scratch, &client.id, people)?;
+                pg::load(target, &schema, &[table])?;
+                self.toml.push_str(&format!(
+                    "[[sources]]\nconnector = \"snowplow\"\nclient_id = \"{}\"\n[sources.options]\nmode = \"postgres\"\n{}schema = \"{schema}\"\ntable = \"events\"\n\n",
+                    client.id,
+                    target.options_toml()
+                ));
+                return Ok(());
+            }
+            (Web::Snowplow, None) => (
                 web::snowplow(dir, &client.id, people)?,
                 "snowplow",
                 format!("exports/{}/snowplow/*.tsv", client.id),

@@ -141,26 +141,26 @@ pub fn postgres_tables(currency: &str, people: &[Person]) -> Vec<pg::Table> {
         }
     }
     vec![
-        pg::Table {
-            name: "contacts",
-            columns: "contact_id bigint PRIMARY KEY, email text, created_at timestamptz, \
-                      lifecycle_stage text, lead_at timestamptz, mql_at timestamptz, \
-                      sql_at timestamptz, opportunity_at timestamptz, customer_at timestamptz, \
-                      original_source text",
-            csv: contacts,
-        },
-        pg::Table {
-            name: "deals",
-            columns: "deal_id bigint PRIMARY KEY, name text, amount numeric(12, 2), currency text, \
-                      stage text, created_at timestamptz, closed_at timestamptz, \
-                      is_closed boolean, is_won boolean",
-            csv: deals,
-        },
-        pg::Table {
-            name: "deal_contacts",
-            columns: "deal_id bigint, contact_id bigint, is_primary boolean",
-            csv: links,
-        },
+        pg::Table::csv(
+            "contacts",
+            "contact_id bigint PRIMARY KEY, email text, created_at timestamptz, \
+             lifecycle_stage text, lead_at timestamptz, mql_at timestamptz, \
+             sql_at timestamptz, opportunity_at timestamptz, customer_at timestamptz, \
+             original_source text",
+            contacts,
+        ),
+        pg::Table::csv(
+            "deals",
+            "deal_id bigint PRIMARY KEY, name text, amount numeric(12, 2), currency text, \
+             stage text, created_at timestamptz, closed_at timestamptz, \
+             is_closed boolean, is_won boolean",
+            deals,
+        ),
+        pg::Table::csv(
+            "deal_contacts",
+            "deal_id bigint, contact_id bigint, is_primary boolean",
+            links,
+        ),
     ]
 }
 

@@ -249,7 +249,7 @@ pub fn write(dir: &Path, options: &Options) -> Result<DemoProject> {
             .map(|&p| (p, ads::rows(p, &paid, restated, &mut rng)))
             .collect();
         book.ads(dir, client, &rates, &platforms)?;
-        book.web(dir, client, &people)?;
+        book.web(dir, client, &people, options.postgres.as_ref())?;
         book.crm(dir, client, &people, options.postgres.as_ref())?;
         book.truth(client, &people);
     }

@@ -55,6 +55,24 @@ pub struct Table {
     pub name: &'static str,
     pub columns: &'static str,
     pub csv: String,
+    /// What COPY reads: the columns the rows hold, in order, and the format's options
+    /// (e.g. `(a, b) FROM STDIN (FORMAT csv, DELIMITER E'\t')`); `None`: every column, as CSV.
+    pub copy: Option<&'static str>,
+    /// Statements run after the rows are in (`{table}` is the qualified name): indexes, ANALYZE.
+    pub after: &'static str,
+}
+
+impl Table {
+    /// A table filled from CSV rows holding every column.
+    pub fn csv(name: &'static str, columns: &'static str, csv: String) -> Self {
+        Self {
+            name,
+            columns,
+            csv,
+            copy: None,
+            after: "",
+        }
+    }
 }
 
 /// Replaces `schema`'s tables with `tables` in one transaction: a failed load leaves the
@@ -85,8 +103,9 @@ fn load_now(target: &PgTarget, schema: &str, tables: &[Table]) -> Result<()> {
         .map_err(|e| fail(&format!("create table {}", t.name), e))?;
         let mut writer = tx
             .copy_in(&format!(
-                "COPY \"{schema}\".{} FROM STDIN (FORMAT csv)",
-                t.name
+                "COPY \"{schema}\".{} {}",
+                t.name,
+                t.copy.unwrap_or("FROM STDIN (FORMAT csv)")
             ))
             .map_err(|e| fail(&format!("copy into {}", t.name), e))?;
         writer
@@ -95,6 +114,11 @@ fn load_now(target: &PgTarget, schema: &str, tables: &[Table]) -> Result<()> {
         writer
             .finish()
             .map_err(|e| fail(&format!("copy into {}", t.name), e))?;
+        if !t.after.is_empty() {
+            let table = format!("\"{schema}\".{}", t.name);
+            tx.batch_execute(&t.after.replace("{table}", &table))
+                .map_err(|e| fail(&format!("index {}", t.name), e))?;
+        }
     }
     tx.commit().map_err(|e| fail("commit", e))
 }

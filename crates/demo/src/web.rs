@@ -4,6 +4,7 @@
 use super::journeys::{Person, Touch};
 use super::sinks::Sinks;
 use crate::error::Result;
+use crate::pg;
 use chrono::{Datelike, Duration, NaiveDateTime};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -131,14 +132,51 @@ pub fn ga4(dir: &Path, client_id: &str, people: &[Person], gzip: bool) -> Result
     files.finish()
 }
 
+const SNOWPLOW_HEADER: &str = "event_id\tderived_tstamp\tevent_name\tuser_id\tdomain_userid\tdomain_sessionid\tpage_url\trefr_medium\trefr_source\tmkt_medium\tmkt_source\tmkt_campaign\tmkt_clickid\ttr_orderid\ttr_total\n";
+
 /// Snowplow atomic events with a header, one TSV per month.
 pub fn snowplow(dir: &Path, client_id: &str, people: &[Person]) -> Result<Vec<PathBuf>> {
-    const HEADER: &str = "event_id\tderived_tstamp\tevent_name\tuser_id\tdomain_userid\tdomain_sessionid\tpage_url\trefr_medium\trefr_source\tmkt_medium\tmkt_source\tmkt_campaign\tmkt_clickid\ttr_orderid\ttr_total\n";
-    let mut files = Sinks::new(
+    snowplow_into(
         dir.join("exports").join(client_id).join("snowplow"),
-        false,
-        HEADER,
-    )?;
+        client_id,
+        people,
+    )
+}
+
+/// The same events as the Snowplow loader keeps them in PostgreSQL: an `events` table shaped
+/// like its `atomic.events` (the loader's column types, more columns than the demo fills),
+/// indexed on `derived_tstamp`. `scratch` holds the monthly files while they are read.
+pub fn snowplow_table(scratch: &Path, client_id: &str, people: &[Person]) -> Result<pg::Table> {
+    let files = snowplow_into(scratch.to_path_buf(), client_id, people)?;
+    let mut rows = String::new();
+    for f in &files {
+        let text = std::fs::read_to_string(f).map_err(crate::io(f))?;
+        rows.push_str(text.split_once('\n').map_or("", |(_, rest)| rest));
+    }
+    std::fs::remove_dir_all(scratch).map_err(crate::io(scratch))?;
+    Ok(pg::Table {
+        name: "events",
+        columns: "app_id varchar(255), platform varchar(255), collector_tstamp timestamp, \
+                  derived_tstamp timestamp NOT NULL, event_id char(36) NOT NULL, \
+                  event_name varchar(1000), user_id varchar(255), domain_userid varchar(128), \
+                  domain_sessionidx smallint, domain_sessionid char(128), page_url text, \
+                  page_referrer text, refr_medium varchar(25), refr_source varchar(50), \
+                  mkt_medium varchar(255), mkt_source varchar(255), mkt_term varchar(255), \
+                  mkt_content varchar(500), mkt_campaign varchar(255), mkt_clickid varchar(128), \
+                  mkt_network varchar(64), tr_orderid varchar(255), tr_total decimal(18, 2), \
+                  tr_currency char(3)",
+        csv: rows,
+        copy: Some(
+            "(event_id, derived_tstamp, event_name, user_id, domain_userid, domain_sessionid, \
+             page_url, refr_medium, refr_source, mkt_medium, mkt_source, mkt_campaign, \
+             mkt_clickid, tr_orderid, tr_total) FROM STDIN (FORMAT csv, DELIMITER E'\\t')",
+        ),
+        after: "CREATE INDEX ON {table} (derived_tstamp); ANALYZE {table}",
+    })
+}
+
+fn snowplow_into(folder: PathBuf, client_id: &str, people: &[Person]) -> Result<Vec<PathBuf>> {
+    let mut files = Sinks::new(folder, false, SNOWPLOW_HEADER)?;
     let domain = format!("www.{client_id}.example");
     let mut n = 0u64;
     for p in people {

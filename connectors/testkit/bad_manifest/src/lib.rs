@@ -20,6 +20,7 @@ impl Connector for BadManifest {
                 exact: true,
             }],
             activity_date: None,
+            changes: None,
             schema: schema.clone(),
         };
         Manifest {

@@ -38,6 +38,7 @@ fn table(name: &str, description: &str) -> TableSpec {
             },
         ],
         activity_date: None,
+        changes: None,
         schema: schema(),
     }
 }

@@ -27,9 +27,10 @@ pub struct Args {
     /// (run it over an earlier demo with the same seed to see a restatement).
     #[arg(long)]
     restated: bool,
-    /// Keep the CRM of the client with its own CRM database (initech) in this PostgreSQL server,
-    /// e.g. "host=127.0.0.1 port=5432 user=loopql dbname=postgres"; without it that client gets
-    /// HubSpot exports.
+    /// Keep the CRM of the client with its own CRM database (initech) and the Snowplow events
+    /// of the Snowplow client (globex, as the Snowplow loader keeps them) in this PostgreSQL
+    /// server, e.g. "host=127.0.0.1 port=5432 user=loopql dbname=postgres"; without it initech
+    /// gets HubSpot exports and globex Snowplow TSV exports.
     #[arg(long, value_name = "CONNINFO")]
     postgres: Option<String>,
     /// Environment variable holding the PostgreSQL password (read by the demo and by the
@@ -62,7 +63,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         written.files.len(),
         args.clients,
         if options.postgres.is_some() {
-            ", a PostgreSQL CRM"
+            ", a PostgreSQL CRM, Snowplow events in PostgreSQL"
         } else {
             ""
         }

@@ -67,6 +67,11 @@ pub struct ProjectArg {
 }
 
 impl ProjectArg {
+    /// Whether queries read the warehouse's snapshots (everything but `--live`).
+    pub fn reads_warehouse(&self) -> bool {
+        !self.live
+    }
+
     /// The engines these flags ask for: the project, read from a cluster (`--cluster`), the
     /// connectors (`--live`), or the warehouse when it has a snapshot and the connectors
     /// otherwise.

@@ -1,5 +1,6 @@
 //! A sync's progress drawn on the terminal (indicatif): one spinner line per source and one for
-//! the harmonized tables, with the table being read, rows read and bytes written.
+//! the harmonized tables, with the table being read, rows read and bytes written, and for a live
+//! API source the pages and records fetched so far.
 
 use indicatif::{HumanBytes, MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use loopql_warehouse::progress::{Progress, ProgressLine};
@@ -26,21 +27,49 @@ impl Progress for Terminal {
         bar.set_style(style);
         bar.set_prefix(label.to_string());
         bar.enable_steady_tick(Duration::from_millis(120));
-        Box::new(Line(bar))
+        Box::new(Line {
+            bar,
+            read: String::new(),
+            fetched: String::new(),
+        })
     }
 }
 
-struct Line(ProgressBar);
+struct Line {
+    bar: ProgressBar,
+    read: String,
+    /// What a live API source fetched so far ("3 pages, 250 records fetched; ").
+    fetched: String,
+}
+
+impl Line {
+    fn draw(&self) {
+        self.bar
+            .set_message(format!("{}{}", self.fetched, self.read));
+    }
+}
 
 impl ProgressLine for Line {
     fn show(&mut self, table: &str, rows: u64, bytes: u64) {
-        self.0.set_message(format!(
-            "{table}: {rows} rows read, {} written",
-            HumanBytes(bytes)
-        ));
+        self.read = format!("{table}: {rows} rows read, {} written", HumanBytes(bytes));
+        self.draw();
+    }
+
+    fn fetched(&mut self, pages: u64, records: u64) {
+        let s = |n: u64| if n == 1 { "" } else { "s" };
+        self.fetched = if records > 0 {
+            format!(
+                "{pages} page{} ({records} record{}) fetched; ",
+                s(pages),
+                s(records)
+            )
+        } else {
+            format!("{pages} page{} fetched; ", s(pages))
+        };
+        self.draw();
     }
 
     fn finish(&mut self, message: &str) {
-        self.0.finish_with_message(message.to_string());
+        self.bar.finish_with_message(message.to_string());
     }
 }

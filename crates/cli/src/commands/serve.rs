@@ -10,6 +10,10 @@ pub struct Args {
     /// Address to listen on (port 0: any free port, printed at start).
     #[arg(long, default_value = "127.0.0.1:50051", value_name = "HOST:PORT")]
     listen: String,
+    /// How often to look for a snapshot another process's `loopql sync` committed (its queries
+    /// then read it); 0: never.
+    #[arg(long, default_value_t = 5, value_name = "SECONDS")]
+    watch_snapshots: u64,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -39,6 +43,13 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(every) = loopql_warehouse::schedule::Every::project(project) {
         scheduled_syncs(project.clone(), every, server.engine_reset());
     }
+    if args.project.reads_warehouse() && args.watch_snapshots > 0 {
+        watch_snapshots(
+            project,
+            std::time::Duration::from_secs(args.watch_snapshots),
+            server.engine_reset(),
+        );
+    }
     server
         .serve(listener, async {
             let _ = tokio::signal::ctrl_c().await;
@@ -46,6 +57,44 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         })
         .await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Looks at the warehouse's current snapshot every `every`: when a sync elsewhere (a cron job, an
+/// operator's `loopql sync`) committed a new one, the server's engines are dropped, so the next
+/// queries read it (queries already running finish on the snapshot they started with).
+fn watch_snapshots(
+    project: &loopql_core::Project,
+    every: std::time::Duration,
+    reset: impl Fn() + Send + Sync + 'static,
+) {
+    let warehouse = match loopql_warehouse::Warehouse::open(&project.warehouse) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("cannot watch the warehouse for new snapshots: {e}");
+            return;
+        }
+    };
+    tokio::spawn(async move {
+        let mut seen = warehouse.current_id().await.ok().flatten();
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match warehouse.current_id().await {
+                Ok(now) if now != seen => {
+                    reset();
+                    if let Some(n) = now {
+                        eprintln!(
+                            "snapshot {n} is current (a sync committed it); queries now read it"
+                        );
+                    }
+                    seen = now;
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!("cannot read the warehouse's current snapshot: {e}"),
+            }
+        }
+    });
 }
 
 /// The project's `[sync] schedule`, run beside the server: after each sync that commits a

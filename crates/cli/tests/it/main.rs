@@ -7,6 +7,7 @@
 mod cli;
 mod cluster;
 mod connectors_cli;
+mod crm_incremental;
 mod demo_cli;
 mod demo_clients;
 mod flight_clients;
@@ -22,5 +23,6 @@ mod shell;
 mod shell_pty;
 mod support;
 mod sync;
+mod sync_progress;
 mod sync_s3;
 mod sync_schedule;

@@ -1,7 +1,7 @@
 //! Unattended syncs: `loopql sync --every` runs again (a run that finds nothing new commits
 //! nothing), `--on-schedule` follows the project's `[sync] schedule`, a bad pattern is refused
 //! where it is written, and `loopql serve` syncs on the schedule, its next queries reading the
-//! new snapshot.
+//! new snapshot — or notices a snapshot another process's sync committed.
 
 use crate::support::{loopql, run};
 use loopql_test_support::flight::{ADMIN, add_principals, cells, login, query as flight_query};
@@ -129,66 +129,126 @@ fn the_project_schedule_is_followed_and_checked_where_it_is_written() {
     );
 }
 
-#[test]
-fn serve_syncs_on_the_schedule_and_its_queries_read_the_new_snapshot() {
-    let dir = tempfile::tempdir().unwrap();
-    let p = project(dir.path(), "\n[sync]\nschedule = \"* * * * * *\"\n");
-    add_principals(&p, "");
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let listen = format!("127.0.0.1:{port}");
-    let mut server = loopql(&["serve", "-p", p.to_str().unwrap(), "--listen", &listen])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (lines, seen) = mpsc::channel();
-    let stderr = server.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-        {
-            let _ = lines.send(line);
+/// A running `loopql serve` and what it says on standard error.
+struct Server {
+    child: std::process::Child,
+    addr: SocketAddr,
+    said: mpsc::Receiver<String>,
+    log: Vec<String>,
+}
+
+impl Server {
+    fn start(project: &Path, extra: &[&str]) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let listen = format!("127.0.0.1:{port}");
+        let mut args = vec![
+            "serve",
+            "-p",
+            project.to_str().unwrap(),
+            "--listen",
+            &listen,
+        ];
+        args.extend(extra);
+        let mut child = loopql(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (lines, said) = mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                let _ = lines.send(line);
+            }
+        });
+        Self {
+            child,
+            addr: listen.parse().unwrap(),
+            said,
+            log: Vec::new(),
         }
-    });
-    let mut log = Vec::new();
-    let mut wait_for = |what: &str| {
+    }
+
+    fn wait_for(&mut self, what: &str) {
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(60) {
-            if let Ok(line) = seen.recv_timeout(Duration::from_millis(200)) {
+            if let Ok(line) = self.said.recv_timeout(Duration::from_millis(200)) {
                 let found = line.contains(what);
-                log.push(line);
+                self.log.push(line);
                 if found {
                     return;
                 }
             }
         }
-        panic!("the server never said `{what}`: {log:#?}");
-    };
-    wait_for("snapshot 1 committed");
-    let addr: SocketAddr = listen.parse().unwrap();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let sql = "SELECT sum(clicks) AS clicks FROM ad_performance";
-    let before = runtime.block_on(async {
-        let mut admin = login(addr, ADMIN).await;
-        cells(&flight_query(&mut admin, sql).await.unwrap())
-    });
-    assert_eq!(before, ["14"]);
+        panic!("the server never said `{what}`: {:#?}", self.log);
+    }
+
+    fn clicks(&self) -> Vec<String> {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            let mut admin = login(self.addr, ADMIN).await;
+            cells(
+                &flight_query(
+                    &mut admin,
+                    "SELECT sum(clicks) AS clicks FROM ad_performance",
+                )
+                .await
+                .unwrap(),
+            )
+        })
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn serve_syncs_on_the_schedule_and_its_queries_read_the_new_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = project(dir.path(), "\n[sync]\nschedule = \"* * * * * *\"\n");
+    add_principals(&p, "");
+    let mut server = Server::start(&p, &[]);
+    server.wait_for("snapshot 1 committed");
+    assert_eq!(server.clicks(), ["14"]);
     export(dir.path(), 30);
-    wait_for("snapshot 2 committed");
-    let after = runtime.block_on(async {
-        let mut admin = login(addr, ADMIN).await;
-        cells(&flight_query(&mut admin, sql).await.unwrap())
-    });
-    let _ = server.kill();
-    let _ = server.wait();
+    server.wait_for("snapshot 2 committed");
     assert_eq!(
-        after,
+        server.clicks(),
         ["34"],
         "the server reads the snapshot its sync committed"
+    );
+}
+
+#[test]
+fn serve_notices_a_snapshot_another_sync_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = project(dir.path(), "");
+    add_principals(&p, "");
+    let sync = || {
+        let (out, _, stderr) = run(&mut loopql(&["sync", "-q", "-p", p.to_str().unwrap()]));
+        assert!(out.status.success(), "{stderr}");
+    };
+    sync();
+    let mut server = Server::start(&p, &["--watch-snapshots", "1"]);
+    server.wait_for("loopql Flight SQL on");
+    assert_eq!(server.clicks(), ["14"]);
+    export(dir.path(), 30);
+    sync();
+    server.wait_for("snapshot 2 is current (a sync committed it)");
+    assert_eq!(
+        server.clicks(),
+        ["34"],
+        "the server reads the snapshot the other process committed"
     );
 }

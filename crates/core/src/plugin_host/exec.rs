@@ -147,6 +147,7 @@ impl ExecutionPlan for PluginScanExec {
                 )
             };
             let _span = tracing::debug_span!("plugin_scan", connector = %connector, table = %table, source = %source.name).entered();
+            let _listening = library.listen(super::fetched::fetched(&source.name));
             let reader = library
                 .open_scan(&table, &source.options_json, Some(&projection), &filters, limit)
                 .map_err(|m| fail("open", m))?;

@@ -18,6 +18,7 @@ pub struct ConnectorLibrary {
     open_scan: abi::OpenScanFn,
     free_bytes: abi::FreeBytesFn,
     scan_diagnostics: Option<abi::ScanDiagnosticsFn>,
+    scan_progress: Option<abi::ScanProgressFn>,
     /// Rows skipped by the latest complete scan of each (source, table).
     skipped: Mutex<BTreeMap<(String, String), Skipped>>,
 }
@@ -88,6 +89,13 @@ impl ConnectorLibrary {
                 .ok()
                 .map(|f| *f)
         };
+        // SAFETY: as above.
+        let scan_progress = unsafe {
+            library
+                .get::<abi::ScanProgressFn>(abi::SYMBOL_SCAN_PROGRESS)
+                .ok()
+                .map(|f| *f)
+        };
         let take = |bytes: LoopqlOwnedBytes| {
             // SAFETY: the bytes were written by this library and are freed once, by it.
             unsafe {
@@ -145,6 +153,7 @@ impl ConnectorLibrary {
             open_scan,
             free_bytes,
             scan_diagnostics,
+            scan_progress,
             skipped: Mutex::new(BTreeMap::new()),
         })
     }
@@ -205,6 +214,18 @@ impl ConnectorLibrary {
 }
 
 impl ConnectorLibrary {
+    /// Counts what the scans this thread opens fetch into `source` until the returned value is
+    /// dropped (`None` for a library that tells no pages).
+    pub fn listen(
+        &self,
+        source: Arc<super::fetched::Fetched>,
+    ) -> Option<super::fetched::Listening> {
+        Some(super::fetched::Listening::start(
+            self.scan_progress?,
+            source,
+        ))
+    }
+
     /// After a scan's stream ended, on the thread that read it: what the connector skipped,
     /// remembered for `loopql connectors check`.
     pub fn finish_scan(&self, source: &str, table: &str) -> Option<Skipped> {

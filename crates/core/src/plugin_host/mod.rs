@@ -6,6 +6,7 @@
 //! symbols looked up and the manifest read and validated. A library is never unloaded.
 
 mod exec;
+pub mod fetched;
 mod filters;
 mod library;
 mod table;

@@ -86,6 +86,47 @@ pub fn manifest(m: &Manifest, known_views: &[&str]) -> Vec<String> {
                 Ok(_) => {}
             }
         }
+        if let Some(changes) = &t.changes {
+            match t.schema.field_with_name(&changes.modified) {
+                Err(_) => problems.push(format!(
+                    "table `{}`: changes.modified `{}` is not one of its columns",
+                    t.name, changes.modified
+                )),
+                Ok(f)
+                    if !matches!(
+                        f.data_type(),
+                        datafusion::arrow::datatypes::DataType::Timestamp(..)
+                    ) =>
+                {
+                    problems.push(format!(
+                        "table `{}`: changes.modified `{}` is {}; expected a timestamp column",
+                        t.name,
+                        changes.modified,
+                        f.data_type()
+                    ))
+                }
+                Ok(_) => {}
+            }
+            if !t
+                .filters
+                .iter()
+                .any(|f| f.column == changes.modified && f.exact)
+            {
+                problems.push(format!(
+                    "table `{}`: changes.modified `{}` must be an exact filter (a sync asks for the records modified since a time)",
+                    t.name, changes.modified
+                ));
+            }
+            if changes.key.is_empty() {
+                problems.push(format!("table `{}`: changes.key names no column", t.name));
+            }
+            for k in changes.key.iter().filter(|k| !columns.contains(k.as_str())) {
+                problems.push(format!(
+                    "table `{}`: changes.key `{k}` is not one of its columns",
+                    t.name
+                ));
+            }
+        }
         for filter in &t.filters {
             if !columns.contains(filter.column.as_str()) {
                 problems.push(format!(
@@ -146,6 +187,7 @@ mod tests {
                     exact: true,
                 }],
                 activity_date: Some("day".into()),
+                changes: None,
                 schema: Arc::new(Schema::new(vec![
                     Field::new("day", DataType::Date32, false),
                     Field::new("name", DataType::Utf8, false),
@@ -207,6 +249,33 @@ mod tests {
             (
                 Box::new(|m| m.tables[0].activity_date = Some("name".into())),
                 "activity_date `name` is Utf8; expected a date or timestamp",
+            ),
+            (
+                Box::new(|m| {
+                    m.tables[0].changes = Some(loopql_connector_sdk::Changes {
+                        modified: "name".into(),
+                        key: vec!["nope".into()],
+                    })
+                }),
+                "changes.modified `name` is Utf8; expected a timestamp",
+            ),
+            (
+                Box::new(|m| {
+                    m.tables[0].changes = Some(loopql_connector_sdk::Changes {
+                        modified: "name".into(),
+                        key: vec!["nope".into()],
+                    })
+                }),
+                "changes.key `nope` is not one of its columns",
+            ),
+            (
+                Box::new(|m| {
+                    m.tables[0].changes = Some(loopql_connector_sdk::Changes {
+                        modified: "nope".into(),
+                        key: vec![],
+                    })
+                }),
+                "changes.modified `nope` must be an exact filter",
             ),
         ];
         for (edit, expected) in cases {

@@ -3,7 +3,11 @@
 //! 1. Each chosen source's raw tables are read for its client: the whole table, or (when the
 //!    table has an activity day and an earlier sync exists) the trailing restatement window from
 //!    `newest synced day - restatement_days` (or `--since`). Every re-read partition replaces the
-//!    old one; the rest is linked from the previous snapshot.
+//!    old one; the rest is linked from the previous snapshot. A table whose records change at
+//!    any time but carry their modification time (`TableSpec::changes`; CRM objects from a
+//!    live API) is read, for a source with `incremental = true`, by the records modified since
+//!    the previous rows' newest modification less `restatement_days`, merged into the previous
+//!    rows by key (`changed.rs`).
 //! 2. The reference tables (clients, rates, budgets, ...) are written whole.
 //! 3. The harmonized tables are computed from the new snapshot's raw tables (not from the
 //!    connectors again) for each client whose raw partitions changed, from the first changed
@@ -20,6 +24,7 @@
 //! A partition whose rows did not change encodes to the same bytes (rows are put in a canonical
 //! order) and is linked, not rewritten; a sync that changes nothing commits nothing.
 
+mod changed;
 mod isolate;
 mod phases;
 

@@ -2,6 +2,7 @@
 //! harmonized tables computed from the new raw ones ([`Sync::harmonized`]), the reference tables
 //! ([`Sync::reference`]), then the new snapshot's manifest ([`Sync::manifest`]).
 
+use super::changed;
 use super::isolate::fatal;
 use super::{
     HARMONIZED_MARGIN_DAYS, REFERENCE, SyncOptions, merge_window, now, read_sql, table_schema,
@@ -30,6 +31,9 @@ pub(super) struct Sync<'a> {
     pub(super) tables: BTreeMap<String, TableEntry>,
     pub(super) source_runs: Vec<SourceSync>,
 }
+
+/// The source option asking for incremental reads (see `changed.rs`).
+const INCREMENTAL: &str = "incremental";
 
 fn options() -> QueryOptions {
     QueryOptions::new(FrontEnd::Sync)
@@ -111,6 +115,7 @@ impl Sync<'_> {
             .collect::<Vec<_>>()
             .join(", ");
         let mut line = self.lines.line(&label);
+        line.watch(&sources.iter().map(|s| s.name.as_str()).collect::<Vec<_>>());
         let mut since_used: Option<Option<i32>> = None;
         let changes_before = self.run.written + self.run.dropped;
         for spec in &library.manifest().tables {
@@ -143,8 +148,35 @@ impl Sync<'_> {
                 .max()
                 .unwrap_or(0);
             let since = window(entry, comparable, client, self.options, restate);
-            since_used = merge_window(since_used, Some(since));
             line.table(&spec.name);
+            // Records that change at any time, read by what changed since the last read.
+            let incremental = !self.options.full
+                && self.options.since.is_none()
+                && sources.iter().all(|s| {
+                    s.options
+                        .get(INCREMENTAL)
+                        .and_then(|v| v.as_bool())
+                        .unwrap_or(false)
+                });
+            if let (Some(changes), Some(old), true) = (&spec.changes, comparable, incremental)
+                && let Some(read) = changed::read(
+                    &mut self.run,
+                    old,
+                    live,
+                    &key,
+                    (&changes.modified, &changes.key),
+                    entry,
+                    client,
+                    restate,
+                    &mut line,
+                )
+                .await?
+            {
+                tracing::debug!(table = %key, client, changed = read.changed, "incremental read");
+                since_used = merge_window(since_used, Some(Some(read.since)));
+                continue;
+            }
+            since_used = merge_window(since_used, Some(since));
             // Exports usually come by day (a file per day or month, in name order): read them as
             // they come, and only when a day turns up again after its partition was written,
             // read again sorted (a sort of a whole source is most of a sync's memory).
@@ -206,8 +238,17 @@ impl Sync<'_> {
                 failure: None,
             });
         }
+        let (pages, _) = line.fetched();
+        let fetched = if pages > 0 {
+            format!(
+                " from {pages} API page{}",
+                if pages == 1 { "" } else { "s" }
+            )
+        } else {
+            String::new()
+        };
         line.finish(&format!(
-            "{} rows read, {} partitions changed",
+            "{} rows read{fetched}, {} partitions changed",
             line.rows, changed
         ));
         Ok(())
