@@ -287,3 +287,68 @@ fn errors_are_clear_and_a_readable_key_is_refused() {
         );
     }
 }
+
+#[test]
+fn throttling_and_outages_are_retried_a_cut_answer_is_located_and_an_empty_window_is_no_rows() {
+    use loopql_connector_sdk::standin::{Fault, Reply, StandIn};
+    let job = json!({"projectId":"acme-analytics","jobId":"job_all","location":"EU"});
+    let answer =
+        json!({"kind":"bigquery#queryResponse","schema":schema(),"jobReference":job.clone(),
+        "totalRows":"3","rows":rows(),"jobComplete":true,"cacheHit":false})
+        .to_string();
+    let api = StandIn::serve(move |call| match call.path() {
+        "/token" => {
+            Reply::ok(r#"{"access_token":"ya29.bq","expires_in":3599,"token_type":"Bearer"}"#)
+        }
+        "/bigquery/v2/projects/acme-analytics/queries"
+            if call.header("Authorization") == Some("Bearer ya29.bq") =>
+        {
+            Reply::ok(answer.clone())
+        }
+        _ => Reply::status(404, r#"{"error":{"code":404,"message":"Not found"}}"#),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let key = key_file(dir.path(), &api.base);
+    let path = "/bigquery/v2/projects/acme-analytics/queries";
+    let events = |api: &StandIn| {
+        read(api_request(&api.base, &key)).map(|b| b.iter().map(|b| b.num_rows()).sum::<usize>())
+    };
+    api.fail_next(
+        path,
+        Fault::Throttle {
+            retry_after: 1,
+            body: r#"{"error":{"code":429,"message":"Quota exceeded: Your project exceeded quota for concurrent queries.","errors":[{"reason":"rateLimitExceeded"}],"status":"RESOURCE_EXHAUSTED"}}"#.into(),
+        },
+    );
+    api.fail_next(
+        path,
+        Fault::Unavailable {
+            body: r#"{"error":{"code":503,"message":"The service is currently unavailable.","errors":[{"reason":"backendError"}],"status":"UNAVAILABLE"}}"#.into(),
+        },
+    );
+    assert_eq!(events(&api), Ok(3));
+    let queries = api.calls().iter().filter(|c| c.path() == path).count();
+    assert_eq!(queries, 3, "429, 503, then the answer");
+
+    api.fail_next(path, Fault::Malformed);
+    let err = events(&api).unwrap_err();
+    assert!(err.contains("BigQuery jobs.query, page 1, byte "), "{err}");
+    assert!(
+        !err.contains("ya29.bq") && !err.contains("PRIVATE KEY"),
+        "{err}"
+    );
+
+    api.fail_next(
+        path,
+        Fault::Answer(Reply::ok(
+            json!({"kind":"bigquery#queryResponse","schema":schema(),"jobReference":job,
+                "totalRows":"0","jobComplete":true})
+            .to_string(),
+        )),
+    );
+    assert_eq!(events(&api), Ok(0));
+}
+
+fn api_request(base: &str, key: &str) -> ScanRequest {
+    api("events", base, key, "acme-analytics.analytics_123")
+}

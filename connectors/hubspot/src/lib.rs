@@ -6,6 +6,8 @@
 //! checked: an unknown stage is an error, not a silent new funnel step.
 
 pub mod api;
+#[cfg(test)]
+mod fault_tests;
 mod live;
 mod search;
 mod tables;

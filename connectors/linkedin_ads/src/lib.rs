@@ -5,6 +5,8 @@
 
 mod analytics;
 pub mod api;
+#[cfg(test)]
+mod fault_tests;
 mod live;
 
 use analytics::{ANALYTICS_SCHEMA, CAMPAIGNS_SCHEMA};

@@ -259,4 +259,87 @@ mod tests {
             "http://x/a?access_token=REDACTED&after=1"
         );
     }
+
+    /// Whether `err` names `page` followed by `:LINE:COLUMN:`.
+    fn regex_free_location(err: &str, page: &str) -> bool {
+        err.split_once(page).is_some_and(|(_, rest)| {
+            let mut parts = rest.split(':');
+            let _query = parts.next();
+            let line = parts.next().is_some_and(|l| l.parse::<u64>().is_ok());
+            let column = parts.next().is_some_and(|c| c.parse::<u64>().is_ok());
+            line && column
+        })
+    }
+
+    /// The recorded page (`testdata/insights_page.json`) as page `n` of three.
+    fn recorded_page(base: &str, n: u32) -> String {
+        let page = include_str!("../testdata/insights_page.json");
+        if n < 3 {
+            page.replace(
+                "{next}",
+                &format!("{base}/act_77/insights?after=P{}", n + 1),
+            )
+        } else {
+            page.replace(",\n    \"next\": \"{next}\"", "")
+        }
+    }
+
+    #[test]
+    fn three_pages_an_outage_retried_a_cut_page_located_and_an_empty_window() {
+        use loopql_connector_sdk::standin::{Fault, Reply, StandIn};
+        let api = StandIn::serve(|call| {
+            let host = call.header("Host").unwrap_or_default();
+            let base = format!("http://{host}/v19.0");
+            if call.header("Authorization") != Some("Bearer good") {
+                return Reply::status(
+                    401,
+                    r#"{"error":{"message":"Invalid OAuth access token","type":"OAuthException","code":190}}"#,
+                );
+            }
+            let n = match call.url.split("after=P").nth(1) {
+                Some(n) => n.parse().unwrap_or(1),
+                None => 1,
+            };
+            Reply::ok(recorded_page(&base, n))
+        });
+        let base = format!("{}/v19.0", api.base);
+        let path = "/v19.0/act_77/insights";
+        api.fail_next(
+            path,
+            Fault::Unavailable {
+                body: r#"{"error":{"message":"Service temporarily unavailable","type":"OAuthException","code":2,"is_transient":true}}"#.into(),
+            },
+        );
+        let rows = fetch(&config(&base, &["77"], "good"), false).unwrap();
+        assert_eq!(rows.len(), 3, "one row on each of three pages");
+        let urls: Vec<String> = api.calls().into_iter().map(|c| c.url).collect();
+        assert_eq!(urls.len(), 4, "503, then pages 1 to 3: {urls:?}");
+        assert_eq!(urls[0], urls[1]);
+        assert!(
+            urls[2].ends_with("after=P2") && urls[3].ends_with("after=P3"),
+            "{urls:?}"
+        );
+
+        api.fail_next(path, Fault::Malformed);
+        let Err(err) = fetch(&config(&base, &["77"], "good"), false) else {
+            panic!("a cut page read as whole");
+        };
+        let err = err.to_string();
+        // The page's URL (no token in it), then the line and column where it broke off.
+        let located = regex_free_location(&err, "act_77/insights");
+        assert!(located, "{err}");
+        assert!(!err.contains("good"), "{err}");
+
+        api.fail_next(
+            path,
+            Fault::Answer(Reply::ok(
+                r#"{"data":[],"paging":{"cursors":{"before":"A","after":"A"}}}"#,
+            )),
+        );
+        assert!(
+            fetch(&config(&base, &["77"], "good"), false)
+                .unwrap()
+                .is_empty()
+        );
+    }
 }

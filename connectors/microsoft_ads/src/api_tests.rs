@@ -241,3 +241,74 @@ fn a_fault_names_its_codes_and_an_empty_report_is_no_rows() {
         .sum();
     assert_eq!(rows, 0);
 }
+
+#[test]
+fn throttling_and_outages_are_retried_and_cut_or_expired_answers_are_named() {
+    use loopql_connector_sdk::standin::{Fault, Reply, StandIn};
+    let platform = StandIn::serve(|call| {
+        let host = call.header("Host").unwrap_or_default().to_string();
+        match call.path() {
+            "/token" => Reply::ok(
+                r#"{"token_type":"Bearer","scope":"https://ads.microsoft.com/msads.manage","expires_in":3600,"access_token":"EwA-7","refresh_token":"M.R3-next"}"#,
+            ),
+            "/Reporting/v13/GenerateReport/Submit" => Reply::ok(r#"{"ReportRequestId":"rr-7"}"#),
+            "/Reporting/v13/GenerateReport/Poll" => Reply::ok(format!(
+                r#"{{"ReportRequestStatus":{{"ReportDownloadUrl":"http://{host}/download/rr-7.zip?sig=x","Status":"Success"}}}}"#
+            )),
+            "/download/rr-7.zip" => Reply::ok(loopql_connector_sdk::zip::archive(
+                "rr-7.csv",
+                REPORT.as_bytes(),
+            )),
+            _ => Reply::status(404, "{}"),
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = credentials(dir.path());
+    let submit = "/Reporting/v13/GenerateReport/Submit";
+    platform.fail_next(
+        submit,
+        Fault::Throttle {
+            retry_after: 1,
+            body: r#"{"TrackingId":"t-9","Type":"ApiFaultDetail","OperationErrors":[{"Code":117,"ErrorCode":"CallRateExceeded","Message":"You have exceeded the number of calls you are allowed to make in a given time period."}]}"#.into(),
+        },
+    );
+    platform.fail_next(
+        submit,
+        Fault::Unavailable {
+            body: r#"{"TrackingId":"t-10","Type":"ApiFaultDetail","OperationErrors":[{"Code":0,"ErrorCode":"InternalError","Message":"An internal error has occurred."}]}"#.into(),
+        },
+    );
+    let rows: usize = read(api(&platform.base, &secrets, "180"))
+        .unwrap()
+        .iter()
+        .map(|b| b.num_rows())
+        .sum();
+    assert_eq!(rows, 2);
+    let submits = platform
+        .calls()
+        .iter()
+        .filter(|c| c.path() == submit)
+        .count();
+    assert_eq!(submits, 3, "429, 503, then the report request");
+
+    platform.fail_next("/Reporting/v13/GenerateReport/Poll", Fault::Malformed);
+    let err = read(api(&platform.base, &secrets, "180")).unwrap_err();
+    assert!(
+        err.contains("GenerateReport/Poll: the answer is not JSON"),
+        "{err}"
+    );
+
+    // A download link that lapsed answers a page, not the archive.
+    platform.fail_next(
+        "/download/",
+        Fault::Answer(Reply::ok("<html><body>AuthenticationFailed</body></html>")),
+    );
+    let err = read(api(&platform.base, &secrets, "180")).unwrap_err();
+    assert!(
+        err.contains("report rr-7 download: not a readable ZIP archive"),
+        "{err}"
+    );
+    for secret in ["M.R3-refresh-secret", "BBD37VB98", "EwA-7"] {
+        assert!(!err.contains(secret), "{err}");
+    }
+}

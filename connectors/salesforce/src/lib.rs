@@ -4,6 +4,8 @@
 //! Record ids are checked to be Salesforce ids, so a shifted column is caught where it happens.
 
 pub mod api;
+#[cfg(test)]
+mod fault_tests;
 mod live;
 mod objects;
 

@@ -27,6 +27,8 @@ pub mod pg;
 pub mod progress;
 mod scan;
 pub mod secrets;
+#[cfg(feature = "standin")]
+pub mod standin;
 pub mod text;
 pub mod window;
 pub mod zip;
