@@ -1,6 +1,7 @@
 //! The exported objects and their fields (API names as headers; raw columns in snake_case).
-//! Lead, Contact, Opportunity and Campaign carry `SystemModstamp`, which incremental syncs read
-//! the changed records by (keyed by `Id`); the other two are read whole.
+//! Every object carries `SystemModstamp`, which incremental syncs read the changed records by
+//! (keyed by `Id`; CampaignMember's and OpportunityContactRole's `Id` come last, as exports of
+//! them often leave it out).
 
 use loopql_connector_sdk::csv_table::{Column, Empty, Kind};
 
@@ -113,8 +114,16 @@ pub const TABLES: [Object; 6] = [
             opt("has_responded", &["HasResponded"], Kind::Bool),
             opt("first_responded_date", &["FirstRespondedDate"], Kind::Date),
             Column::new("created_date", &["CreatedDate"], Kind::Timestamp).empty(Empty::Error),
+            opt("id", &["Id"], Kind::Utf8),
+            opt("system_modstamp", &["SystemModstamp"], Kind::Timestamp),
         ],
-        filters: &["campaign_id", "lead_id", "contact_id", "created_date"],
+        filters: &[
+            "campaign_id",
+            "lead_id",
+            "contact_id",
+            "created_date",
+            "system_modstamp",
+        ],
     },
     Object {
         name: "opportunity_contact_role",
@@ -125,7 +134,9 @@ pub const TABLES: [Object; 6] = [
             id("contact_id", &["ContactId"]),
             opt("is_primary", &["IsPrimary"], Kind::Bool),
             opt("role", &["Role"], Kind::Utf8),
+            opt("id", &["Id"], Kind::Utf8),
+            opt("system_modstamp", &["SystemModstamp"], Kind::Timestamp),
         ],
-        filters: &["opportunity_id", "contact_id"],
+        filters: &["opportunity_id", "contact_id", "system_modstamp"],
     },
 ];

@@ -9,6 +9,17 @@ use std::sync::{Arc, Mutex};
 /// (URL, Authorization header) of each request the stand-in received.
 type Seen = Arc<Mutex<Vec<(String, String)>>>;
 
+/// The Insights pages the stand-in serves (the documented shape), the first linking to `next`.
+fn first_page(next: &str) -> String {
+    format!(
+        r#"{{"data":[{{"account_id":"77","account_currency":"EUR","campaign_id":"9","campaign_name":"Retargeting","date_start":"2024-03-01","date_stop":"2024-03-01","impressions":"1000","clicks":"20","inline_link_clicks":"15","spend":"12.25","actions":[{{"action_type":"omni_purchase","value":"2"}}],"action_values":[{{"action_type":"omni_purchase","value":"99.9"}}]}}],"paging":{{"cursors":{{"before":"C0","after":"C1"}},"next":"{next}"}}}}"#
+    )
+}
+
+fn second_page() -> String {
+    r#"{"data":[{"account_id":"77","account_currency":"EUR","campaign_id":"9","campaign_name":"Retargeting","date_start":"2024-03-02","date_stop":"2024-03-02","impressions":"300","clicks":"9","inline_link_clicks":"7","spend":"4.50"}],"paging":{"cursors":{"before":"C1","after":"C2"}}}"#.to_string()
+}
+
 fn serve() -> (String, Seen) {
     let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
     let base = format!("http://{}/v19.0", server.server_addr().to_ip().unwrap());
@@ -26,11 +37,9 @@ fn serve() -> (String, Seen) {
                 .unwrap_or_default();
             log.lock().unwrap().push((url.clone(), auth));
             let body = if url.contains("after=CURSOR2") {
-                r#"{"data":[{"account_id":"77","account_currency":"EUR","campaign_id":"9","campaign_name":"Retargeting","date_start":"2024-03-02","date_stop":"2024-03-02","impressions":"300","clicks":"9","inline_link_clicks":"7","spend":"4.50"}],"paging":{"cursors":{"before":"C1","after":"C2"}}}"#.to_string()
+                second_page()
             } else {
-                format!(
-                    r#"{{"data":[{{"account_id":"77","account_currency":"EUR","campaign_id":"9","campaign_name":"Retargeting","date_start":"2024-03-01","date_stop":"2024-03-01","impressions":"1000","clicks":"20","inline_link_clicks":"15","spend":"12.25","actions":[{{"action_type":"omni_purchase","value":"2"}}],"action_values":[{{"action_type":"omni_purchase","value":"99.9"}}]}}],"paging":{{"cursors":{{"before":"C0","after":"C1"}},"next":"{next}"}}}}"#
-                )
+                first_page(&next)
             };
             let _ = request.respond(tiny_http::Response::from_string(body));
         }
@@ -70,6 +79,46 @@ fn live_insights_through_the_binary() {
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         "day,clicks,spend,conversions,conversion_value\n2024-03-01,15,12.25,2.0,99.9\n2024-03-02,7,4.5,0.0,0.0\n"
+    );
+    // The same pages saved as a file read alike.
+    let saved = dir.path().join("insights.json");
+    std::fs::write(
+        &saved,
+        format!(
+            "[{},{}]",
+            first_page("https://graph.facebook.com/next"),
+            second_page()
+        ),
+    )
+    .unwrap();
+    let files = dir.path().join("files.toml");
+    std::fs::write(
+        &files,
+        format!(
+            "[plugins]\nsearch_default_dirs = false\npaths = [{:?}]\n\n[[clients]]\nid = \"globex\"\ncurrency = \"EUR\"\n\n[[sources]]\nconnector = \"meta_ads\"\nclient_id = \"globex\"\noptions = {{ path = \"insights.json\", level = \"campaign\" }}\n",
+            library("loopql_meta_ads")
+        ),
+    )
+    .unwrap();
+    let from_file = Command::new(env!("CARGO_BIN_EXE_loopql"))
+        .args([
+            "query",
+            "-p",
+            files.to_str().unwrap(),
+            "--format",
+            "csv",
+            sql,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        from_file.status.success(),
+        "{}",
+        String::from_utf8_lossy(&from_file.stderr)
+    );
+    assert_eq!(
+        from_file.stdout, out.stdout,
+        "the API and the saved pages read alike"
     );
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 2, "{seen:?}");
