@@ -222,16 +222,7 @@ impl Session {
             match answer.status {
                 200..=299 => {
                     return serde_json::from_str(&answer.body).map_err(|e| {
-                        let offset: usize = answer
-                            .body
-                            .split_inclusive('\n')
-                            .take(e.line().saturating_sub(1))
-                            .map(str::len)
-                            .sum::<usize>()
-                            + e.column().saturating_sub(1);
-                        ConnectorError::Other(format!(
-                            "{label}, byte {offset}: the answer is not valid JSON ({e}); try again, and report it if it persists"
-                        ))
+                        loopql_connector_sdk::json::not_json(label, &answer.body, &e)
                     });
                 }
                 401 if !refreshed => {

@@ -187,15 +187,7 @@ fn scan_bigquery(request: ScanRequest) -> Result<BatchReader, ConnectorError> {
     };
     let session = live::session(&request)?;
     let skip = loopql_connector_sdk::diagnostics::skip_bad_rows(&request);
-    let batches =
-        std::iter::once_with(move || live::read(session, table, skip)).flat_map(
-            |read| match read {
-                Ok(batches) => batches.into_iter().map(Ok).collect::<Vec<_>>(),
-                Err(e) => vec![Err(
-                    loopql_connector_sdk::arrow::error::ArrowError::ExternalError(Box::new(e)),
-                )],
-            },
-        );
+    let batches = loopql_connector_sdk::fetched_later(move || live::read(session, table, skip));
     request.finish(&schema, batches)
 }
 

@@ -78,18 +78,11 @@ pub fn config(request: &ScanRequest) -> Result<ApiConfig, ConnectorError> {
         since: since.format("%Y-%m-%d").to_string(),
         until: until.format("%Y-%m-%d").to_string(),
         retry: Retry {
-            attempts: match request.options.get("max_attempts") {
-                None => Retry::default().attempts,
-                Some(v) => v
-                    .as_u64()
-                    .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-                    .filter(|n| (1..=20).contains(n))
-                    .map(|n| n as u32)
-                    .ok_or_else(|| ConnectorError::InvalidOption {
-                        name: "max_attempts".into(),
-                        message: format!("expected a whole number from 1 to 20, found {v}"),
-                    })?,
-            },
+            attempts: request.whole_number(
+                "max_attempts",
+                u64::from(Retry::default().attempts),
+                1..=20,
+            )? as u32,
             ..Retry::default()
         },
     })

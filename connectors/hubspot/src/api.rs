@@ -228,16 +228,7 @@ pub(crate) fn malformed(
     body: &str,
     e: &serde_json::Error,
 ) -> ConnectorError {
-    let offset: usize = body
-        .split_inclusive('\n')
-        .take(e.line().saturating_sub(1))
-        .map(str::len)
-        .sum::<usize>()
-        + e.column().saturating_sub(1);
-    ConnectorError::Other(format!(
-        "HubSpot {call}, page {page}, byte {offset}: the answer is not valid JSON ({e}); \
-         try again, and report it if it persists"
-    ))
+    loopql_connector_sdk::json::not_json(&format!("HubSpot {call}, page {page}"), body, e)
 }
 
 /// CSV text of `records` for the raw table of `columns`: the API property names as headers,

@@ -12,7 +12,6 @@ mod live;
 mod search;
 mod tables;
 
-use loopql_connector_sdk::arrow::error::ArrowError;
 use loopql_connector_sdk::csv_table::{self, Column, Dialect};
 use loopql_connector_sdk::{
     BatchReader, Changes, Connector, ConnectorError, FilterSpec, Manifest, Mapping, OptionKind,
@@ -210,12 +209,8 @@ impl Connector for HubSpot {
                     ..Dialect::default()
                 };
                 // Fetched when the host first asks for a batch.
-                let batches = std::iter::once_with(move || {
+                let batches = loopql_connector_sdk::fetched_later(move || {
                     live::read(config, &table, since, &dialect, &lifecycle)
-                })
-                .flat_map(|read| match read {
-                    Ok(batches) => batches.into_iter().map(Ok).collect::<Vec<_>>(),
-                    Err(e) => vec![Err(ArrowError::ExternalError(Box::new(e)))],
                 });
                 request.finish(&csv_table::schema(columns), batches)
             }

@@ -12,29 +12,6 @@ use loopql_connector_sdk::{ConnectorError, ScanRequest};
 use std::path::Path;
 use std::time::Duration;
 
-/// A whole-number option within `range`, given as a number or as text.
-fn number(
-    request: &ScanRequest,
-    name: &str,
-    default: u64,
-    range: std::ops::RangeInclusive<u64>,
-) -> Result<u64, ConnectorError> {
-    let Some(v) = request.options.get(name) else {
-        return Ok(default);
-    };
-    v.as_u64()
-        .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-        .filter(|n| range.contains(n))
-        .ok_or_else(|| ConnectorError::InvalidOption {
-            name: name.into(),
-            message: format!(
-                "expected a whole number from {} to {}, found {v}",
-                range.start(),
-                range.end()
-            ),
-        })
-}
-
 pub fn config(request: &ScanRequest) -> Result<ApiConfig, ConnectorError> {
     let secrets = Secrets::new(request)?;
     let var = request
@@ -54,10 +31,10 @@ pub fn config(request: &ScanRequest) -> Result<ApiConfig, ConnectorError> {
         token_from,
         page_size: 100,
         search_cap: crate::search::QUERY_CAP,
-        burst: number(request, "requests_per_10s", 100, 1..=1000)? as usize,
+        burst: request.whole_number("requests_per_10s", 100, 1..=1000)? as usize,
         window: Duration::from_secs(10),
         retry: Retry {
-            attempts: number(request, "max_attempts", 6, 1..=20)? as u32,
+            attempts: request.whole_number("max_attempts", 6, 1..=20)? as u32,
             base: Duration::from_secs(1),
             max_wait: Duration::from_secs(10),
         },

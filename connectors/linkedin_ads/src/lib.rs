@@ -10,7 +10,6 @@ mod fault_tests;
 mod live;
 
 use analytics::{ANALYTICS_SCHEMA, CAMPAIGNS_SCHEMA};
-use loopql_connector_sdk::arrow::error::ArrowError;
 use loopql_connector_sdk::{
     BatchReader, Connector, ConnectorError, FilterSpec, Manifest, Mapping, OptionKind, OptionSpec,
     ScanRequest, TableSpec, files,
@@ -219,12 +218,9 @@ impl Connector for LinkedInAds {
                 let session = live::session(&request)?;
                 let table = request.table.clone();
                 // Fetched when the host first asks for a batch.
-                let batches =
-                    std::iter::once_with(move || live::read(session, &table, &currency, skip))
-                        .flat_map(|read| match read {
-                            Ok(batches) => batches.into_iter().map(Ok).collect::<Vec<_>>(),
-                            Err(e) => vec![Err(ArrowError::ExternalError(Box::new(e)))],
-                        });
+                let batches = loopql_connector_sdk::fetched_later(move || {
+                    live::read(session, &table, &currency, skip)
+                });
                 return request.finish(&schema, batches);
             }
             other => {

@@ -7,7 +7,6 @@
 pub mod api;
 mod live;
 
-use loopql_connector_sdk::arrow::error::ArrowError;
 use loopql_connector_sdk::csv_table::{self, Column, Dialect, Empty, Kind};
 use loopql_connector_sdk::{
     BatchReader, Connector, ConnectorError, FilterSpec, Manifest, Mapping, OptionKind, OptionSpec,
@@ -116,12 +115,7 @@ impl Connector for MicrosoftAds {
                 let dialect = live::dialect(skip);
                 // Requested when the host first asks for a batch.
                 let batches =
-                    std::iter::once_with(move || live::read(session, &dialect)).flat_map(|read| {
-                        match read {
-                            Ok(batches) => batches.into_iter().map(Ok).collect::<Vec<_>>(),
-                            Err(e) => vec![Err(ArrowError::ExternalError(Box::new(e)))],
-                        }
-                    });
+                    loopql_connector_sdk::fetched_later(move || live::read(session, &dialect));
                 return request.finish(&csv_table::schema(COLUMNS), batches);
             }
             other => {

@@ -59,14 +59,7 @@ pub fn session(request: &ScanRequest) -> Result<Session, ConnectorError> {
         },
         retry,
     );
-    let poll_every = request
-        .options
-        .get("poll_seconds")
-        .and_then(|v| {
-            v.as_u64()
-                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-        })
-        .unwrap_or(5);
+    let poll_every = request.whole_number("poll_seconds", 5, 0..=3600)?;
     Ok(Session::new(
         ApiConfig {
             base_url: text("api_base_url", api::DEFAULT_BASE_URL),

@@ -139,17 +139,8 @@ impl Session {
             batch += 1;
             let label = format!("Salesforce query of {object} (batch {batch})");
             let body = self.get(&path, &label)?;
-            let parsed: Value = serde_json::from_str(&body).map_err(|e| {
-                let offset: usize = body
-                    .split_inclusive('\n')
-                    .take(e.line().saturating_sub(1))
-                    .map(str::len)
-                    .sum::<usize>()
-                    + e.column().saturating_sub(1);
-                ConnectorError::Other(format!(
-                    "{label}, byte {offset}: the answer is not valid JSON ({e}); try again, and report it if it persists"
-                ))
-            })?;
+            let parsed: Value = serde_json::from_str(&body)
+                .map_err(|e| loopql_connector_sdk::json::not_json(&label, &body, &e))?;
             let records = parsed["records"].as_array().ok_or_else(|| {
                 ConnectorError::Other(format!(
                     "{label}: expected `records`, an array; found {}",

@@ -9,7 +9,6 @@ mod fault_tests;
 mod live;
 mod objects;
 
-use loopql_connector_sdk::arrow::error::ArrowError;
 use loopql_connector_sdk::csv_table::{self, Column, Dialect};
 use loopql_connector_sdk::{
     BatchReader, Changes, Connector, ConnectorError, FilterSpec, Manifest, Mapping, OptionKind,
@@ -191,12 +190,8 @@ impl Connector for Salesforce {
                 // Queried when the host first asks for a batch.
                 let (object, columns) = (table.object, table.columns);
                 let since = live::modified_since(&request);
-                let batches = std::iter::once_with(move || {
+                let batches = loopql_connector_sdk::fetched_later(move || {
                     live::read(config, object, columns, since, &dialect, &check_ids)
-                })
-                .flat_map(|read| match read {
-                    Ok(batches) => batches.into_iter().map(Ok).collect::<Vec<_>>(),
-                    Err(e) => vec![Err(ArrowError::ExternalError(Box::new(e)))],
                 });
                 request.finish(&csv_table::schema(table.columns), batches)
             }

@@ -30,17 +30,7 @@ pub fn config(request: &ScanRequest) -> Result<ApiConfig, ConnectorError> {
             });
         }
     };
-    let attempts = match request.options.get("max_attempts") {
-        None => 5,
-        Some(v) => v
-            .as_u64()
-            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-            .filter(|n| (1..=20).contains(n))
-            .ok_or_else(|| ConnectorError::InvalidOption {
-                name: "max_attempts".into(),
-                message: format!("expected a whole number from 1 to 20, found {v}"),
-            })? as u32,
-    };
+    let attempts = request.whole_number("max_attempts", 5, 1..=20)? as u32;
     let version = text("api_version", DEFAULT_VERSION);
     let version = if version.starts_with('v') {
         version

@@ -72,6 +72,19 @@ impl<'de> Deserialize<'de> for FlexF64 {
     }
 }
 
+/// A live API's answer that is not JSON, located by its byte offset: `{label}, byte N: ...`.
+pub fn not_json(label: &str, text: &str, e: &serde_json::Error) -> ConnectorError {
+    let offset: usize = text
+        .split_inclusive('\n')
+        .take(e.line().saturating_sub(1))
+        .map(str::len)
+        .sum::<usize>()
+        + e.column().saturating_sub(1);
+    ConnectorError::Other(format!(
+        "{label}, byte {offset}: the answer is not valid JSON ({e}); try again, and report it if it persists"
+    ))
+}
+
 /// A serde_json error as `file:line:column: message (context)`; `line_offset` shifts lines for
 /// documents that start partway into a file (NDJSON).
 pub fn located(

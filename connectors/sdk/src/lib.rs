@@ -48,4 +48,4 @@ pub use filtering::filter_batch;
 pub use manifest::{
     Changes, FilterSpec, INCREMENTAL_OPTION, Manifest, Mapping, OptionKind, OptionSpec, TableSpec,
 };
-pub use scan::{Filter, FilterOp, Scalar, ScanRequest};
+pub use scan::{Filter, FilterOp, Scalar, ScanRequest, fetched_later};

@@ -100,6 +100,30 @@ impl ScanRequest {
         self.filters.iter().filter(move |f| f.column == column)
     }
 
+    /// The whole-number option `name` (a number, or text holding one) within `range`;
+    /// `default` when unset.
+    pub fn whole_number(
+        &self,
+        name: &str,
+        default: u64,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> Result<u64, crate::ConnectorError> {
+        let Some(v) = self.options.get(name) else {
+            return Ok(default);
+        };
+        v.as_u64()
+            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+            .filter(|n| range.contains(n))
+            .ok_or_else(|| crate::ConnectorError::InvalidOption {
+                name: name.into(),
+                message: format!(
+                    "expected a whole number from {} to {}, found {v}",
+                    range.start(),
+                    range.end()
+                ),
+            })
+    }
+
     /// The table schema narrowed to the projection.
     pub fn projected_schema(&self, full: &SchemaRef) -> Result<SchemaRef, ArrowError> {
         match &self.projection {
@@ -114,5 +138,61 @@ impl ScanRequest {
             None => Ok(batch),
             Some(p) => batch.project(p),
         }
+    }
+}
+
+/// The batches of a read made when the host first asks for one (a live API's fetch, which should
+/// not run while a query is only being planned); its error becomes the stream's error.
+pub fn fetched_later<F>(read: F) -> impl Iterator<Item = Result<RecordBatch, ArrowError>> + Send
+where
+    F: FnOnce() -> Result<Vec<RecordBatch>, crate::ConnectorError> + Send,
+{
+    std::iter::once_with(read).flat_map(|read| match read {
+        Ok(batches) => batches.into_iter().map(Ok).collect::<Vec<_>>(),
+        Err(e) => vec![Err(ArrowError::ExternalError(Box::new(e)))],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_numbers_come_as_numbers_or_text_within_their_range() {
+        let request = ScanRequest::new("t")
+            .with_option("a", 7)
+            .with_option("b", " 12 ")
+            .with_option("c", 0)
+            .with_option("d", "many");
+        assert_eq!(request.whole_number("a", 1, 1..=20).unwrap(), 7);
+        assert_eq!(request.whole_number("b", 1, 1..=20).unwrap(), 12);
+        assert_eq!(request.whole_number("unset", 5, 1..=20).unwrap(), 5);
+        let err = request
+            .whole_number("c", 1, 1..=20)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "option `c`: expected a whole number from 1 to 20, found 0"
+        );
+        assert!(request.whole_number("d", 1, 1..=20).is_err());
+    }
+
+    #[test]
+    fn a_later_read_runs_once_when_asked_and_its_error_is_the_streams() {
+        let ran = std::sync::atomic::AtomicUsize::new(0);
+        let mut batches = fetched_later(|| {
+            ran.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Err(crate::ConnectorError::Other("platform down".into()))
+        });
+        assert_eq!(
+            ran.load(std::sync::atomic::Ordering::SeqCst),
+            0,
+            "not before asked"
+        );
+        let err = batches.next().unwrap().unwrap_err().to_string();
+        assert!(err.contains("platform down"), "{err}");
+        assert!(batches.next().is_none());
+        assert_eq!(ran.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 }
