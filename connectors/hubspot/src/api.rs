@@ -156,11 +156,22 @@ impl Session {
         object: &str,
         properties: &[&str],
     ) -> Result<Vec<Record>, ConnectorError> {
+        self.list(object, properties, false)
+    }
+
+    /// The records of `object` in the list endpoint's live (`archived = false`) or archived
+    /// view; an archived record's properties get `archived: true` and `archived_at`.
+    pub(crate) fn list(
+        &mut self,
+        object: &str,
+        properties: &[&str],
+        archived: bool,
+    ) -> Result<Vec<Record>, ConnectorError> {
         let mut out = Vec::new();
         let mut after: Option<String> = None;
         for page in 1.. {
             let mut path = format!(
-                "/crm/v3/objects/{object}?limit={}&archived=false&properties={}",
+                "/crm/v3/objects/{object}?limit={}&archived={archived}&properties={}",
                 self.config.page_size,
                 http::encode(&properties.join(","))
             );
@@ -178,7 +189,11 @@ impl Session {
             };
             for r in results {
                 let id = cell(&r["id"]);
-                let props = r["properties"].as_object().cloned().unwrap_or_default();
+                let mut props = r["properties"].as_object().cloned().unwrap_or_default();
+                if archived {
+                    props.insert("archived".into(), Value::from("true"));
+                    props.insert("archived_at".into(), r["archivedAt"].clone());
+                }
                 out.push((id, props));
             }
             loopql_connector_sdk::progress::page(results.len() as u64);

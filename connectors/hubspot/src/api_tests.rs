@@ -301,7 +301,14 @@ fn serve_search() -> (String, Seen) {
             } else {
                 String::new()
             };
-            let text = if filter["propertyName"] == "lastmodifieddate"
+            let text = if url.starts_with("/crm/v3/objects/contacts?")
+                && url.contains("archived=true")
+            {
+                // One contact archived at T0 + 6 s, last modified before that.
+                format!(
+                    r#"{{"results":[{{"id":"9","properties":{{"hs_object_id":"9","email":"p9@x.com","createdate":"2024-01-01T00:00:00.000Z","lifecyclestage":"lead","lastmodifieddate":"{T0}"}},"archived":true,"archivedAt":"2024-03-01T00:00:06.000Z"}}]}}"#
+                )
+            } else if filter["propertyName"] == "lastmodifieddate"
                 && filter["operator"] == "GTE"
                 && url == "/crm/v3/objects/contacts/search"
             {
@@ -380,10 +387,18 @@ fn an_incremental_scan_asks_search_for_the_filters_time_and_files_mode_refuses_i
         value: loopql_connector_sdk::Scalar::TimestampMicros(1_709_251_204_000_000),
     }];
     let batch = one(&read(request).unwrap());
+    // Contacts 6 and 7 modified at or after the filter's time, and contact 9 archived since
+    // (its modification time taken as the archive time, so the filter keeps it).
+    assert_eq!(batch.num_rows(), 3);
+    let archived = batch
+        .column(batch.schema().index_of("archived").unwrap())
+        .as_any()
+        .downcast_ref::<loopql_connector_sdk::arrow::array::BooleanArray>()
+        .unwrap()
+        .clone();
     assert_eq!(
-        batch.num_rows(),
-        2,
-        "the contacts modified at or after the filter's time"
+        archived.iter().collect::<Vec<_>>(),
+        [None, None, Some(true)]
     );
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen[0].1, "/crm/v3/objects/contacts/search");
@@ -392,6 +407,7 @@ fn an_incremental_scan_asks_search_for_the_filters_time_and_files_mode_refuses_i
         "{}",
         seen[0].3
     );
+    assert!(seen[1].1.contains("archived=true"), "{:?}", seen[1]);
 
     let err = read(
         ScanRequest::new("contacts")

@@ -161,6 +161,7 @@ impl Connector for HubSpot {
                     changes: live::modified_property(name).map(|modified| Changes {
                         modified: modified.into(),
                         key: vec!["hs_object_id".into()],
+                        deleted: Some("archived".into()),
                     }),
                     schema: csv_table::schema(columns),
                 })

@@ -84,13 +84,23 @@ pub fn read(
     check: csv_table::TextCheck<'_>,
 ) -> Result<Vec<RecordBatch>, ConnectorError> {
     let mut session = Session::new(config);
-    let names =
-        |columns: &[Column]| -> Vec<&'static str> { columns.iter().map(|c| c.name).collect() };
+    let names = |columns: &[Column]| -> Vec<&'static str> {
+        // `archived` is the record's state, not a property.
+        columns
+            .iter()
+            .map(|c| c.name)
+            .filter(|n| *n != "archived")
+            .collect()
+    };
     let records = |session: &mut Session, object: &str, columns: &[Column]| match (
         since,
         modified_property(object),
     ) {
-        (Some(ms), Some(modified)) => session.modified_since(object, &names(columns), modified, ms),
+        (Some(ms), Some(modified)) => {
+            let mut records = session.modified_since(object, &names(columns), modified, ms)?;
+            records.extend(session.archived_since(object, &names(columns), modified, ms)?);
+            Ok(records)
+        }
         _ => session.records(object, &names(columns)),
     };
     let (columns, label, text): (&[Column], &str, String) = match table {

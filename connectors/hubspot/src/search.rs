@@ -2,7 +2,9 @@
 //! (`POST /crm/v3/objects/{object}/search`, a `GTE` filter on the object's modification
 //! property, sorted by it ascending, `after` paging). Search answers at most 10,000 records per
 //! query, so past that the search starts again from the last record's modification time,
-//! leaving out the records it already has.
+//! leaving out the records it already has. Search never returns archived (deleted) records:
+//! those archived since the time come from the list endpoint's archived view, marked
+//! `archived`, so a sync's merge drops them.
 
 use crate::api::{Record, Session, malformed};
 use loopql_connector_sdk::json::cell;
@@ -96,5 +98,32 @@ impl Session {
             }
             from = newest;
         }
+    }
+
+    /// The records of `object` (with `properties`) archived at or after `since_ms`, marked
+    /// `archived`, their `modified` property the archive time when that is later (so the scan's
+    /// filter on it keeps them).
+    pub fn archived_since(
+        &mut self,
+        object: &str,
+        properties: &[&str],
+        modified: &str,
+        since_ms: i64,
+    ) -> Result<Vec<Record>, ConnectorError> {
+        let mut out = Vec::new();
+        for (id, mut props) in self.list(object, properties, true)? {
+            let Some(at) = props.get("archived_at").and_then(millis) else {
+                continue;
+            };
+            if at < since_ms {
+                continue;
+            }
+            if props.get(modified).and_then(millis).is_none_or(|m| m < at) {
+                let archived_at = props.get("archived_at").cloned().unwrap_or_default();
+                props.insert(modified.into(), archived_at);
+            }
+            out.push((id, props));
+        }
+        Ok(out)
     }
 }

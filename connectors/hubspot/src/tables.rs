@@ -123,6 +123,7 @@ pub const CONTACTS: &[Column] = &[
         Kind::Timestamp,
     )
     .optional(),
+    Column::new("archived", &["archived"], Kind::Bool).optional(),
 ];
 
 pub const DEALS: &[Column] = &[
@@ -167,6 +168,7 @@ pub const DEALS: &[Column] = &[
         Kind::Timestamp,
     )
     .optional(),
+    Column::new("archived", &["archived"], Kind::Bool).optional(),
 ];
 
 pub const ASSOCIATIONS: &[Column] = &[

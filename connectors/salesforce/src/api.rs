@@ -128,8 +128,14 @@ impl Session {
                 at.format("%Y-%m-%dT%H:%M:%SZ")
             ));
         }
+        // An incremental read asks `queryAll`, which returns deleted records too (IsDeleted).
+        let endpoint = if modified_since.is_some() {
+            "queryAll"
+        } else {
+            "query"
+        };
         let mut next = Some(format!(
-            "/services/data/{}/query?q={}",
+            "/services/data/{}/{endpoint}?q={}",
             self.config.version,
             http::encode(&soql)
         ));

@@ -77,6 +77,9 @@ fn serve() -> (String, Seen) {
                 (401, r#"[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]"#.to_string())
             } else if url
                 .starts_with("/services/data/v62.0/query?q=SELECT%20Id%2C%20Email%2C%20Status")
+                || url.starts_with(
+                    "/services/data/v62.0/queryAll?q=SELECT%20Id%2C%20Email%2C%20Status",
+                )
             {
                 if !lapsed_once {
                     // The session lapses server-side: one fresh token, then the query again.
@@ -274,8 +277,13 @@ fn an_incremental_scan_asks_for_the_records_modified_since_its_filter() {
         .map(|s| s.0.as_str())
         .find(|u| u.contains("FROM%20Lead"))
         .unwrap();
+    // queryAll: deleted records come too, with IsDeleted, so the sync's merge drops them.
     assert!(
-        query.ends_with("%2C%20SystemModstamp%20FROM%20Lead%20WHERE%20SystemModstamp%20%3E%3D%202024-03-01T00%3A00%3A04Z"),
+        query.starts_with("/services/data/v62.0/queryAll?q="),
+        "{query}"
+    );
+    assert!(
+        query.ends_with("%2C%20SystemModstamp%2C%20IsDeleted%20FROM%20Lead%20WHERE%20SystemModstamp%20%3E%3D%202024-03-01T00%3A00%3A04Z"),
         "{query}"
     );
     let err = read(

@@ -142,7 +142,11 @@ impl Connector for Salesforce {
                         .columns
                         .iter()
                         .any(|c| c.name == live::MODIFIED)
-                        .then(|| Changes { modified: live::MODIFIED.into(), key: vec!["id".into()] }),
+                        .then(|| Changes {
+                            modified: live::MODIFIED.into(),
+                            key: vec!["id".into()],
+                            deleted: Some("is_deleted".into()),
+                        }),
                     schema: csv_table::schema(t.columns),
                 })
                 .collect(),

@@ -1,7 +1,8 @@
 //! The exported objects and their fields (API names as headers; raw columns in snake_case).
 //! Every object carries `SystemModstamp`, which incremental syncs read the changed records by
 //! (keyed by `Id`; CampaignMember's and OpportunityContactRole's `Id` come last, as exports of
-//! them often leave it out).
+//! them often leave it out), and `IsDeleted`, true on the deleted records an incremental read
+//! (`queryAll`) returns so the merge drops them.
 
 use loopql_connector_sdk::csv_table::{Column, Empty, Kind};
 
@@ -41,6 +42,7 @@ pub const TABLES: [Object; 6] = [
             ),
             opt("converted_contact_id", &["ConvertedContactId"], Kind::Utf8),
             opt("system_modstamp", &["SystemModstamp"], Kind::Timestamp),
+            opt("is_deleted", &["IsDeleted"], Kind::Bool),
         ],
         filters: &["id", "created_date", "status", "system_modstamp"],
     },
@@ -55,6 +57,7 @@ pub const TABLES: [Object; 6] = [
             opt("lead_source", &["LeadSource"], Kind::Utf8),
             Column::new("created_date", &["CreatedDate"], Kind::Timestamp).empty(Empty::Error),
             opt("system_modstamp", &["SystemModstamp"], Kind::Timestamp),
+            opt("is_deleted", &["IsDeleted"], Kind::Bool),
         ],
         filters: &["id", "created_date", "system_modstamp"],
     },
@@ -76,6 +79,7 @@ pub const TABLES: [Object; 6] = [
             Column::new("created_date", &["CreatedDate"], Kind::Timestamp).empty(Empty::Error),
             opt("lead_source", &["LeadSource"], Kind::Utf8),
             opt("system_modstamp", &["SystemModstamp"], Kind::Timestamp),
+            opt("is_deleted", &["IsDeleted"], Kind::Bool),
         ],
         filters: &[
             "id",
@@ -99,6 +103,7 @@ pub const TABLES: [Object; 6] = [
             opt("start_date", &["StartDate"], Kind::Date),
             opt("end_date", &["EndDate"], Kind::Date),
             opt("system_modstamp", &["SystemModstamp"], Kind::Timestamp),
+            opt("is_deleted", &["IsDeleted"], Kind::Bool),
         ],
         filters: &["id", "system_modstamp"],
     },
@@ -116,6 +121,7 @@ pub const TABLES: [Object; 6] = [
             Column::new("created_date", &["CreatedDate"], Kind::Timestamp).empty(Empty::Error),
             opt("id", &["Id"], Kind::Utf8),
             opt("system_modstamp", &["SystemModstamp"], Kind::Timestamp),
+            opt("is_deleted", &["IsDeleted"], Kind::Bool),
         ],
         filters: &[
             "campaign_id",
@@ -136,6 +142,7 @@ pub const TABLES: [Object; 6] = [
             opt("role", &["Role"], Kind::Utf8),
             opt("id", &["Id"], Kind::Utf8),
             opt("system_modstamp", &["SystemModstamp"], Kind::Timestamp),
+            opt("is_deleted", &["IsDeleted"], Kind::Bool),
         ],
         filters: &["opportunity_id", "contact_id", "system_modstamp"],
     },

@@ -78,7 +78,7 @@ pub fn published_manifest<C: Connector>(connector: &C) -> Manifest {
             kind: crate::OptionKind::Bool,
             required: false,
             default: Some(false.into()),
-            description: "loopql sync reads only the records modified since its previous read (less restatement_days) and merges them by id; a record deleted at the source stays until `loopql sync --full`".into(),
+            description: "loopql sync reads only the records modified (or deleted) since its previous read, less restatement_days, and merges them by id (api mode)".into(),
         });
     }
     manifest

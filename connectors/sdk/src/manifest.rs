@@ -104,6 +104,10 @@ pub struct Changes {
     pub modified: String,
     /// The columns identifying a record.
     pub key: Vec<String>,
+    /// A Boolean column true on a record deleted (archived) at the source: an incremental read
+    /// returns those too, and the merge drops them and their previous rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<String>,
 }
 
 /// The source option that turns incremental reads on (added to the manifest of a connector with

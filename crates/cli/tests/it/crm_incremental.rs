@@ -1,8 +1,9 @@
 //! Incremental CRM syncs through the binary, against a stand-in for HubSpot's CRM API serving
 //! the documented shapes (v3 object list pages, v3 search, v4 association batch reads): the
 //! first sync lists every record; with `incremental = true` the next one asks the search
-//! endpoint only for the records modified since the newest it holds, less `restatement_days`,
-//! and the warehouse ends with exactly what a full re-read gives.
+//! endpoint only for the records modified since the newest it holds, less `restatement_days`
+//! (and the list's archived view for the records deleted since), and the warehouse ends with
+//! exactly what a full re-read gives.
 
 use crate::support::{csv_query, loopql, run};
 use loopql_test_support::library;
@@ -13,13 +14,13 @@ const DAY_MS: i64 = 86_400_000;
 /// 2024-03-01T00:00:00Z
 const T0: i64 = 1_709_251_200_000;
 
-/// (id, email, lifecycle stage, last modified, ms)
-type Contact = (u32, String, &'static str, i64);
+/// (id, email, lifecycle stage, last modified ms, archived at ms)
+type Contact = (u32, String, &'static str, i64, Option<i64>);
 
 struct StandIn {
     base: String,
     contacts: Arc<Mutex<Vec<Contact>>>,
-    /// (method, path, body) of each call.
+    /// (method, path and query, body) of each call.
     calls: Arc<Mutex<Vec<(String, String, String)>>>,
 }
 
@@ -30,9 +31,13 @@ fn iso(ms: i64) -> String {
         .to_string()
 }
 
-fn contact_json((id, email, stage, modified): &Contact) -> String {
+fn contact_json((id, email, stage, modified, archived): &Contact) -> String {
+    let archived = match archived {
+        Some(at) => format!(r#""archived":true,"archivedAt":"{}""#, iso(*at)),
+        None => r#""archived":false"#.to_string(),
+    };
     format!(
-        r#"{{"id":"{id}","properties":{{"hs_object_id":"{id}","email":"{email}","createdate":"2024-01-0{id}T10:00:00.000Z","lifecyclestage":"{stage}","lastmodifieddate":"{}"}},"archived":false}}"#,
+        r#"{{"id":"{id}","properties":{{"hs_object_id":"{id}","email":"{email}","createdate":"2024-01-0{id}T10:00:00.000Z","lifecyclestage":"{stage}","lastmodifieddate":"{}"}},{archived}}}"#,
         iso(*modified)
     )
 }
@@ -43,9 +48,12 @@ fn serve() -> StandIn {
     let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
     let base = format!("http://{}", server.server_addr().to_ip().unwrap());
     let contacts: Arc<Mutex<Vec<Contact>>> = Arc::new(Mutex::new(vec![
-        (1, "a@x.com".into(), "lead", T0 - 29 * DAY_MS),
-        (2, "b@x.com".into(), "lead", T0 - 5 * DAY_MS),
-        (3, "c@x.com".into(), "customer", T0),
+        (1, "a@x.com".into(), "lead", T0 - 29 * DAY_MS, None),
+        (2, "b@x.com".into(), "lead", T0 - 5 * DAY_MS, None),
+        (3, "c@x.com".into(), "customer", T0, None),
+        (4, "d@x.com".into(), "lead", T0 - 20 * DAY_MS, None),
+        (5, "e@x.com".into(), "lead", T0 - 21 * DAY_MS, None),
+        (6, "f@x.com".into(), "lead", T0 - 22 * DAY_MS, None),
     ]));
     let calls = Arc::new(Mutex::new(Vec::new()));
     let (state, log) = (contacts.clone(), calls.clone());
@@ -58,13 +66,21 @@ fn serve() -> StandIn {
             let method = request.method().to_string();
             log.lock()
                 .unwrap()
-                .push((method.clone(), path.clone(), body.clone()));
-            let contacts = state.lock().unwrap().clone();
+                .push((method.clone(), url.clone(), body.clone()));
+            let all = state.lock().unwrap().clone();
+            // The list endpoint shows live or archived records; search only live ones.
+            let archived = url.contains("archived=true");
+            let contacts: Vec<Contact> = all
+                .iter()
+                .filter(|c| c.4.is_some() == (archived && method == "GET"))
+                .cloned()
+                .collect();
             let text = match (method.as_str(), path.as_str()) {
                 ("GET", "/crm/v3/objects/contacts") => format!(
                     r#"{{"results":[{}]}}"#,
                     contacts.iter().map(contact_json).collect::<Vec<_>>().join(",")
                 ),
+                ("GET", "/crm/v3/objects/deals") if archived => r#"{"results":[]}"#.to_string(),
                 ("GET", "/crm/v3/objects/deals") => format!(r#"{{"results":[{DEAL}]}}"#),
                 ("POST", "/crm/v3/objects/contacts/search") => {
                     let asked: Value = serde_json::from_str(&body).unwrap();
@@ -135,7 +151,7 @@ fn an_incremental_sync_reads_what_changed_and_ends_like_a_full_one() {
     )
     .unwrap();
     sync(&project, &[]);
-    assert_eq!(contacts(&project).len(), 3);
+    assert_eq!(contacts(&project).len(), 6);
     let first: Vec<String> = api
         .calls
         .lock()
@@ -144,17 +160,22 @@ fn an_incremental_sync_reads_what_changed_and_ends_like_a_full_one() {
         .map(|c| c.1.clone())
         .collect();
     assert!(
-        first.contains(&"/crm/v3/objects/contacts".to_string())
-            && !first.iter().any(|p| p.ends_with("/search")),
-        "the first sync lists everything: {first:?}"
+        first
+            .iter()
+            .any(|u| u.starts_with("/crm/v3/objects/contacts?") && u.contains("archived=false"))
+            && !first
+                .iter()
+                .any(|u| u.ends_with("/search") || u.contains("archived=true")),
+        "the first sync lists everything live: {first:?}"
     );
 
-    // At the source: contact 2 changes its email, contact 4 appears.
+    // At the source: contact 2 changes its email, contact 7 appears, contact 1 is archived.
     {
         let mut c = api.contacts.lock().unwrap();
         c[1].1 = "b.new@x.com".into();
         c[1].3 = T0 + 4 * DAY_MS;
-        c.push((4, "d@x.com".into(), "lead", T0 + 4 * DAY_MS));
+        c.push((7, "g@x.com".into(), "lead", T0 + 4 * DAY_MS, None));
+        c[0].4 = Some(T0 + 3 * DAY_MS);
     }
     api.calls.lock().unwrap().clear();
     sync(&project, &[]);
@@ -170,22 +191,30 @@ fn an_incremental_sync_reads_what_changed_and_ends_like_a_full_one() {
         "the newest modification held (contact 3's) less restatement_days = 1"
     );
     assert!(
-        !calls.iter().any(|c| c.1 == "/crm/v3/objects/contacts"),
-        "no full listing: {calls:?}"
+        !calls
+            .iter()
+            .any(|c| c.1.starts_with("/crm/v3/objects/contacts?") && c.1.contains("archived=false")),
+        "no full listing of the contacts: {calls:?}"
+    );
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.1.starts_with("/crm/v3/objects/contacts?") && c.1.contains("archived=true")),
+        "the archived records are asked for: {calls:?}"
     );
     let incremental = contacts(&project);
-    assert_eq!(incremental.len(), 4, "{incremental:?}");
-    assert_eq!(incremental[0][1], "a@x.com", "kept from the previous read");
-    assert_eq!(incremental[1][1], "b.new@x.com", "replaced by its change");
-    assert_eq!(incremental[3][1], "d@x.com", "added");
+    let ids: Vec<&str> = incremental.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(ids, ["2", "3", "4", "5", "6", "7"], "1 archived, 7 added");
+    assert_eq!(incremental[0][1], "b.new@x.com", "replaced by its change");
+    assert_eq!(incremental[2][1], "d@x.com", "kept from the previous read");
     let (_, status, _) = run(&mut loopql(&[
         "sync",
         "status",
         "-p",
         project.to_str().unwrap(),
     ]));
-    // Rows read are what the source sent: contacts 2, 3 and 4, the deal, its association (a
-    // full read is 6).
+    // Rows read are what the source sent: contacts 2, 3 and 7 from search, 1 from the archived
+    // view, the deal, its association (a full read is 8: six contacts, the deal, the link).
     let line = status
         .lines()
         .find(|l| l.contains("acme_hubspot"))
@@ -196,7 +225,7 @@ fn an_incremental_sync_reads_what_changed_and_ends_like_a_full_one() {
         .next()
         .unwrap()
         .trim();
-    assert_eq!(rows_read, "5", "{status}");
+    assert_eq!(rows_read, "6", "{status}");
 
     // A full re-read gives the same rows.
     sync(&project, &["--full"]);

@@ -117,6 +117,16 @@ pub fn manifest(m: &Manifest, known_views: &[&str]) -> Vec<String> {
                     t.name, changes.modified
                 ));
             }
+            if let Some(deleted) = &changes.deleted
+                && !t.schema.field_with_name(deleted).is_ok_and(|f| {
+                    f.data_type() == &datafusion::arrow::datatypes::DataType::Boolean
+                })
+            {
+                problems.push(format!(
+                    "table `{}`: changes.deleted `{deleted}` is not a Boolean column of it",
+                    t.name
+                ));
+            }
             if changes.key.is_empty() {
                 problems.push(format!("table `{}`: changes.key names no column", t.name));
             }
@@ -255,6 +265,7 @@ mod tests {
                     m.tables[0].changes = Some(loopql_connector_sdk::Changes {
                         modified: "name".into(),
                         key: vec!["nope".into()],
+                        deleted: Some("name".into()),
                     })
                 }),
                 "changes.modified `name` is Utf8; expected a timestamp",
@@ -264,6 +275,7 @@ mod tests {
                     m.tables[0].changes = Some(loopql_connector_sdk::Changes {
                         modified: "name".into(),
                         key: vec!["nope".into()],
+                        deleted: Some("name".into()),
                     })
                 }),
                 "changes.key `nope` is not one of its columns",
@@ -271,8 +283,19 @@ mod tests {
             (
                 Box::new(|m| {
                     m.tables[0].changes = Some(loopql_connector_sdk::Changes {
+                        modified: "day".into(),
+                        key: vec!["name".into()],
+                        deleted: Some("name".into()),
+                    })
+                }),
+                "changes.deleted `name` is not a Boolean column",
+            ),
+            (
+                Box::new(|m| {
+                    m.tables[0].changes = Some(loopql_connector_sdk::Changes {
                         modified: "nope".into(),
                         key: vec![],
+                        deleted: None,
                     })
                 }),
                 "changes.modified `nope` must be an exact filter",

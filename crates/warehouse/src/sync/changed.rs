@@ -2,8 +2,9 @@
 //! declares `changes` (a modification time and a key) and the source sets `incremental = true`,
 //! a sync with a previous snapshot asks only for the records modified since the newest
 //! modification it holds, less the source's `restatement_days` (late-indexed records, clocks),
-//! and writes the previous rows whose key did not come again plus the new ones. A record deleted
-//! at the source stays until a `--full` sync (or a sync whose window reaches back past it).
+//! and writes the previous rows whose key did not come again plus the new ones. Records the
+//! source reports deleted (the table's `changes.deleted` column true: Salesforce's `IsDeleted`
+//! from `queryAll`, HubSpot's archived view) remove their previous rows and are not written.
 
 use crate::Warehouse;
 use crate::manifest::TableEntry;
@@ -77,11 +78,12 @@ impl Previous {
         Ok((micros.len() == 1 && micros.is_valid(0)).then(|| micros.value(0)))
     }
 
-    /// The changed records `changed` (all of the table's columns) followed by the previous rows
-    /// whose key is not among them.
+    /// The changed records `changed` (all of the table's columns) but those marked `deleted`,
+    /// followed by the previous rows whose key is not among them.
     pub(super) async fn merged(
         self,
         key: &[String],
+        deleted: Option<&str>,
         changed: SendableRecordBatchStream,
     ) -> Result<(u64, SendableRecordBatchStream)> {
         let schema = changed.schema();
@@ -94,8 +96,12 @@ impl Previous {
             .map(|k| format!("n.{0} = o.{0}", quote(k)))
             .collect::<Vec<_>>()
             .join(" AND ");
+        let kept = match deleted {
+            Some(d) => format!(" WHERE NOT COALESCE({}, false)", quote(d)),
+            None => String::new(),
+        };
         let sql = format!(
-            "SELECT * FROM {NEW} UNION ALL \
+            "SELECT * FROM {NEW}{kept} UNION ALL \
              SELECT o.* FROM {} o WHERE NOT EXISTS (SELECT 1 FROM {NEW} n WHERE {same_key})",
             self.table
         );
@@ -115,14 +121,14 @@ pub(super) struct ChangedRead {
 /// records the connector has modified since the previous rows' newest modification less
 /// `restatement_days`, then the previous rows whose key did not come again. `None` when that
 /// does not apply (no previous rows with a modification time): the caller reads the whole
-/// table.
+/// table. Records the source says it deleted remove their previous rows and are not written.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn read(
     run: &mut Run<'_>,
     old: &TableEntry,
     live: &Engine,
     name: &str,
-    (modified, key): (&str, &[String]),
+    (modified, key, deleted): (&str, &[String], Option<&str>),
     entry: &mut TableEntry,
     client: &str,
     restatement_days: u32,
@@ -152,7 +158,7 @@ pub(super) async fn read(
         .await?
         .stream()
         .await?;
-    let (count, merged) = previous.merged(key, changed.boxed()).await?;
+    let (count, merged) = previous.merged(key, deleted, changed.boxed()).await?;
     let before = line.rows;
     run.replace(
         entry,

@@ -164,7 +164,7 @@ impl Sync<'_> {
                     old,
                     live,
                     &key,
-                    (&changes.modified, &changes.key),
+                    (&changes.modified, &changes.key, changes.deleted.as_deref()),
                     entry,
                     client,
                     restate,
