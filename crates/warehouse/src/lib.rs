@@ -145,6 +145,14 @@ impl Warehouse {
         Ok(())
     }
 
+    /// Deletes one file (already gone: fine).
+    pub async fn remove_file(&self, relative: &str) -> Result<()> {
+        match self.store.store.delete(&self.store.path(relative)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(self.fail(format!("cannot delete {relative}: {e}"))),
+        }
+    }
+
     /// Links (or copies) a file from one relative path to another.
     pub async fn link(&self, from: &str, to: &str) -> Result<()> {
         self.store

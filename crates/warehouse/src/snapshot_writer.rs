@@ -213,16 +213,34 @@ impl Run<'_> {
         }
     }
 
-    /// Forgets what was written since `mark` (the files it put are overwritten by the next
-    /// attempt, which writes the same partitions at the same paths).
-    pub(super) fn undo(&mut self, mark: Mark, entry: &mut TableEntry, line: &mut Line) {
-        entry.files.truncate(mark.files);
+    /// Deletes files this run put in its snapshot (a failed source's): a table's folder is read
+    /// whole, so a file the manifest forgot would still be read.
+    pub(super) async fn remove(&self, files: &[FileEntry]) -> Result<()> {
+        for f in files {
+            self.warehouse
+                .remove_file(&format!("{}/{}", self.new_dir(), f.path))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Forgets what was written since `mark`, and returns those files for [`Run::remove`]: the
+    /// next attempt may link an unchanged old partition where this one wrote a new file, and a
+    /// table's folder is read whole.
+    pub(super) fn undo(
+        &mut self,
+        mark: Mark,
+        entry: &mut TableEntry,
+        line: &mut Line,
+    ) -> Vec<FileEntry> {
+        let written = entry.files.split_off(mark.files.min(entry.files.len()));
         self.written = mark.written;
         self.kept = mark.kept;
         self.bytes = mark.bytes;
         line.rows = mark.rows;
         line.bytes = mark.line_bytes;
         self.changes.truncate(mark.changes);
+        written
     }
 
     /// Writes one day's partition of `client` (or links the old file when its bytes are the
@@ -477,7 +495,23 @@ mod tests {
             .unwrap();
         assert_eq!(outcome, Outcome::OutOfOrder);
         assert!(run.written > written && line.rows > rows);
-        run.undo(mark, &mut entry, &mut line);
+        let gone = run.undo(mark, &mut entry, &mut line);
+        assert!(
+            !gone.is_empty(),
+            "the attempt's files are handed back to remove"
+        );
+        let on_disk = |f: &FileEntry| {
+            dir.path()
+                .join(Warehouse::snapshot_dir(run.id))
+                .join(&f.path)
+                .exists()
+        };
+        assert!(gone.iter().all(on_disk));
+        run.remove(&gone).await.unwrap();
+        assert!(
+            !gone.iter().any(on_disk),
+            "removed: a table's folder is read whole"
+        );
         assert_eq!(
             (entry.files.len(), run.written, line.rows),
             (0, written, rows)

@@ -23,6 +23,7 @@ mod shell;
 mod shell_pty;
 mod support;
 mod sync;
+mod sync_failed_source;
 mod sync_progress;
 mod sync_s3;
 mod sync_schedule;

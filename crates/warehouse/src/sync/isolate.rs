@@ -1,6 +1,7 @@
 //! A source that fails alone: the raw phase's state before a connector × client read
 //! ([`Sync::checkpoint`]), and what a failed read leaves ([`Sync::source_failed`]): nothing it
-//! wrote, its client's previous partitions of the connector's tables, and a record of why.
+//! wrote (its files deleted — a table's folder is read whole, so a forgotten file would still be
+//! read), its client's previous partitions of the connector's tables, and a record of why.
 
 use super::phases::Sync;
 use super::{now, table_schema};
@@ -84,16 +85,20 @@ impl Sync<'_> {
         self.run.changes.truncate(before.changes);
         self.source_runs.truncate(before.source_runs);
         for key in &before.keys {
-            match before.files.get(key) {
-                Some(&n) => {
-                    if let Some(entry) = self.tables.get_mut(key) {
-                        entry.files.truncate(n);
-                    }
-                }
-                None => {
-                    self.tables.remove(key);
-                }
-            }
+            // What the failed read wrote goes, files too: a table's folder is read whole.
+            let written = match before.files.get(key) {
+                Some(&n) => self
+                    .tables
+                    .get_mut(key)
+                    .map(|entry| entry.files.split_off(n.min(entry.files.len())))
+                    .unwrap_or_default(),
+                None => self
+                    .tables
+                    .remove(key)
+                    .map(|entry| entry.files)
+                    .unwrap_or_default(),
+            };
+            self.run.remove(&written).await?;
             let Some(old_entry) = self.old.and_then(|m| m.tables.get(key)) else {
                 continue;
             };

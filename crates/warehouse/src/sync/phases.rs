@@ -204,7 +204,8 @@ impl Sync<'_> {
                 .await?;
             if outcome == Outcome::OutOfOrder {
                 tracing::debug!(table = %table, client, "not read in day order: read again, sorted");
-                self.run.undo(mark, entry, &mut line);
+                let written = self.run.undo(mark, entry, &mut line);
+                self.run.remove(&written).await?;
                 let sql = read_sql(&table, client, day.as_deref(), since, true);
                 let rows = live.plan(&sql, &options()).await?.stream().await?;
                 self.run
