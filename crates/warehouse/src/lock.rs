@@ -37,6 +37,9 @@ pub struct Lease {
     store: Store,
     version: Arc<Mutex<UpdateVersion>>,
     lost: Arc<AtomicBool>,
+    /// Tells the renewing task to stop between rewrites (never mid-rewrite: an aborted rewrite
+    /// could change the lease without `version` knowing, and the lease would not be given back).
+    stop: Arc<tokio::sync::Notify>,
     renewing: tokio::task::JoinHandle<()>,
 }
 
@@ -143,7 +146,7 @@ impl SyncLock {
     /// released when its file closes).
     pub async fn release(self) {
         if let Self::Lease(lease) = self {
-            lease.renewing.abort();
+            lease.stop.notify_one();
             let _ = lease.renewing.await;
             let path = lease.store.path(LOCK);
             let ours = lease.version.lock().map(|v| v.e_tag.clone()).ok();
@@ -159,28 +162,40 @@ impl Lease {
     fn start(store: &Store, holder: String, version: UpdateVersion) -> Self {
         let version = Arc::new(Mutex::new(version));
         let lost = Arc::new(AtomicBool::new(false));
-        let renewing = tokio::spawn(renew(store.clone(), holder, version.clone(), lost.clone()));
+        let stop = Arc::new(tokio::sync::Notify::new());
+        let renewing = tokio::spawn(renew(
+            store.clone(),
+            holder,
+            version.clone(),
+            lost.clone(),
+            stop.clone(),
+        ));
         Self {
             store: store.clone(),
             version,
             lost,
+            stop,
             renewing,
         }
     }
 }
 
-/// Rewrites the lease every quarter lease until aborted, or until it is lost: another sync
-/// replaced it, or no rewrite succeeded for a whole lease.
+/// Rewrites the lease every quarter lease until told to stop, or until it is lost: another
+/// sync replaced it, or no rewrite succeeded for a whole lease.
 async fn renew(
     store: Store,
     holder: String,
     version: Arc<Mutex<UpdateVersion>>,
     lost: Arc<AtomicBool>,
+    stop: Arc<tokio::sync::Notify>,
 ) {
     let path = store.path(LOCK);
     let mut renewed = Instant::now();
     for n in 1.. {
-        tokio::time::sleep(LEASE / 4).await;
+        tokio::select! {
+            _ = tokio::time::sleep(LEASE / 4) => {}
+            _ = stop.notified() => return,
+        }
         let Ok(expected) = version.lock().map(|v| v.clone()) else {
             break;
         };
