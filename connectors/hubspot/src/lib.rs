@@ -188,18 +188,9 @@ impl Connector for HubSpot {
                     table: request.table.clone(),
                     available: "contacts, deals, deal_contacts".into(),
                 })?;
-        let incremental = request
-            .options
-            .get(loopql_connector_sdk::INCREMENTAL_OPTION)
-            .and_then(|v| v.as_bool())
-            .unwrap_or(false);
-        match request.option_str("mode").unwrap_or("files") {
-            "files" if incremental => Err(ConnectorError::InvalidOption {
-                name: loopql_connector_sdk::INCREMENTAL_OPTION.into(),
-                message: "incremental reads ask the live API for the records modified since a \
-                          time; set mode = \"api\", or remove incremental (an export is read whole)"
-                    .into(),
-            }),
+        let mode = request.option_str("mode").unwrap_or("files");
+        loopql_connector_sdk::window::incremental(&request, mode == "api")?;
+        match mode {
             "files" => csv_table::scan(&request, option, columns, Dialect::default(), lifecycle),
             "api" => {
                 let config = live::config(&request)?;

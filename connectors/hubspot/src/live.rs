@@ -53,25 +53,8 @@ pub fn modified_property(table: &str) -> Option<&'static str> {
 /// The earliest modification time (ms since the epoch) the scan's filters allow on `table`'s
 /// modification property, if they bound it from below: a sync's incremental read.
 pub fn modified_since(request: &ScanRequest) -> Option<i64> {
-    use loopql_connector_sdk::{FilterOp, Scalar};
     let column = modified_property(&request.table)?;
-    request
-        .filters_on(column)
-        .filter_map(|f| {
-            let micros = match &f.value {
-                Scalar::TimestampMicros(v) => *v,
-                Scalar::Date(d) => {
-                    i64::from(loopql_connector_sdk::text::parse_date(d)?) * 86_400_000_000
-                }
-                Scalar::Utf8(s) => loopql_connector_sdk::text::parse_timestamp(s)?,
-                _ => return None,
-            };
-            match f.op {
-                FilterOp::GtEq | FilterOp::Gt | FilterOp::Eq => Some(micros.div_euclid(1000)),
-                _ => None,
-            }
-        })
-        .max()
+    loopql_connector_sdk::window::since_micros(request, column).map(|m| m.div_euclid(1000))
 }
 
 /// The batches of raw table `table`, read from the API: every record, or (`since`, ms) the

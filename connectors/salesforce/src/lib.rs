@@ -166,18 +166,9 @@ impl Connector for Salesforce {
                 table: request.table.clone(),
                 available: TABLES.iter().map(|t| t.name).collect::<Vec<_>>().join(", "),
             })?;
-        let incremental = request
-            .options
-            .get(loopql_connector_sdk::INCREMENTAL_OPTION)
-            .and_then(|v| v.as_bool())
-            .unwrap_or(false);
-        match request.option_str("mode").unwrap_or("files") {
-            "files" if incremental => Err(ConnectorError::InvalidOption {
-                name: loopql_connector_sdk::INCREMENTAL_OPTION.into(),
-                message: "incremental reads ask the live API for the records modified since a \
-                          time; set mode = \"api\", or remove incremental (an export is read whole)"
-                    .into(),
-            }),
+        let mode = request.option_str("mode").unwrap_or("files");
+        loopql_connector_sdk::window::incremental(&request, mode == "api")?;
+        match mode {
             "files" => csv_table::scan(
                 &request,
                 table.option,

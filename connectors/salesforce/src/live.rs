@@ -66,21 +66,7 @@ pub fn config(request: &ScanRequest) -> Result<ApiConfig, ConnectorError> {
 /// The earliest `SystemModstamp` (µs since the epoch) the scan's filters allow, if they bound it
 /// from below: a sync's incremental read.
 pub fn modified_since(request: &ScanRequest) -> Option<i64> {
-    use loopql_connector_sdk::{FilterOp, Scalar};
-    request
-        .filters_on(MODIFIED)
-        .filter_map(|f| {
-            let micros = match &f.value {
-                Scalar::TimestampMicros(v) => *v,
-                Scalar::Date(d) => {
-                    i64::from(loopql_connector_sdk::text::parse_date(d)?) * 86_400_000_000
-                }
-                Scalar::Utf8(s) => loopql_connector_sdk::text::parse_timestamp(s)?,
-                _ => return None,
-            };
-            matches!(f.op, FilterOp::GtEq | FilterOp::Gt | FilterOp::Eq).then_some(micros)
-        })
-        .max()
+    loopql_connector_sdk::window::since_micros(request, MODIFIED)
 }
 
 /// The raw column of an object's last modification (`SystemModstamp`), where it has one.

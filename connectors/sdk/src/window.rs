@@ -1,10 +1,46 @@
 //! The days a live connector asks its API for: the narrowest range the query's filters on the
 //! table's date column allow (a one-week query never pulls a full history; a sync passes its
 //! restatement window the same way), else the source's `since` / `until` options, else the last
-//! `default_days` up to today.
+//! `default_days` up to today. For records read by modification time (an incremental sync),
+//! the time the filters on the modification column start from ([`since_micros`]), and the
+//! `incremental` option that asks for such reads.
 
 use crate::{ConnectorError, FilterOp, Scalar, ScanRequest};
 use chrono::{Duration, NaiveDate, Utc};
+
+/// The latest time (µs since the epoch) the `>=`, `>` or `=` filters on timestamp `column`
+/// start from: an incremental sync's "modified since".
+pub fn since_micros(request: &ScanRequest, column: &str) -> Option<i64> {
+    request
+        .filters_on(column)
+        .filter(|f| matches!(f.op, FilterOp::GtEq | FilterOp::Gt | FilterOp::Eq))
+        .filter_map(|f| match &f.value {
+            Scalar::TimestampMicros(v) => Some(*v),
+            Scalar::Date(d) => Some(i64::from(crate::text::parse_date(d)?) * 86_400_000_000),
+            Scalar::Utf8(s) => crate::text::parse_timestamp(s),
+            _ => None,
+        })
+        .max()
+}
+
+/// Whether the source set `incremental = true`; an error when it reads exports (`api`: false),
+/// which are read whole.
+pub fn incremental(request: &ScanRequest, api: bool) -> Result<bool, ConnectorError> {
+    let asked = request
+        .options
+        .get(crate::INCREMENTAL_OPTION)
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false);
+    if asked && !api {
+        return Err(ConnectorError::InvalidOption {
+            name: crate::INCREMENTAL_OPTION.into(),
+            message: "incremental reads ask the live API for the records modified since a time; \
+                      set mode = \"api\", or remove incremental (an export is read whole)"
+                .into(),
+        });
+    }
+    Ok(asked)
+}
 
 /// The narrowest `[since, until]` the filters on `column` allow, each end if they bound it.
 pub fn from_filters(request: &ScanRequest, column: &str) -> (Option<NaiveDate>, Option<NaiveDate>) {
@@ -62,6 +98,34 @@ pub fn days(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_incremental_read_starts_from_the_latest_lower_bound_and_needs_the_api() {
+        let mut request = ScanRequest::new("t").with_option("incremental", true);
+        request.filters = vec![
+            crate::Filter {
+                column: "m".into(),
+                op: FilterOp::GtEq,
+                value: Scalar::TimestampMicros(5_000_000),
+            },
+            crate::Filter {
+                column: "m".into(),
+                op: FilterOp::Gt,
+                value: Scalar::Date("1970-01-02".into()),
+            },
+            crate::Filter {
+                column: "m".into(),
+                op: FilterOp::Lt,
+                value: Scalar::TimestampMicros(999_999_999_999),
+            },
+        ];
+        assert_eq!(since_micros(&request, "m"), Some(86_400_000_000));
+        assert_eq!(since_micros(&request, "other"), None);
+        assert!(incremental(&request, true).unwrap());
+        let err = incremental(&request, false).unwrap_err().to_string();
+        assert!(err.contains("incremental reads ask the live API"), "{err}");
+        assert!(!incremental(&ScanRequest::new("t"), false).unwrap());
+    }
     use crate::Filter;
 
     fn f(op: FilterOp, d: &str) -> Filter {
