@@ -26,37 +26,72 @@ use loopql_connector_sdk::{
 /// the same sessions (a re-sync then changes nothing). A purchase counts once: a transaction id
 /// seen again (the tag fired twice, the thank-you page reloaded, even in a later session) is
 /// the same purchase, counted in the session of its first event. Its revenue is in the event's
-/// `currency` parameter (NULL: the client's reporting currency).
+/// `currency` parameter (NULL: the client's reporting currency). Purchases are numbered among
+/// purchase events only and joined to their sessions (numbering every event would sort all of
+/// them); `first_by` is `first_value(… ORDER BY …) FILTER (WHERE … IS NOT NULL)` without keeping
+/// the ordering keys per session.
 const MAPPING_SESSIONS: &str = "SELECT
-    client_id,
+    s.client_id,
     'ga4' AS source_system,
-    user_pseudo_id || '.' || CAST(ga_session_id AS VARCHAR) AS session_id,
-    user_pseudo_id AS user_id,
-    max(user_id) AS person_id,
-    min(event_timestamp) AS session_start,
-    max(event_timestamp) AS session_end,
-    first_value(manual_source ORDER BY event_timestamp, event_name, manual_source, manual_medium, manual_campaign_name, gclid, page_location) FILTER (WHERE manual_source IS NOT NULL) AS source,
-    first_value(manual_medium ORDER BY event_timestamp, event_name, manual_source, manual_medium, manual_campaign_name, gclid, page_location) FILTER (WHERE manual_medium IS NOT NULL) AS medium,
-    first_value(manual_campaign_name ORDER BY event_timestamp, event_name, manual_source, manual_medium, manual_campaign_name, gclid, page_location) FILTER (WHERE manual_campaign_name IS NOT NULL) AS campaign,
-    first_value(manual_term ORDER BY event_timestamp, event_name, manual_source, manual_medium, manual_campaign_name, gclid, page_location) FILTER (WHERE manual_term IS NOT NULL) AS term,
-    first_value(manual_content ORDER BY event_timestamp, event_name, manual_source, manual_medium, manual_campaign_name, gclid, page_location) FILTER (WHERE manual_content IS NOT NULL) AS content,
-    first_value(gclid ORDER BY event_timestamp, event_name, manual_source, manual_medium, manual_campaign_name, gclid, page_location) FILTER (WHERE gclid IS NOT NULL) AS click_id,
-    first_value(page_location ORDER BY event_timestamp, event_name, manual_source, manual_medium, manual_campaign_name, gclid, page_location) FILTER (WHERE page_location IS NOT NULL) AS landing_page,
-    count(*) FILTER (WHERE event_name = 'page_view') AS page_views,
-    COALESCE(bool_or(session_engaged), false) OR COALESCE(sum(engagement_time_msec), 0) > 10000 AS engaged,
-    count(*) FILTER (WHERE event_name = 'purchase' AND nth = 1) AS conversions,
-    COALESCE(sum(purchase_revenue) FILTER (WHERE event_name = 'purchase' AND nth = 1), 0.0) AS revenue,
-    first_value(currency ORDER BY event_timestamp, event_name, manual_source, manual_medium, manual_campaign_name, gclid, page_location) FILTER (WHERE event_name = 'purchase' AND nth = 1 AND currency IS NOT NULL) AS currency
+    s.user_pseudo_id || '.' || CAST(s.ga_session_id AS VARCHAR) AS session_id,
+    s.user_pseudo_id AS user_id,
+    s.person_id,
+    s.session_start,
+    s.session_end,
+    s.source,
+    s.medium,
+    s.campaign,
+    s.term,
+    s.content,
+    s.click_id,
+    s.landing_page,
+    s.page_views,
+    s.engaged,
+    COALESCE(p.conversions, 0) AS conversions,
+    COALESCE(p.revenue, 0.0) AS revenue,
+    p.currency
 FROM (
-    SELECT events.*,
-           CASE WHEN event_name = 'purchase' AND transaction_id IS NOT NULL THEN row_number() OVER (
-               PARTITION BY client_id, event_name = 'purchase', transaction_id
-               ORDER BY event_timestamp, user_pseudo_id, ga_session_id, purchase_revenue, currency)
-           ELSE 1 END AS nth
-    FROM ga4.events AS events
-) AS events
-WHERE ga_session_id IS NOT NULL AND user_pseudo_id IS NOT NULL
-GROUP BY client_id, user_pseudo_id, ga_session_id";
+    SELECT
+        client_id,
+        user_pseudo_id,
+        ga_session_id,
+        max(user_id) AS person_id,
+        min(event_timestamp) AS session_start,
+        max(event_timestamp) AS session_end,
+        first_by(manual_source, event_timestamp, event_name, manual_source, manual_medium, manual_campaign_name, gclid, page_location) AS source,
+        first_by(manual_medium, event_timestamp, event_name, manual_source, manual_medium, manual_campaign_name, gclid, page_location) AS medium,
+        first_by(manual_campaign_name, event_timestamp, event_name, manual_source, manual_medium, manual_campaign_name, gclid, page_location) AS campaign,
+        first_by(manual_term, event_timestamp, event_name, manual_source, manual_medium, manual_campaign_name, gclid, page_location) AS term,
+        first_by(manual_content, event_timestamp, event_name, manual_source, manual_medium, manual_campaign_name, gclid, page_location) AS content,
+        first_by(gclid, event_timestamp, event_name, manual_source, manual_medium, manual_campaign_name, gclid, page_location) AS click_id,
+        first_by(page_location, event_timestamp, event_name, manual_source, manual_medium, manual_campaign_name, gclid, page_location) AS landing_page,
+        count(*) FILTER (WHERE event_name = 'page_view') AS page_views,
+        COALESCE(bool_or(session_engaged), false) OR COALESCE(sum(engagement_time_msec), 0) > 10000 AS engaged
+    FROM ga4.events
+    WHERE ga_session_id IS NOT NULL AND user_pseudo_id IS NOT NULL
+    GROUP BY client_id, user_pseudo_id, ga_session_id
+) AS s
+LEFT JOIN (
+    SELECT
+        client_id,
+        user_pseudo_id,
+        ga_session_id,
+        count(*) AS conversions,
+        sum(purchase_revenue) AS revenue,
+        first_by(currency, event_timestamp, event_name, manual_source, manual_medium, manual_campaign_name, gclid, page_location) AS currency
+    FROM (
+        SELECT purchases.*,
+               CASE WHEN transaction_id IS NOT NULL THEN row_number() OVER (
+                   PARTITION BY client_id, transaction_id
+                   ORDER BY event_timestamp, user_pseudo_id, ga_session_id, purchase_revenue, currency)
+               ELSE 1 END AS nth
+        FROM ga4.events AS purchases
+        WHERE event_name = 'purchase'
+    ) AS purchases
+    WHERE nth = 1 AND ga_session_id IS NOT NULL AND user_pseudo_id IS NOT NULL
+    GROUP BY client_id, user_pseudo_id, ga_session_id
+) AS p
+    ON p.client_id = s.client_id AND p.user_pseudo_id = s.user_pseudo_id AND p.ga_session_id = s.ga_session_id";
 
 /// Events after a session's first campaign-bearing event whose campaign differs from the
 /// previous campaign-bearing event's.

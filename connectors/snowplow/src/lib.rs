@@ -15,39 +15,74 @@ use loopql_connector_sdk::{
 /// page pings (the tracker's heartbeat) mark it engaged. Events with the same
 /// derived_tstamp are ordered by event_id, so the same export always gives the same sessions. An
 /// order counts once: the first transaction event of a tr_orderid (a duplicated event, a
-/// reloaded confirmation page) carries it, in tr_currency (NULL: the reporting currency).
+/// reloaded confirmation page) carries it, in tr_currency (NULL: the reporting currency). Orders
+/// are numbered among transaction events only and joined to their sessions (numbering every
+/// event would sort all of them); `first_by` is `first_value(… ORDER BY …) FILTER (WHERE … IS
+/// NOT NULL)` without keeping the ordering keys per session; source and medium are one value
+/// (a struct), so both come from the first event with a source even when its medium is NULL.
 const MAPPING_SESSIONS: &str = "SELECT
-    client_id,
+    s.client_id,
     'snowplow' AS source_system,
-    domain_sessionid AS session_id,
-    domain_userid AS user_id,
-    max(user_id) AS person_id,
-    min(derived_tstamp) AS session_start,
-    max(derived_tstamp) AS session_end,
-    first_value(COALESCE(mkt_source, refr_source) ORDER BY derived_tstamp, event_id)
-        FILTER (WHERE COALESCE(mkt_source, refr_source) IS NOT NULL AND COALESCE(refr_medium, '') <> 'internal') AS source,
-    first_value(COALESCE(mkt_medium, CASE refr_medium WHEN 'search' THEN 'organic' WHEN 'unknown' THEN 'referral' ELSE refr_medium END)
-        ORDER BY derived_tstamp, event_id)
-        FILTER (WHERE COALESCE(mkt_source, refr_source) IS NOT NULL AND COALESCE(refr_medium, '') <> 'internal') AS medium,
-    first_value(mkt_campaign ORDER BY derived_tstamp, event_id) FILTER (WHERE mkt_campaign IS NOT NULL) AS campaign,
-    first_value(mkt_term ORDER BY derived_tstamp, event_id) FILTER (WHERE mkt_term IS NOT NULL) AS term,
-    first_value(mkt_content ORDER BY derived_tstamp, event_id) FILTER (WHERE mkt_content IS NOT NULL) AS content,
-    first_value(mkt_clickid ORDER BY derived_tstamp, event_id) FILTER (WHERE mkt_clickid IS NOT NULL) AS click_id,
-    first_value(page_url ORDER BY derived_tstamp, event_id) FILTER (WHERE page_url IS NOT NULL) AS landing_page,
-    count(*) FILTER (WHERE event_name = 'page_view') AS page_views,
-    count(*) FILTER (WHERE event_name = 'page_ping') > 0 AS engaged,
-    count(*) FILTER (WHERE tr_orderid IS NOT NULL AND nth = 1) AS conversions,
-    COALESCE(sum(tr_total) FILTER (WHERE tr_orderid IS NOT NULL AND nth = 1), 0.0) AS revenue,
-    first_value(tr_currency ORDER BY derived_tstamp, event_id) FILTER (WHERE tr_orderid IS NOT NULL AND nth = 1 AND tr_currency IS NOT NULL) AS currency
+    s.domain_sessionid AS session_id,
+    s.domain_userid AS user_id,
+    s.person_id,
+    s.session_start,
+    s.session_end,
+    s.traffic['source'] AS source,
+    s.traffic['medium'] AS medium,
+    s.campaign,
+    s.term,
+    s.content,
+    s.click_id,
+    s.landing_page,
+    s.page_views,
+    s.engaged,
+    COALESCE(o.conversions, 0) AS conversions,
+    COALESCE(o.revenue, 0.0) AS revenue,
+    o.currency
 FROM (
-    SELECT events.*,
-           CASE WHEN tr_orderid IS NOT NULL THEN row_number() OVER (
-               PARTITION BY client_id, tr_orderid IS NOT NULL, tr_orderid ORDER BY derived_tstamp, event_id)
-           ELSE 1 END AS nth
-    FROM snowplow.events AS events
-) AS events
-WHERE domain_sessionid IS NOT NULL
-GROUP BY client_id, domain_sessionid, domain_userid";
+    SELECT
+        client_id,
+        domain_sessionid,
+        domain_userid,
+        max(user_id) AS person_id,
+        min(derived_tstamp) AS session_start,
+        max(derived_tstamp) AS session_end,
+        first_by(named_struct(
+                'source', COALESCE(mkt_source, refr_source),
+                'medium', COALESCE(mkt_medium, CASE refr_medium WHEN 'search' THEN 'organic' WHEN 'unknown' THEN 'referral' ELSE refr_medium END)),
+            derived_tstamp, event_id)
+            FILTER (WHERE COALESCE(mkt_source, refr_source) IS NOT NULL AND COALESCE(refr_medium, '') <> 'internal') AS traffic,
+        first_by(mkt_campaign, derived_tstamp, event_id) AS campaign,
+        first_by(mkt_term, derived_tstamp, event_id) AS term,
+        first_by(mkt_content, derived_tstamp, event_id) AS content,
+        first_by(mkt_clickid, derived_tstamp, event_id) AS click_id,
+        first_by(page_url, derived_tstamp, event_id) AS landing_page,
+        count(*) FILTER (WHERE event_name = 'page_view') AS page_views,
+        count(*) FILTER (WHERE event_name = 'page_ping') > 0 AS engaged
+    FROM snowplow.events
+    WHERE domain_sessionid IS NOT NULL
+    GROUP BY client_id, domain_sessionid, domain_userid
+) AS s
+LEFT JOIN (
+    SELECT
+        client_id,
+        domain_sessionid,
+        domain_userid,
+        count(*) AS conversions,
+        sum(tr_total) AS revenue,
+        first_by(tr_currency, derived_tstamp, event_id) AS currency
+    FROM (
+        SELECT orders.*,
+               row_number() OVER (PARTITION BY client_id, tr_orderid ORDER BY derived_tstamp, event_id) AS nth
+        FROM snowplow.events AS orders
+        WHERE tr_orderid IS NOT NULL
+    ) AS orders
+    WHERE nth = 1 AND domain_sessionid IS NOT NULL
+    GROUP BY client_id, domain_sessionid, domain_userid
+) AS o
+    ON o.client_id = s.client_id AND o.domain_sessionid = s.domain_sessionid
+    AND o.domain_userid IS NOT DISTINCT FROM s.domain_userid";
 
 /// Events after a session's first campaign-bearing event whose mkt_campaign differs from the
 /// previous campaign-bearing event's.

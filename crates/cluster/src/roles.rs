@@ -64,13 +64,15 @@ impl Catalogs {
     }
 }
 
-/// Ballista's function lists with loopql's scalar functions added, on `state`.
+/// Ballista's function lists with loopql's scalar and aggregate functions added, on `state`.
 fn with_functions(state: SessionStateBuilder) -> SessionStateBuilder {
     let mut scalar = ballista_core::extension::ballista_scalar_functions();
     scalar.extend(loopql_core::functions::scalar_functions());
+    let mut aggregate = ballista_core::extension::ballista_aggregate_functions();
+    aggregate.extend(loopql_core::functions::aggregate_functions());
     state
         .with_scalar_functions(scalar)
-        .with_aggregate_functions(ballista_core::extension::ballista_aggregate_functions())
+        .with_aggregate_functions(aggregate)
         .with_window_functions(ballista_core::extension::ballista_window_functions())
 }
 

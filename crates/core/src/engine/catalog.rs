@@ -110,6 +110,11 @@ impl Engine {
             .iter()
             .map(|f| f.name().to_string())
             .chain(
+                crate::functions::aggregate_functions()
+                    .iter()
+                    .map(|f| f.name().to_string()),
+            )
+            .chain(
                 crate::functions::table_functions()
                     .iter()
                     .map(|f| f.name.to_string()),

@@ -7,6 +7,7 @@ mod attribution;
 mod channel_group;
 mod computed;
 mod conversion_paths;
+mod first_by;
 mod forecast;
 mod journeys;
 mod local_date;
@@ -23,7 +24,7 @@ use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::catalog::TableFunctionImpl;
 use datafusion::datasource::MemTable;
-use datafusion::logical_expr::ScalarUDF;
+use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
 use datafusion::prelude::SessionContext;
 use std::sync::Arc;
 
@@ -36,6 +37,11 @@ pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
         Arc::new(ScalarUDF::from(loopql_setting::LoopqlSetting::new())),
         Arc::new(ScalarUDF::from(url_param::UrlParam::new())),
     ]
+}
+
+/// Every aggregate function loopql adds to SQL.
+pub fn aggregate_functions() -> Vec<Arc<AggregateUDF>> {
+    vec![Arc::new(AggregateUDF::from(first_by::FirstBy::new()))]
 }
 
 /// A table function with its documentation (DataFusion documents scalar functions only).
@@ -82,7 +88,7 @@ pub fn table_functions() -> Vec<TableFunction> {
     ]
 }
 
-/// One row per loopql function: name, kind (scalar or table), syntax, description, example.
+/// One row per loopql function: name, kind (scalar, aggregate or table), syntax, description, example.
 pub fn catalog() -> datafusion::common::Result<RecordBatch> {
     let mut rows: Vec<[String; 5]> = Vec::new();
     for f in scalar_functions() {
@@ -90,6 +96,16 @@ pub fn catalog() -> datafusion::common::Result<RecordBatch> {
         rows.push([
             f.name().to_string(),
             "scalar".into(),
+            doc.map(|d| d.syntax_example.clone()).unwrap_or_default(),
+            doc.map(|d| d.description.clone()).unwrap_or_default(),
+            doc.and_then(|d| d.sql_example.clone()).unwrap_or_default(),
+        ]);
+    }
+    for f in aggregate_functions() {
+        let doc = f.documentation();
+        rows.push([
+            f.name().to_string(),
+            "aggregate".into(),
             doc.map(|d| d.syntax_example.clone()).unwrap_or_default(),
             doc.map(|d| d.description.clone()).unwrap_or_default(),
             doc.and_then(|d| d.sql_example.clone()).unwrap_or_default(),
@@ -125,6 +141,9 @@ pub fn catalog() -> datafusion::common::Result<RecordBatch> {
 pub fn register(ctx: &SessionContext) -> datafusion::common::Result<()> {
     for f in scalar_functions() {
         ctx.register_udf(f.as_ref().clone());
+    }
+    for f in aggregate_functions() {
+        ctx.register_udaf(f.as_ref().clone());
     }
     for f in table_functions() {
         ctx.register_udtf(
