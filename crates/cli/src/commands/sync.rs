@@ -21,7 +21,7 @@ pub struct Args {
     #[arg(long)]
     full: bool,
     /// Memory the sync's queries may hold, in MiB; beyond it sorting spills to a temporary
-    /// folder. Default: half the machine's memory (at least 1024).
+    /// folder. Default: half the machine's memory, at least 1024 and at most 2048.
     #[arg(long, value_name = "MB", value_parser = clap::value_parser!(u64).range(16..))]
     memory_mb: Option<u64>,
     /// Sync again and again, this long after each start (30s, 15m, 6h, 1d); runs never overlap.

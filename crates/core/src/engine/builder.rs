@@ -291,7 +291,9 @@ impl EngineBuilder {
             .source
             .configure(state::config(SessionConfig::new()), &project)
             .with_extension(Arc::new(EngineCache(cache.clone())));
-        let mut builder = state::builder(config);
+        // Plans run here (a cluster's scheduler plans with `state::builder` alone).
+        let mut builder = state::builder(config)
+            .with_physical_optimizer_rule(Arc::new(super::compact_views::CompactViews));
         if let Some(runtime) = &self.runtime {
             builder = builder.with_runtime_env(runtime.clone());
         }

@@ -7,6 +7,7 @@
 mod bind;
 mod builder;
 mod catalog;
+pub mod compact_views;
 mod query;
 mod results;
 pub mod state;

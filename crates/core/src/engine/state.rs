@@ -14,12 +14,19 @@ pub const CATALOG: &str = "loopql";
 pub const DEFAULT_SCHEMA: &str = "public";
 
 /// loopql's session configuration over `base` (DataFusion's default, or Ballista's).
+///
+/// Joins emit batches of the configured size: otherwise a join can emit a partition's whole
+/// probe side as one batch (166k stitched sessions as two batches of ~140 MB each), and the sort
+/// after it must reserve twice that for a single batch it cannot spill — under a sync's memory
+/// limit the query failed however little else it held.
 pub fn config(base: SessionConfig) -> SessionConfig {
-    crate::settings::install(
+    let mut config = crate::settings::install(
         base.with_default_catalog_and_schema(CATALOG, DEFAULT_SCHEMA)
             .with_information_schema(true)
             .with_create_default_catalog_and_schema(true),
-    )
+    );
+    config.options_mut().execution.enforce_batch_size_in_joins = true;
+    config
 }
 
 /// A state builder with `config`, DataFusion's default features and loopql's physical rules.

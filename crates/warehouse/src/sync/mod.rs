@@ -55,7 +55,7 @@ pub struct SyncOptions {
     /// Where to show progress lines (`None`: nowhere).
     pub progress: Option<Arc<dyn Progress>>,
     /// Memory the sync's queries may hold, in MiB (sorting by day spills to disk beyond it);
-    /// `None`: half the machine's memory ([`memory::default_mb`]).
+    /// `None`: half the machine's memory, at most 2 GiB ([`memory::default_mb`]).
     pub memory_mb: Option<u64>,
 }
 

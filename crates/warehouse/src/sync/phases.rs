@@ -315,6 +315,7 @@ impl Sync<'_> {
                     _ => None,
                 };
                 line.table(view.name);
+                let started = std::time::Instant::now();
                 let sql = read_sql(
                     &quote(view.name),
                     client,
@@ -334,6 +335,7 @@ impl Sync<'_> {
                         DayOrder::Sorted,
                     )
                     .await?;
+                tracing::debug!(table = view.name, client, elapsed = ?started.elapsed(), "computed");
             }
             self.tables.insert(view.name.to_string(), entry);
         }
@@ -376,6 +378,7 @@ impl Sync<'_> {
                     continue;
                 }
                 line.table(name);
+                let started = std::time::Instant::now();
                 let sql = read_sql(
                     &quote(name),
                     client,
@@ -395,6 +398,7 @@ impl Sync<'_> {
                         DayOrder::Sorted,
                     )
                     .await?;
+                tracing::debug!(table = name, client, elapsed = ?started.elapsed(), "computed");
             }
             self.tables.insert(name.to_string(), entry);
         }
