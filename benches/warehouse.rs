@@ -19,7 +19,7 @@
 //! Run with `cargo xtask bench`. The demo scale comes from `LOOPQL_BENCH_SCALE` (default 100,
 //! about 10M sessions; the generated demo is kept under the target folder for the next run);
 //! `LOOPQL_BENCH_SYNC_MEMORY_MB` sets the sync's memory limit (default: the sync's own, half the
-//! machine's memory).
+//! machine's memory, at most 2 GiB).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
