@@ -42,17 +42,9 @@ const QUERIES: &[(&str, &str)] = &[
     ),
 ];
 
-/// The release `loopql` binary beside this bench (`cargo xtask bench` builds both).
+/// The release `loopql` binary beside this bench.
 fn loopql() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let release = exe.parent().and_then(Path::parent).unwrap();
-    let bin = release.join("loopql");
-    assert!(
-        bin.exists(),
-        "{} missing: run the bench with `cargo xtask bench`",
-        bin.display()
-    );
-    bin
+    common::loopql_binary()
 }
 
 /// The cluster's processes, killed however the bench ends.

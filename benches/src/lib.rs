@@ -88,3 +88,16 @@ pub fn peak_rss_kib() -> u64 {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .expect("VmHWM in /proc/self/status")
 }
+
+/// The release `loopql` binary beside the running bench (`cargo xtask bench` builds both).
+pub fn loopql_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let release = exe.parent().and_then(Path::parent).unwrap();
+    let bin = release.join("loopql");
+    assert!(
+        bin.exists(),
+        "{} missing: run the bench with `cargo xtask bench`",
+        bin.display()
+    );
+    bin
+}
