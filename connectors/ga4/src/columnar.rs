@@ -6,7 +6,7 @@
 
 use crate::events;
 use crate::flatten::{Failed, flat_events, flat_params};
-use loopql_connector_sdk::ahead::Sink;
+use loopql_connector_sdk::ahead::{self, Sink};
 use loopql_connector_sdk::arrow::array::RecordBatch;
 use loopql_connector_sdk::arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef};
 use loopql_connector_sdk::csv_table::BATCH_ROWS;
@@ -46,7 +46,9 @@ pub fn stream(
 fn fast(path: &Path, table: Table, sink: &mut Sink<'_>) -> Result<(), Failed> {
     let nested: Box<dyn Iterator<Item = Result<RecordBatch, Failed>>> =
         if files::format_extension(path).as_deref() == Some("parquet") {
-            Box::new(parquet(path)?)
+            // A Parquet export is often one big file: decode it on a thread of its own while
+            // this one flattens, or one core does both.
+            Box::new(ahead::on_own_thread(parquet(path)?, 2))
         } else {
             Box::new(ndjson(path)?)
         };
@@ -149,7 +151,9 @@ fn wanted(parts: &[String]) -> bool {
     }
 }
 
-fn parquet(path: &Path) -> Result<impl Iterator<Item = Result<RecordBatch, Failed>>, Failed> {
+fn parquet(
+    path: &Path,
+) -> Result<impl Iterator<Item = Result<RecordBatch, Failed>> + Send + use<>, Failed> {
     use parquet::arrow::ProjectionMask;
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     let file = std::fs::File::open(path).map_err(|e| e.to_string())?;

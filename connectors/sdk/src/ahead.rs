@@ -1,11 +1,13 @@
 //! A source's files decoded ahead of the reader, several at once: the host pulls one stream per
 //! source on one thread, so without this a scan would decode on one core however many files it
-//! has. Each file is decoded on a worker thread (at most `width` files at once) that hands its
-//! batches over as it makes them, through a small bounded queue: the reader takes them in file
-//! order while the workers go on, and memory holds a few batches per file in flight, never a
-//! whole file. Rows a worker skipped (`on_bad_row = "skip"`) are added to the reading thread's
-//! record when its file is done, so the host's count after the stream ends is the same as if
-//! it had decoded them itself.
+//! has. A pool of worker threads (one per core) takes the files in order; each file's batches go
+//! through a small bounded queue of its own, which the reader drains in file order while the
+//! workers go on. A worker that finishes a file takes the next one at once (it does not wait for
+//! the reader to reach the file it finished), so the cores stay busy while the reader hands a
+//! batch on; workers run at most a few files ahead of the reader, and memory holds a few batches
+//! per file in flight, never a whole file. Rows a worker skipped (`on_bad_row = "skip"`) are
+//! added to the reading thread's record when its file is done, so the host's count after the
+//! stream ends is the same as if it had decoded them itself.
 
 use crate::ConnectorError;
 use crate::diagnostics::{self, Skipped};
@@ -13,13 +15,15 @@ use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
-use std::thread::JoinHandle;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 /// Batches a file's worker may have made before the reader takes them: enough that the next
 /// files' workers keep decoding while the reader is still on an earlier file (a few MB each).
 const QUEUE: usize = 8;
+
+/// Files the workers may have started beyond the one the reader is on, per worker.
+const FILES_AHEAD: usize = 2;
 
 /// Where a decoder puts a file's batches, in order.
 pub struct Sink<'a> {
@@ -77,10 +81,11 @@ where
     Ok(out)
 }
 
-type Worker = (
-    Receiver<RecordBatch>,
-    JoinHandle<(Result<(), ConnectorError>, Skipped)>,
-);
+/// What a file's queue carries: its batches, then how its decoding ended.
+enum Message {
+    Batch(RecordBatch),
+    Done(Result<(), ConnectorError>, Skipped),
+}
 
 /// The batches of `paths`, each file decoded by `decode` on a worker thread, in file order; the
 /// first error (in file order) ends the stream.
@@ -92,11 +97,26 @@ pub fn decoded<F>(
 where
     F: Fn(&Path, &mut Sink<'_>) -> Result<(), ConnectorError> + Send + Sync + 'static,
 {
+    let width = width.max(1);
+    let (senders, receivers): (Vec<_>, VecDeque<_>) = paths
+        .iter()
+        .map(|_| {
+            let (tx, rx) = sync_channel(QUEUE);
+            (Mutex::new(Some(tx)), rx)
+        })
+        .unzip();
     Ahead {
-        decode: Arc::new(decode),
-        paths: paths.into_iter(),
-        running: VecDeque::new(),
-        width: width.max(1),
+        shared: Arc::new(Shared {
+            decode,
+            paths,
+            senders,
+            window: width * FILES_AHEAD,
+            progress: Mutex::new(Progress::default()),
+            moved: Condvar::new(),
+        }),
+        receivers,
+        width,
+        started: false,
         failed: false,
     }
 }
@@ -106,11 +126,122 @@ pub fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
+/// `items` made on a thread of their own, at most `depth` ahead of the caller: a file whose
+/// decoding and whatever the caller does with each batch are both heavy (one big Parquet file
+/// decoded, then flattened) keeps two cores busy instead of one. The thread stops when the
+/// caller stops taking items.
+pub fn on_own_thread<T, E>(
+    items: impl Iterator<Item = Result<T, E>> + Send + 'static,
+    depth: usize,
+) -> impl Iterator<Item = Result<T, E>>
+where
+    T: Send + 'static,
+    E: From<String> + Send + 'static,
+{
+    let (tx, rx) = sync_channel(depth.max(1));
+    let spawned = std::thread::Builder::new()
+        .name("loopql-decode-ahead".into())
+        .spawn(move || {
+            for item in items {
+                if tx.send(item).is_err() {
+                    return;
+                }
+            }
+        });
+    let failed = spawned
+        .err()
+        .map(|e| Err(E::from(format!("no thread to decode on: {e}"))));
+    failed.into_iter().chain(rx)
+}
+
+/// What the reader and the workers share.
+struct Shared<F> {
+    decode: F,
+    paths: Vec<PathBuf>,
+    /// File i's queue, taken by the worker that decodes it.
+    senders: Vec<Mutex<Option<SyncSender<Message>>>>,
+    /// How many files past the last one the reader finished may be started.
+    window: usize,
+    progress: Mutex<Progress>,
+    /// Signalled when the reader finishes a file or goes away.
+    moved: Condvar,
+}
+
+#[derive(Default)]
+struct Progress {
+    /// The next file a worker takes.
+    next: usize,
+    /// Files the reader has finished.
+    finished: usize,
+    /// The reader went away or failed: workers take no more files.
+    stopped: bool,
+}
+
+impl<F> Shared<F> {
+    fn progress(&self) -> MutexGuard<'_, Progress> {
+        self.progress.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The next file for a worker, once the reader is close enough to it; `None` when there
+    /// is nothing more to do.
+    fn take(&self) -> Option<usize> {
+        let mut progress = self.progress();
+        loop {
+            if progress.stopped || progress.next >= self.paths.len() {
+                return None;
+            }
+            if progress.next < progress.finished + self.window {
+                progress.next += 1;
+                return Some(progress.next - 1);
+            }
+            progress = self
+                .moved
+                .wait(progress)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    fn update(&self, change: impl FnOnce(&mut Progress)) {
+        change(&mut self.progress());
+        self.moved.notify_all();
+    }
+}
+
+fn work<F>(shared: &Shared<F>)
+where
+    F: Fn(&Path, &mut Sink<'_>) -> Result<(), ConnectorError>,
+{
+    while let Some(i) = shared.take() {
+        let sender = shared.senders[i]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let Some(tx) = sender else { continue };
+        let _ = diagnostics::take();
+        let mut push = |b: RecordBatch| tx.send(Message::Batch(b)).is_ok();
+        let decode = || (shared.decode)(&shared.paths[i], &mut Sink::new(&mut push));
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode)).unwrap_or_else(
+            |panic| {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a panic".into());
+                Err(ConnectorError::Other(format!(
+                    "decoding a file failed: {what}"
+                )))
+            },
+        );
+        let _ = tx.send(Message::Done(result, diagnostics::take()));
+    }
+}
+
 struct Ahead<F> {
-    decode: Arc<F>,
-    paths: std::vec::IntoIter<PathBuf>,
-    running: VecDeque<Worker>,
+    shared: Arc<Shared<F>>,
+    /// The queues of the files the reader has not finished, in file order.
+    receivers: VecDeque<Receiver<Message>>,
     width: usize,
+    started: bool,
     failed: bool,
 }
 
@@ -118,21 +249,36 @@ impl<F> Ahead<F>
 where
     F: Fn(&Path, &mut Sink<'_>) -> Result<(), ConnectorError> + Send + Sync + 'static,
 {
-    fn fill(&mut self) {
-        while self.running.len() < self.width {
-            let Some(path) = self.paths.next() else {
-                return;
-            };
-            let decode = self.decode.clone();
-            let (tx, rx): (SyncSender<RecordBatch>, _) = sync_channel(QUEUE);
-            let worker = std::thread::spawn(move || {
-                let _ = diagnostics::take();
-                let mut push = |b: RecordBatch| tx.send(b).is_ok();
-                let result = decode(&path, &mut Sink::new(&mut push));
-                (result, diagnostics::take())
-            });
-            self.running.push_back((rx, worker));
+    fn start(&mut self) {
+        self.started = true;
+        let mut spawned = 0;
+        for _ in 0..self.width.min(self.shared.paths.len()) {
+            let shared = self.shared.clone();
+            let worker = std::thread::Builder::new()
+                .name("loopql-decode".into())
+                .spawn(move || work(&shared));
+            spawned += usize::from(worker.is_ok());
         }
+        if spawned == 0 {
+            // Close every queue: the reader then fails instead of waiting for nobody.
+            for sender in &self.shared.senders {
+                sender.lock().unwrap_or_else(PoisonError::into_inner).take();
+            }
+        }
+    }
+
+    /// The reader is done with the front file: the workers may go one file further.
+    fn finish_front(&mut self) {
+        self.receivers.pop_front();
+        self.shared.update(|p| p.finished += 1);
+    }
+
+    fn fail(&mut self, error: ConnectorError) -> Option<Result<RecordBatch, ArrowError>> {
+        self.failed = true;
+        self.shared.update(|p| p.stopped = true);
+        // Later files' workers stop at their next batch: their queues close here.
+        self.receivers.clear();
+        Some(Err(ArrowError::ExternalError(Box::new(error))))
     }
 }
 
@@ -143,34 +289,38 @@ where
     type Item = Result<RecordBatch, ArrowError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if !self.started {
+            self.start();
+        }
         loop {
             if self.failed {
                 return None;
             }
-            self.fill();
-            let (batches, _) = self.running.front()?;
-            if let Ok(batch) = batches.recv() {
-                return Some(Ok(batch));
-            }
-            // The file is done: its worker's result says how.
-            let (_, worker) = self.running.pop_front()?;
-            let (result, skipped) = worker.join().unwrap_or_else(|panic| {
-                let what = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "a panic".into());
-                let error = ConnectorError::Other(format!("decoding a file failed: {what}"));
-                (Err(error), Skipped::default())
-            });
-            diagnostics::merge(skipped);
-            if let Err(e) = result {
-                self.failed = true;
-                // Later files' workers stop at their next batch: their queues close here.
-                self.running.clear();
-                return Some(Err(ArrowError::ExternalError(Box::new(e))));
+            let message = self.receivers.front()?.recv();
+            match message {
+                Ok(Message::Batch(batch)) => return Some(Ok(batch)),
+                Ok(Message::Done(result, skipped)) => {
+                    diagnostics::merge(skipped);
+                    if let Err(e) = result {
+                        return self.fail(e);
+                    }
+                    self.finish_front();
+                }
+                Err(_) => {
+                    // The queue closed without an end: no worker thread could be started.
+                    let error = ConnectorError::Other("no thread could decode the file".into());
+                    return self.fail(error);
+                }
             }
         }
+    }
+}
+
+impl<F> Drop for Ahead<F> {
+    fn drop(&mut self) {
+        // Workers blocked on a full queue see it closed; idle ones see `stopped`.
+        self.receivers.clear();
+        self.shared.update(|p| p.stopped = true);
     }
 }
 
@@ -243,6 +393,77 @@ mod tests {
         let ahead = made.load(std::sync::atomic::Ordering::SeqCst);
         assert!(ahead <= QUEUE + 2, "{ahead} batches made for one taken");
         assert_eq!(stream.count(), 99);
+    }
+
+    #[test]
+    fn a_worker_that_finished_a_file_goes_on_while_the_reader_holds_its_batch() {
+        use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+        let started = Arc::new(AtomicUsize::new(0));
+        let counter = started.clone();
+        let mut stream = decoded(paths(10), 1, move |p, sink| {
+            counter.fetch_add(1, SeqCst);
+            sink.push(batch(number(p)));
+            Ok(())
+        });
+        assert_eq!(values(vec![stream.next().unwrap()]), [Ok(0)]);
+        // The reader has file 0's batch and has not asked again; the one worker took file 1
+        // (a slot per file would have kept it waiting for the reader) and no further.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while started.load(SeqCst) < 2 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert_eq!(started.load(SeqCst), FILES_AHEAD, "files started ahead");
+        let rest = values(stream.collect());
+        assert_eq!(rest, (1..10).map(Ok).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_reader_that_goes_away_stops_the_workers() {
+        use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+        let made = Arc::new(AtomicUsize::new(0));
+        let counter = made.clone();
+        let out: Vec<_> = decoded(paths(100), 2, move |p, sink| {
+            for i in 0..20 {
+                counter.fetch_add(1, SeqCst);
+                if !sink.push(batch(number(p) * 100 + i)) {
+                    return Ok(());
+                }
+            }
+            Ok(())
+        })
+        .take(3)
+        .collect();
+        assert_eq!(values(out), [Ok(0), Ok(1), Ok(2)]);
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let after_drop = made.load(SeqCst);
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert_eq!(made.load(SeqCst), after_drop, "workers stopped");
+        // At most the window's files were started, each at most a queue ahead.
+        assert!(after_drop <= 2 * FILES_AHEAD * (QUEUE + 2), "{after_drop}");
+    }
+
+    #[test]
+    fn items_made_on_their_own_thread_come_in_order_and_stop_with_the_caller() {
+        use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+        let made = Arc::new(AtomicUsize::new(0));
+        let counter = made.clone();
+        let items = (0..1000).map(move |i| {
+            counter.fetch_add(1, SeqCst);
+            Ok::<i32, String>(i)
+        });
+        let first: Vec<i32> = on_own_thread(items, 2)
+            .take(5)
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(first, [0, 1, 2, 3, 4]);
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let made = made.load(SeqCst);
+        assert!(made <= 5 + 2 + 2, "{made} made for 5 taken");
+        let all: Vec<i32> = on_own_thread((0..100).map(Ok::<i32, String>), 3)
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(all, (0..100).collect::<Vec<_>>());
     }
 
     #[test]
