@@ -185,8 +185,13 @@ impl AttributionTable {
             // The journeys and the fits count against the query's memory pool: a per-query
             // limit limits them too.
             let bytes: usize = clients.iter().map(Journeys::heap_bytes).sum();
-            let reservation =
-                std::sync::Mutex::new(journeys::reserve(state, "attribution", &names, bytes)?);
+            let reservation = std::sync::Mutex::new(journeys::reserve(
+                state,
+                "attribution",
+                "the journeys",
+                &names,
+                bytes,
+            )?);
             let threads = state.config().target_partitions();
             let wanted = missing_models.clone();
             let dating = self.dating;

@@ -84,7 +84,8 @@ impl Compute for PathsTable {
         // The journeys and the paths built from them count against the query's memory pool.
         let names: Vec<String> = loaded.keys().cloned().collect();
         let bytes = loaded.values().map(|j| j.heap_bytes()).sum();
-        let reservation = journeys::reserve(state, "conversion_paths", &names, bytes)?;
+        let reservation =
+            journeys::reserve(state, "conversion_paths", "the journeys", &names, bytes)?;
         let mut unreserved = 0usize;
         let mut rows = Vec::new();
         for (client, j) in &loaded {

@@ -12,6 +12,7 @@
 //! ```
 
 use super::computed::{Compute, Computed};
+use super::journeys::{grow, reserve};
 use super::query::{client_list, collect, kept_clients, kept_values, strings};
 use crate::attribution::Model;
 use crate::forecast::forecast;
@@ -107,6 +108,22 @@ fn add(
     Ok(())
 }
 
+/// About what `series` holds: its keys, and a tree node per day.
+fn series_bytes(series: &Series) -> usize {
+    series
+        .iter()
+        .map(|((client, channel, _), days)| client.len() + channel.len() + 96 + days.len() * 48)
+        .sum()
+}
+
+/// About what the rows of `horizon` days forecast from `series` hold, as built and as columns.
+fn rows_bytes(series: &Series, horizon: usize) -> usize {
+    series
+        .keys()
+        .map(|(client, channel, _)| horizon * 2 * (client.len() + channel.len() + 160))
+        .sum()
+}
+
 #[async_trait]
 impl Compute for ForecastTable {
     fn schema(&self) -> SchemaRef {
@@ -141,7 +158,10 @@ impl Compute for ForecastTable {
         if clients.is_empty() {
             return Ok(RecordBatch::new_empty(SCHEMA.clone()));
         }
-        let clients = client_list(&clients);
+        // The series and the rows they become count against the query's memory pool.
+        let reservation = reserve(state, "forecast", "the series", &clients, 0)?;
+        let names = clients;
+        let clients = client_list(&names);
         let mut series = Series::new();
         if metrics.contains(&"spend") {
             for b in collect(
@@ -155,6 +175,13 @@ impl Compute for ForecastTable {
             {
                 add(&mut series, &b, "spend", 3)?;
             }
+            grow(
+                &reservation,
+                "forecast",
+                "the series",
+                &names,
+                series_bytes(&series),
+            )?;
         }
         if metrics.contains(&"conversions") || metrics.contains(&"revenue") {
             for b in collect(
@@ -173,6 +200,8 @@ impl Compute for ForecastTable {
                 add(&mut series, &b, "conversions", 3)?;
                 add(&mut series, &b, "revenue", 4)?;
             }
+            let held = series_bytes(&series).saturating_sub(reservation.size());
+            grow(&reservation, "forecast", "the series", &names, held)?;
         }
         // A client's history of a metric spans its first to its last day over all channels (a
         // channel without data on a day inside it had 0; the metric's source may end earlier
@@ -189,6 +218,8 @@ impl Compute for ForecastTable {
                 e.1 = e.1.max(last);
             }
         }
+        let out = rows_bytes(&series, horizon);
+        grow(&reservation, "forecast", "the forecast rows", &names, out)?;
         let mut rows: Vec<(
             String,
             String,

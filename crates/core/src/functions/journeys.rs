@@ -370,24 +370,36 @@ pub async fn load(
         .collect()
 }
 
-/// Reserves `bytes` of journeys in the query's memory pool under `function`'s name, so a
-/// per-query limit limits the table function too: past it, a resources error naming the
-/// function, the clients, the size and the limit.
+/// Reserves `bytes` of `what` (say, "the journeys") in the query's memory pool under
+/// `function`'s name, so a per-query limit limits the table function too: past it, a resources
+/// error naming the function, the clients, the size and the limit.
 pub fn reserve(
     state: &SessionState,
     function: &str,
+    what: &str,
     clients: &[String],
     bytes: usize,
 ) -> Result<MemoryReservation> {
     let reservation = MemoryConsumer::new(function).register(&state.runtime_env().memory_pool);
+    grow(&reservation, function, what, clients, bytes)?;
+    Ok(reservation)
+}
+
+/// Grows `reservation` by `bytes` of `what`, with [`reserve`]'s error past the limit.
+pub fn grow(
+    reservation: &MemoryReservation,
+    function: &str,
+    what: &str,
+    clients: &[String],
+    bytes: usize,
+) -> Result<()> {
     reservation.try_grow(bytes).map_err(|why| {
         DataFusionError::ResourcesExhausted(format!(
-            "{function}: the journeys of {} ({} MiB of touches and conversions) do not fit in the memory allowed: {why}",
+            "{function}: {what} of {} ({} MiB) do not fit in the memory allowed: {why}",
             clients.join(", "),
             bytes.div_ceil(1 << 20)
         ))
-    })?;
-    Ok(reservation)
+    })
 }
 
 #[cfg(test)]

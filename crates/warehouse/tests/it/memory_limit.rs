@@ -1,8 +1,8 @@
-//! The journeys table functions read (`attribution`, its fits; `conversion_paths`, its paths)
-//! count against the query's memory pool: over a synced warehouse (its touches and conversions
-//! stored, so the reads are light), a per-query limit too small for the journeys fails the query
-//! with a resources error naming the function and what did not fit — never the OOM killer — and
-//! a limit with room answers.
+//! What the table functions hold (`attribution`: the journeys and the fits; `conversion_paths`:
+//! the journeys and the paths; `forecast`: the series and the forecast rows) counts against the
+//! query's memory pool: over a synced warehouse (its touches and conversions stored, so the reads
+//! are light), a per-query limit too small for it fails the query with a resources error naming
+//! the function and what did not fit — never the OOM killer — and a limit with room answers.
 
 use loopql_core::{Engine, EngineBuilder, FrontEnd, Project, QueryOptions};
 use loopql_warehouse::SyncOptions;
@@ -21,23 +21,27 @@ async fn journeys_count_against_the_query_memory_limit() {
         .open()
         .await
         .unwrap();
-    for (sql, function) in [
+    for (sql, refused) in [
         (
             "SELECT count(*) FROM attribution('channel', 'markov')",
-            "attribution",
+            "attribution: the journeys of",
         ),
         (
             "SELECT count(*) FROM conversion_paths() WHERE length(path) > 0",
-            "conversion_paths",
+            "conversion_paths: the journeys of",
+        ),
+        (
+            // Spend alone: no attribution run, so the refusal is the forecast's own.
+            "SELECT count(*) FROM forecast(366) WHERE metric = 'spend'",
+            "forecast: the forecast rows of",
         ),
     ] {
         let refusals = refusals(&engine, sql).await;
         assert!(
             refusals
                 .iter()
-                .any(|e| e.contains(&format!("{function}: the journeys of"))
-                    && e.contains("memory allowed")),
-            "{refusals:#?}"
+                .any(|e| e.contains(refused) && e.contains("memory allowed")),
+            "{sql}: {refusals:#?}"
         );
         let roomy = QueryOptions::new(FrontEnd::Library).memory_limit(1 << 30);
         let answered = engine
