@@ -230,6 +230,19 @@ pub(crate) async fn register_missing_harmonized(
 /// every attribution query, and `touchpoints` / `conversions` are what attribution reads.
 pub const MATERIALIZED: &[&str] = &["identified_sessions", "touchpoints", "conversions"];
 
+/// The query a sync computes a materialized derived view with, when it is not the view's own
+/// SQL: the same rows, by a plan that may read its (then stored) inputs several times, which
+/// live, over the connectors, would read the sources again. `identified_sessions` sorts and
+/// windows only the sessions of devices seen with several persons.
+pub fn materialized_sql(view: &str) -> Option<&'static str> {
+    match view {
+        "identified_sessions" => Some(include_str!(
+            "../../../sql/derived/identified_sessions_stored.sql"
+        )),
+        _ => None,
+    }
+}
+
 /// The day column a materialized derived view is partitioned by (`None`: one partition per
 /// client — attribution reads a client's touches and conversions whole, and a few large files
 /// read faster than a file per day).

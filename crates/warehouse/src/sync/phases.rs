@@ -359,6 +359,15 @@ impl Sync<'_> {
             .iter()
             .find(|v| v.name == name)
             .map_or("", |v| v.sql);
+        // What the sync computes it with (the view, or a query giving the same rows that reads
+        // the stored inputs more than once), and what its recorded definition covers.
+        let (from, recorded) = match views::materialized_sql(name) {
+            Some(stored) => (
+                format!("({stored}) AS {}", quote(name)),
+                format!("{sql}\n{stored}"),
+            ),
+            None => (quote(name), sql.to_string()),
+        };
         let reference_changed = read
             .iter()
             .any(|t| REFERENCE.contains(&t.as_str()) && self.run.changes.reference(t));
@@ -366,7 +375,7 @@ impl Sync<'_> {
         {
             let schema = table_schema(engine, name).await?;
             let mut entry = computed_entry(name, &schema, views::materialized_day(name));
-            entry.definition = Some(definition(sql, &[]));
+            entry.definition = Some(definition(&recorded, &[]));
             let old_entry = self.old.and_then(|m| m.tables.get(name));
             let comparable = old_entry.filter(|o| comparable(o, &entry));
             for client in &clients {
@@ -379,13 +388,7 @@ impl Sync<'_> {
                 }
                 line.table(name);
                 let started = std::time::Instant::now();
-                let sql = read_sql(
-                    &quote(name),
-                    client,
-                    entry.day_column.as_deref(),
-                    None,
-                    true,
-                );
+                let sql = read_sql(&from, client, entry.day_column.as_deref(), None, true);
                 let rows = engine.plan(&sql, &options()).await?.stream().await?;
                 self.run
                     .replace(

@@ -156,3 +156,60 @@ const TOUCHES: &str = "SELECT person_key, CAST(touch_ts AS VARCHAR) AS at, chann
                        FROM touchpoints ORDER BY 1, 2";
 const CONVERSIONS: &str = "SELECT person_key, CAST(conversion_ts AS VARCHAR) AS at, type, value \
                            FROM conversions ORDER BY 1, 2, 3";
+
+/// A sync computes `identified_sessions` with its own query (only the devices seen with several
+/// persons sorted and windowed); it must store what the view computes live: a device seen with
+/// two persons keeps the first for the sessions before the first login and the latest before
+/// each later session, a device seen with one person is that person's throughout, an anonymous
+/// device keeps its own id.
+#[tokio::test]
+async fn a_device_seen_with_two_persons_is_stored_as_the_view_computes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let project_file = dir.path().join("loopql.toml");
+    std::fs::write(
+        &project_file,
+        "[[clients]]\nid = \"acme\"\ncurrency = \"USD\"\ntime_zone = \"UTC\"\n\n\
+         [[sources]]\nconnector = \"ga4\"\nclient_id = \"acme\"\noptions = { path = \"events_*.json\" }\n",
+    )
+    .unwrap();
+    let hour = 3_600;
+    let t0 = 1_704_103_200;
+    let mut day = String::new();
+    // d1: anonymous, U-1, anonymous, U-2, anonymous.
+    for (i, user) in [None, Some("U-1"), None, Some("U-2"), None]
+        .into_iter()
+        .enumerate()
+    {
+        day += &event("20240101", t0 + i as i64 * hour, "d1", user);
+    }
+    // d2: anonymous, then U-7; d3: anonymous only.
+    day += &event("20240101", t0 + 30, "d2", None);
+    day += &event("20240101", t0 + hour + 30, "d2", Some("U-7"));
+    day += &event("20240101", t0 + 60, "d3", None);
+    std::fs::write(dir.path().join("events_20240101.json"), day).unwrap();
+    let (_, engine) = synced(&project_file).await;
+    let sql = "SELECT device_id, CAST(session_start AS VARCHAR) AS start, person_key \
+               FROM identified_sessions ORDER BY 1, 2";
+    let stored = rows(&engine, sql).await;
+    let persons: Vec<String> = stored
+        .iter()
+        .skip(3)
+        .filter(|l| l.starts_with("| d"))
+        .map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            format!("{}={}", cells[1], cells[3])
+        })
+        .collect();
+    assert_eq!(
+        persons,
+        [
+            "d1=u-1", "d1=u-1", "d1=u-1", "d1=u-2", "d1=u-2", "d2=u-7", "d2=u-7", "d3=d3"
+        ],
+        "{stored:#?}"
+    );
+    let live = EngineBuilder::live(Project::load(&project_file).unwrap())
+        .open()
+        .await
+        .unwrap();
+    assert_eq!(rows(&live, sql).await, stored);
+}
