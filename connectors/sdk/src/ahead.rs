@@ -97,14 +97,12 @@ pub fn decoded<F>(
 where
     F: Fn(&Path, &mut Sink<'_>) -> Result<(), ConnectorError> + Send + Sync + 'static,
 {
+    ahead(paths, width, decode)
+}
+
+fn ahead<F>(paths: Vec<PathBuf>, width: usize, decode: F) -> Ahead<F> {
     let width = width.max(1);
-    let (senders, receivers): (Vec<_>, VecDeque<_>) = paths
-        .iter()
-        .map(|_| {
-            let (tx, rx) = sync_channel(QUEUE);
-            (Mutex::new(Some(tx)), rx)
-        })
-        .unzip();
+    let senders = paths.iter().map(|_| Mutex::new(None)).collect();
     Ahead {
         shared: Arc::new(Shared {
             decode,
@@ -114,7 +112,9 @@ where
             progress: Mutex::new(Progress::default()),
             moved: Condvar::new(),
         }),
-        receivers,
+        receivers: VecDeque::new(),
+        opened: 0,
+        finished: 0,
         width,
         started: false,
         failed: false,
@@ -158,7 +158,8 @@ where
 struct Shared<F> {
     decode: F,
     paths: Vec<PathBuf>,
-    /// File i's queue, taken by the worker that decodes it.
+    /// File i's queue, made by the reader before any worker may take file i (so a source of
+    /// many files holds queues for the window only), taken by the worker that decodes it.
     senders: Vec<Mutex<Option<SyncSender<Message>>>>,
     /// How many files past the last one the reader finished may be started.
     window: usize,
@@ -240,6 +241,10 @@ struct Ahead<F> {
     shared: Arc<Shared<F>>,
     /// The queues of the files the reader has not finished, in file order.
     receivers: VecDeque<Receiver<Message>>,
+    /// Files whose queues are made.
+    opened: usize,
+    /// Files the reader has finished.
+    finished: usize,
     width: usize,
     started: bool,
     failed: bool,
@@ -249,8 +254,23 @@ impl<F> Ahead<F>
 where
     F: Fn(&Path, &mut Sink<'_>) -> Result<(), ConnectorError> + Send + Sync + 'static,
 {
+    /// Makes the queues of the files the workers may take once the reader has finished
+    /// `finished` files.
+    fn open(&mut self) {
+        let until = (self.finished + self.shared.window).min(self.shared.paths.len());
+        while self.opened < until {
+            let (tx, rx) = sync_channel(QUEUE);
+            *self.shared.senders[self.opened]
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(tx);
+            self.receivers.push_back(rx);
+            self.opened += 1;
+        }
+    }
+
     fn start(&mut self) {
         self.started = true;
+        self.open();
         let mut spawned = 0;
         for _ in 0..self.width.min(self.shared.paths.len()) {
             let shared = self.shared.clone();
@@ -270,7 +290,10 @@ where
     /// The reader is done with the front file: the workers may go one file further.
     fn finish_front(&mut self) {
         self.receivers.pop_front();
-        self.shared.update(|p| p.finished += 1);
+        self.finished += 1;
+        self.open();
+        let finished = self.finished;
+        self.shared.update(|p| p.finished = finished);
     }
 
     fn fail(&mut self, error: ConnectorError) -> Option<Result<RecordBatch, ArrowError>> {
@@ -416,6 +439,21 @@ mod tests {
         assert_eq!(started.load(SeqCst), FILES_AHEAD, "files started ahead");
         let rest = values(stream.collect());
         assert_eq!(rest, (1..10).map(Ok).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn queues_are_made_for_the_files_workers_may_take_only() {
+        let mut stream = ahead(paths(10_000), 2, |p: &Path, sink: &mut Sink<'_>| {
+            sink.push(batch(number(p)));
+            Ok(())
+        });
+        assert_eq!(stream.opened, 0, "nothing before the first read");
+        assert_eq!(
+            values(stream.by_ref().take(3).collect()),
+            [Ok(0), Ok(1), Ok(2)]
+        );
+        assert!(stream.opened <= 3 + 2 * FILES_AHEAD, "{}", stream.opened);
+        assert_eq!(stream.count(), 10_000 - 3);
     }
 
     #[test]
