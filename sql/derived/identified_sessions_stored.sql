@@ -7,11 +7,25 @@
 --          from a per-device aggregate (the smallest and the largest person seen on it). Only
 --          the sessions of devices seen with several persons are sorted and windowed, exactly
 --          as the view does. The view sorts and windows every session instead, because it reads
---          `sessions` once: this query reads it four times, cheap over the stored table a sync
---          reads, but live (over the connectors) each read would be the sources read again.
+--          `sessions` once: this query reads it four times (DataFusion inlines `s` and `devices`
+--          where they are used), cheap over the stored table a sync reads, but live (over the
+--          connectors) each read would be the sources read again.
 --          `tests/it/stitched.rs` checks both give the same rows, a device with two persons
 --          included.
 
+WITH s AS (
+    SELECT client_id, source_system, session_id, user_id, session_start, session_end,
+           session_date, channel, source, medium, campaign, conversions, revenue,
+           NULLIF(lower(trim(person_id)), '') AS own
+    FROM sessions
+),
+-- each identified device's persons: the smallest and the largest
+devices AS (
+    SELECT client_id, source_system, user_id, min(own) AS person, max(own) AS other
+    FROM s
+    WHERE own IS NOT NULL AND user_id IS NOT NULL
+    GROUP BY client_id, source_system, user_id
+)
 SELECT
     stitched.client_id,
     stitched.source_system,
@@ -31,22 +45,8 @@ FROM (
     -- Devices seen with one person (or none; a session without a device id is nobody's but
     -- its own): every session is that person's.
     SELECT s.*, COALESCE(s.own, d.person) AS person
-    FROM (
-        SELECT client_id, source_system, session_id, user_id, session_start, session_end,
-               session_date, channel, source, medium, campaign, conversions, revenue,
-               NULLIF(lower(trim(person_id)), '') AS own
-        FROM sessions
-    ) AS s
-    LEFT JOIN (
-        -- each identified device's persons: the smallest and the largest
-        SELECT client_id, source_system, user_id, min(own) AS person, max(own) AS other
-        FROM (
-            SELECT client_id, source_system, user_id, NULLIF(lower(trim(person_id)), '') AS own
-            FROM sessions
-        ) AS o
-        WHERE own IS NOT NULL AND user_id IS NOT NULL
-        GROUP BY client_id, source_system, user_id
-    ) AS d
+    FROM s
+    LEFT JOIN devices AS d
         ON d.client_id = s.client_id AND d.source_system = s.source_system AND d.user_id = s.user_id
     WHERE d.person IS NULL OR d.person = d.other
     UNION ALL
@@ -68,22 +68,8 @@ FROM (
                 ORDER BY s.session_start DESC NULLS LAST, s.session_id DESC NULLS LAST
                 ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
         ) AS person
-    FROM (
-        SELECT client_id, source_system, session_id, user_id, session_start, session_end,
-               session_date, channel, source, medium, campaign, conversions, revenue,
-               NULLIF(lower(trim(person_id)), '') AS own
-        FROM sessions
-    ) AS s
-    JOIN (
-        -- each identified device's persons: the smallest and the largest
-        SELECT client_id, source_system, user_id, min(own) AS person, max(own) AS other
-        FROM (
-            SELECT client_id, source_system, user_id, NULLIF(lower(trim(person_id)), '') AS own
-            FROM sessions
-        ) AS o
-        WHERE own IS NOT NULL AND user_id IS NOT NULL
-        GROUP BY client_id, source_system, user_id
-    ) AS d
+    FROM s
+    JOIN devices AS d
         ON d.client_id = s.client_id AND d.source_system = s.source_system AND d.user_id = s.user_id
     WHERE d.person <> d.other
 ) AS stitched

@@ -44,16 +44,22 @@ async fn synced(project_file: &Path) -> (Project, Engine) {
     (project, engine)
 }
 
-#[tokio::test]
-async fn identified_sessions_are_stored_and_a_later_login_rekeys_the_past() {
-    let dir = tempfile::tempdir().unwrap();
-    let project_file = dir.path().join("loopql.toml");
+/// A project of one client, acme, whose GA4 source reads `events_*.json` in `dir`.
+fn ga4_project(dir: &Path) -> std::path::PathBuf {
+    let project_file = dir.join("loopql.toml");
     std::fs::write(
         &project_file,
         "[[clients]]\nid = \"acme\"\ncurrency = \"USD\"\ntime_zone = \"UTC\"\n\n\
          [[sources]]\nconnector = \"ga4\"\nclient_id = \"acme\"\noptions = { path = \"events_*.json\" }\n",
     )
     .unwrap();
+    project_file
+}
+
+#[tokio::test]
+async fn identified_sessions_are_stored_and_a_later_login_rekeys_the_past() {
+    let dir = tempfile::tempdir().unwrap();
+    let project_file = ga4_project(dir.path());
     // Day 1: device d1, anonymous; device d2 logged in as U-7.
     std::fs::write(
         dir.path().join("events_20240101.json"),
@@ -165,13 +171,7 @@ const CONVERSIONS: &str = "SELECT person_key, CAST(conversion_ts AS VARCHAR) AS 
 #[tokio::test]
 async fn a_device_seen_with_two_persons_is_stored_as_the_view_computes_it() {
     let dir = tempfile::tempdir().unwrap();
-    let project_file = dir.path().join("loopql.toml");
-    std::fs::write(
-        &project_file,
-        "[[clients]]\nid = \"acme\"\ncurrency = \"USD\"\ntime_zone = \"UTC\"\n\n\
-         [[sources]]\nconnector = \"ga4\"\nclient_id = \"acme\"\noptions = { path = \"events_*.json\" }\n",
-    )
-    .unwrap();
+    let project_file = ga4_project(dir.path());
     let hour = 3_600;
     let t0 = 1_704_103_200;
     let mut day = String::new();
