@@ -16,9 +16,10 @@
 
 use loopql_benches as common;
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use loopql_test_support::processes::{self, Processes, free_port};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const RUNS: usize = 3;
@@ -47,35 +48,9 @@ fn loopql() -> PathBuf {
     common::loopql_binary()
 }
 
-/// The cluster's processes, killed however the bench ends.
-struct Processes(Vec<Child>);
-
-impl Drop for Processes {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
+/// Waits until `addr` listens (two minutes at most).
 fn wait_for(addr: SocketAddr) {
-    let started = Instant::now();
-    while TcpStream::connect(addr).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "{addr} did not listen"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    processes::wait_for(addr, &addr.to_string(), Duration::from_secs(120));
 }
 
 /// One `loopql query` process printing CSV: (wall time, stdout).
@@ -114,25 +89,11 @@ fn best(project: &Path, cluster: Option<&str>, sql: &str, expected: Option<&str>
     (times.into_iter().fold(f64::INFINITY, f64::min), first)
 }
 
-/// Two CSV texts with the same cells, numbers equal to 1e-9 relative (a cluster adds floats in
-/// another order).
+/// Two CSV answers with the same cells, numbers equal to 1e-9 relative (a cluster adds floats
+/// in another order), and some rows.
 fn same_numbers(a: &str, b: &str, what: &str) {
-    let (la, lb): (Vec<&str>, Vec<&str>) = (a.lines().collect(), b.lines().collect());
-    assert_eq!(la.len(), lb.len(), "{what}: row counts differ");
-    assert!(la.len() > 2, "{what}: no rows");
-    for (x, y) in la.iter().zip(&lb) {
-        let (cx, cy): (Vec<&str>, Vec<&str>) = (x.split(',').collect(), y.split(',').collect());
-        assert_eq!(cx.len(), cy.len(), "{what}: {x} / {y}");
-        for (p, q) in cx.iter().zip(&cy) {
-            match (p.parse::<f64>(), q.parse::<f64>()) {
-                (Ok(p), Ok(q)) => assert!(
-                    (p - q).abs() <= 1e-9 * p.abs().max(q.abs()).max(1.0),
-                    "{what}: {x} / {y}"
-                ),
-                _ => assert_eq!(p, q, "{what}: {x} / {y}"),
-            }
-        }
-    }
+    assert!(a.lines().count() > 2, "{what}: no rows");
+    processes::same_numbers(a, b, what);
 }
 
 /// A scheduler and `executors` executors on loopback; the URL to send queries to.

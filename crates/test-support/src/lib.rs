@@ -1,10 +1,11 @@
 //! Shared helpers for loopql's integration tests (a dev-dependency of each crate's test
 //! binary): where the workspace's built connector libraries are, the repository's fixtures, a
-//! project over the probe connector, and a Flight SQL client.
+//! project over the probe connector, a Flight SQL client, and loopback processes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod flight;
 pub mod postgres;
+pub mod processes;
 
 use std::path::{Path, PathBuf};
 

@@ -6,29 +6,15 @@ use crate::support::{loopql, run};
 use loopql_test_support::flight::{
     ACME, ADMIN, add_principals, cells, login, query as flight_query,
 };
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use loopql_test_support::processes::{Processes, free_port, same_numbers};
+use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
+use std::time::Duration;
 
-/// Kills the cluster's processes however the test ends.
-struct Processes(Vec<Child>);
-
-impl Drop for Processes {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// Waits until `addr` listens (a minute at most).
+fn wait_for(addr: SocketAddr, what: &str) {
+    loopql_test_support::processes::wait_for(addr, what, Duration::from_secs(60));
 }
 
 fn query(project: &Path, cluster: Option<&str>, sql: &str) -> (bool, String, String) {
@@ -49,37 +35,6 @@ fn job_folders(work_dir: &Path) -> usize {
             e.path().is_dir() && !e.file_name().to_string_lossy().starts_with("datafusion-")
         })
         .count()
-}
-
-/// Two CSV texts with the same cells, numbers equal to 1e-9 relative (a report does not round,
-/// and a cluster adds floats in another order).
-fn same_numbers(a: &str, b: &str, what: &str) {
-    let (la, lb): (Vec<&str>, Vec<&str>) = (a.lines().collect(), b.lines().collect());
-    assert_eq!(la.len(), lb.len(), "{what}: {a}\n---\n{b}");
-    for (x, y) in la.iter().zip(&lb) {
-        let (cx, cy): (Vec<&str>, Vec<&str>) = (x.split(',').collect(), y.split(',').collect());
-        assert_eq!(cx.len(), cy.len(), "{what}: {x} / {y}");
-        for (p, q) in cx.iter().zip(&cy) {
-            match (p.parse::<f64>(), q.parse::<f64>()) {
-                (Ok(p), Ok(q)) => assert!(
-                    (p - q).abs() <= 1e-9 * p.abs().max(q.abs()).max(1.0),
-                    "{what}: {x} / {y}"
-                ),
-                _ => assert_eq!(p, q, "{what}: {x} / {y}"),
-            }
-        }
-    }
-}
-
-fn wait_for(addr: SocketAddr, what: &str) {
-    let started = Instant::now();
-    while TcpStream::connect(addr).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "{what} did not listen"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 /// `loopql serve` over the local warehouse and `loopql serve --cluster`, asked the same by an
