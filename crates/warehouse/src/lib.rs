@@ -17,6 +17,7 @@
 //! the next sync deletes what the killed one left behind.
 
 mod changes;
+pub mod listed;
 mod lock;
 pub mod manifest;
 pub mod memory;

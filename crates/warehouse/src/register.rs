@@ -56,6 +56,7 @@ pub async fn register(
         }
     };
     let root = Warehouse::snapshot_dir(snapshot);
+    let mut listed = Vec::new();
     for (name, table) in tables {
         let wanted = match table.kind {
             TableKind::Raw => true,
@@ -102,6 +103,7 @@ pub async fn register(
         let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
             .with_file_extension(".parquet")
             .with_table_partition_cols(layout.partition_columns());
+        listed.push((url.clone(), table));
         let config = ListingTableConfig::new(url)
             .with_listing_options(options)
             .with_schema(layout.file_schema(&schema));
@@ -124,6 +126,7 @@ pub async fn register(
             message: e.to_string(),
         })?;
     }
+    crate::listed::remember(ctx, listed.iter().map(|(url, t)| (url, *t)).collect());
     Ok(())
 }
 

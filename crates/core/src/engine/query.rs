@@ -10,6 +10,7 @@ use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::common::ParamValues;
 use datafusion::dataframe::DataFrame;
 use datafusion::error::DataFusionError;
+use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::context::SQLOptions;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
@@ -211,10 +212,25 @@ impl Engine {
         if let Some(bytes) = options.memory_limit {
             // No spilling: a query over its memory limit fails (ResourcesExhausted) rather than
             // filling the disk.
+            // The session's object stores (an `s3://` warehouse) and caches (the snapshot's
+            // file lists) stay: only the memory pool and the spilling change.
+            let shared = state.runtime_env();
+            let caches = &shared.cache_manager;
             let runtime = RuntimeEnvBuilder::new()
                 .with_memory_limit(bytes, 1.0)
                 .with_disk_manager_builder(
                     DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled),
+                )
+                .with_object_store_registry(shared.object_store_registry.clone())
+                .with_cache_manager(
+                    CacheManagerConfig::default()
+                        .with_list_files_cache(caches.get_list_files_cache())
+                        .with_list_files_cache_limit(caches.get_list_files_cache_limit())
+                        .with_list_files_cache_ttl(caches.get_list_files_cache_ttl())
+                        .with_file_statistics_cache(caches.get_file_statistic_cache())
+                        .with_file_statistics_cache_limit(caches.get_file_statistic_cache_limit())
+                        .with_file_metadata_cache(Some(caches.get_file_metadata_cache()))
+                        .with_metadata_cache_limit(caches.get_metadata_cache_limit()),
                 )
                 .build_arc()?;
             state = SessionStateBuilder::new_from_existing(state)

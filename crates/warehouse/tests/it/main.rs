@@ -4,6 +4,7 @@
 mod credits_cache;
 mod day_order;
 mod incremental;
+mod listed;
 mod memory_limit;
 mod result_cache;
 mod stitched;
