@@ -44,12 +44,12 @@ pub fn objects(url: &ListingTableUrl, table: &TableEntry) -> Vec<ObjectMeta> {
 
 /// Puts the listings of `tables` (each table's folder and the table) in `ctx`'s list-files
 /// cache, raising its limit so that they all fit with room for the previous snapshot's.
-pub fn remember(ctx: &SessionContext, tables: Vec<(&ListingTableUrl, &TableEntry)>) {
+pub fn remember(ctx: &SessionContext, tables: &[(ListingTableUrl, &TableEntry)]) {
     let Some(cache) = ctx.runtime_env().cache_manager.get_list_files_cache() else {
         return;
     };
     let listings: Vec<(TableScopedPath, CachedFileList)> = tables
-        .into_iter()
+        .iter()
         .map(|(url, table)| {
             let key = TableScopedPath {
                 table: url.get_table_ref().clone(),

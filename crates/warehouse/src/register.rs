@@ -126,7 +126,7 @@ pub async fn register(
             message: e.to_string(),
         })?;
     }
-    crate::listed::remember(ctx, listed.iter().map(|(url, t)| (url, *t)).collect());
+    crate::listed::remember(ctx, &listed);
     Ok(())
 }
 

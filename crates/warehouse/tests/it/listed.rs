@@ -7,10 +7,9 @@ use datafusion::datasource::listing::ListingTableUrl;
 use datafusion::execution::cache::TableScopedPath;
 use datafusion::prelude::SessionContext;
 use futures::TryStreamExt;
-use loopql_core::Project;
 use loopql_core::engine::{CATALOG, DEFAULT_SCHEMA};
 use loopql_warehouse::register::{Which, register};
-use loopql_warehouse::{SyncOptions, Warehouse, listed};
+use loopql_warehouse::{Warehouse, listed};
 
 /// A bare session with the engine's catalog, over nothing but the registered tables.
 fn session() -> SessionContext {
@@ -29,16 +28,7 @@ async fn count(ctx: &SessionContext, sql: &str) -> String {
 
 #[tokio::test]
 async fn queries_read_the_files_the_manifest_names_without_listing_folders() {
-    let dir = tempfile::tempdir().unwrap();
-    let written = loopql_demo::write(
-        &dir.path().join("demo"),
-        &loopql_demo::Options::new(3, 0.05),
-    )
-    .unwrap();
-    let project = Project::load(&written.project_file).unwrap();
-    loopql_warehouse::sync(&project, &SyncOptions::default())
-        .await
-        .unwrap();
+    let (_dir, project) = super::synced_demo(3, 0.05).await;
     let warehouse = Warehouse::open(&project.warehouse).unwrap();
     let id = warehouse.current_id().await.unwrap().unwrap();
     let manifest = warehouse.manifest(id).await.unwrap();

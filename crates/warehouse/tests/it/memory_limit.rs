@@ -4,19 +4,12 @@
 //! are light), a per-query limit too small for it fails the query with a resources error naming
 //! the function and what did not fit — never the OOM killer — and a limit with room answers.
 
-use loopql_core::{Engine, EngineBuilder, FrontEnd, Project, QueryOptions};
-use loopql_warehouse::SyncOptions;
+use loopql_core::{Engine, EngineBuilder, FrontEnd, QueryOptions};
 use std::sync::Arc;
 
 #[tokio::test]
 async fn journeys_count_against_the_query_memory_limit() {
-    let dir = tempfile::tempdir().unwrap();
-    let written =
-        loopql_demo::write(&dir.path().join("demo"), &loopql_demo::Options::new(5, 0.1)).unwrap();
-    let project = Project::load(&written.project_file).unwrap();
-    loopql_warehouse::sync(&project, &SyncOptions::default())
-        .await
-        .unwrap();
+    let (_dir, project) = super::synced_demo(5, 0.1).await;
     let engine = EngineBuilder::new(project, Arc::new(loopql_warehouse::Auto))
         .open()
         .await

@@ -6,8 +6,7 @@
 use datafusion::arrow::array::RecordBatch;
 use datafusion::scalar::ScalarValue;
 use futures::StreamExt;
-use loopql_core::{Engine, EngineBuilder, Params, Project, QueryOptions};
-use loopql_warehouse::SyncOptions;
+use loopql_core::{Engine, EngineBuilder, Params, QueryOptions};
 use std::sync::Arc;
 
 fn text(batches: &[RecordBatch]) -> String {
@@ -29,16 +28,7 @@ async fn reused(engine: &Engine, sql: &str) -> (String, bool) {
 
 #[tokio::test]
 async fn repeated_queries_are_answered_from_the_cache_only_when_nothing_changed() {
-    let dir = tempfile::tempdir().unwrap();
-    let written = loopql_demo::write(
-        &dir.path().join("demo"),
-        &loopql_demo::Options::new(5, 0.05),
-    )
-    .unwrap();
-    let project = Project::load(&written.project_file).unwrap();
-    loopql_warehouse::sync(&project, &SyncOptions::default())
-        .await
-        .unwrap();
+    let (_dir, project) = super::synced_demo(5, 0.05).await;
     let builder = EngineBuilder::new(project.clone(), Arc::new(loopql_warehouse::Auto));
     let engine = builder.clone().result_cache(64 << 20).open().await.unwrap();
 

@@ -149,6 +149,23 @@ async fn a_call_without_a_key_is_refused() {
     assert!(err.contains("at least one key"), "{err}");
 }
 
+/// A row converter for `columns`' types, each ascending with NULLs last (as `first_by` encodes).
+fn ascending(columns: &[ArrayRef]) -> datafusion::arrow::row::RowConverter {
+    use datafusion::arrow::compute::SortOptions;
+    use datafusion::arrow::row::{RowConverter, SortField};
+    let last = SortOptions {
+        descending: false,
+        nulls_first: false,
+    };
+    RowConverter::new(
+        columns
+            .iter()
+            .map(|c| SortField::new_with_options(c.data_type().clone(), last))
+            .collect(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// The row of (keys ..., value) is the keys' row followed by the value's: what lets the keys be
 /// encoded apart from the value (and shared) while the kept rows and states stay the same bytes.
 #[test]
@@ -156,8 +173,6 @@ fn the_whole_row_is_the_keys_row_then_the_values() {
     use datafusion::arrow::array::{
         BooleanArray, Float64Array, StringArray, TimestampMicrosecondArray,
     };
-    use datafusion::arrow::compute::SortOptions;
-    use datafusion::arrow::row::{RowConverter, SortField};
     let data = &batches()[0];
     let columns: Vec<ArrayRef> = vec![
         data.column(1).clone(),
@@ -176,20 +191,8 @@ fn the_whole_row_is_the_keys_row_then_the_values() {
         )),
         data.column(3).clone(),
     ];
-    let last = SortOptions {
-        descending: false,
-        nulls_first: false,
-    };
-    let converter = |cols: &[ArrayRef]| {
-        RowConverter::new(
-            cols.iter()
-                .map(|c| SortField::new_with_options(c.data_type().clone(), last))
-                .collect(),
-        )
-        .unwrap_or_else(|e| panic!("{e}"))
-    };
     let encode = |cols: &[ArrayRef]| {
-        converter(cols)
+        ascending(cols)
             .convert_columns(cols)
             .unwrap_or_else(|e| panic!("{e}"))
     };
@@ -223,22 +226,9 @@ fn a_row_in_two_parts_compares_as_their_concatenation() {
 /// arrays that are not the same arrays are encoded again.
 #[test]
 fn the_same_key_arrays_are_encoded_once_per_thread() {
-    use datafusion::arrow::compute::SortOptions;
-    use datafusion::arrow::row::{RowConverter, SortField};
     let data = &batches()[1];
     let keys = [data.column(1).clone(), data.column(2).clone()];
-    let last = SortOptions {
-        descending: false,
-        nulls_first: false,
-    };
-    let converter = || {
-        RowConverter::new(
-            keys.iter()
-                .map(|c| SortField::new_with_options(c.data_type().clone(), last))
-                .collect(),
-        )
-        .unwrap_or_else(|e| panic!("{e}"))
-    };
+    let converter = || ascending(&keys);
     let first = super::shared::key_rows(&converter(), &keys).unwrap_or_else(|e| panic!("{e}"));
     let again = super::shared::key_rows(&converter(), &keys).unwrap_or_else(|e| panic!("{e}"));
     assert!(std::rc::Rc::ptr_eq(&first, &again), "encoded once");
