@@ -103,16 +103,24 @@ pub async fn register(
         let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
             .with_file_extension(".parquet")
             .with_table_partition_cols(layout.partition_columns());
-        listed.push((url.clone(), table));
+        let file_schema = layout.file_schema(&schema);
+        listed.push(crate::listed::Listed {
+            url: url.clone(),
+            table,
+            file_schema: file_schema.clone(),
+        });
         let config = ListingTableConfig::new(url)
             .with_listing_options(options)
-            .with_schema(layout.file_schema(&schema));
+            .with_schema(file_schema);
         // No dot in the hidden name: a Ballista plan carries a column's qualifier as text, and
         // `_warehouse.google_ads.campaign_stats` would come back as three parts.
         let hidden_name = name.replace('.', "__");
         hidden.register_table(
             hidden_name.clone(),
-            Arc::new(ListingTable::try_new(config)?),
+            Arc::new(
+                ListingTable::try_new(config)?
+                    .with_cache(ctx.runtime_env().cache_manager.get_file_statistic_cache()),
+            ),
         )?;
         let sql = format!(
             "CREATE VIEW {target} AS SELECT {} FROM {}.{}{}",

@@ -1,15 +1,19 @@
 //! A snapshot's tables are registered with their files as the manifest names them: the
 //! list-files cache holds each table's listing (equal to what listing its folder returns), and
 //! a query reads the manifest's files only — a file dropped into a table's folder afterwards is
-//! not read, which it would be if the query listed the folder.
+//! not read, which it would be if the query listed the folder. Each file's statistics (its row
+//! count) come from the manifest too, so planning a query reads no Parquet footer.
 
+use datafusion::common::stats::Precision;
 use datafusion::datasource::listing::ListingTableUrl;
 use datafusion::execution::cache::TableScopedPath;
+use datafusion::physical_plan::{ExecutionPlan, StatisticsArgs, StatisticsContext};
 use datafusion::prelude::SessionContext;
 use futures::TryStreamExt;
 use loopql_core::engine::{CATALOG, DEFAULT_SCHEMA};
 use loopql_warehouse::register::{Which, register};
 use loopql_warehouse::{Warehouse, listed};
+use std::sync::Arc;
 
 /// A bare session with the engine's catalog, over nothing but the registered tables.
 fn session() -> SessionContext {
@@ -111,4 +115,93 @@ async fn queries_read_the_files_the_manifest_names_without_listing_folders() {
         "the stray file is not read"
     );
     assert!(before.contains("| n "), "{before}");
+}
+
+/// The file scan under `plan` (the view puts projections and a client filter above it).
+fn scan_of(plan: &Arc<dyn ExecutionPlan>) -> Arc<dyn ExecutionPlan> {
+    if plan.name() == "DataSourceExec" {
+        return plan.clone();
+    }
+    match plan.children().as_slice() {
+        [child] => scan_of(child),
+        other => panic!("{}: {} children", plan.name(), other.len()),
+    }
+}
+
+#[tokio::test]
+async fn planning_takes_row_counts_from_the_manifest_and_reads_no_footer() {
+    let (_dir, project) = super::synced_demo(4, 0.05).await;
+    let warehouse = Warehouse::open(&project.warehouse).unwrap();
+    let id = warehouse.current_id().await.unwrap().unwrap();
+    let manifest = warehouse.manifest(id).await.unwrap();
+    let clients: Vec<String> = project.clients.iter().map(|c| c.id.clone()).collect();
+    let ctx = session();
+    register(&ctx, &warehouse, id, &manifest.tables, &clients, Which::All)
+        .await
+        .unwrap();
+    let caches = &ctx.runtime_env().cache_manager;
+    let statistics = caches.get_file_statistic_cache().unwrap();
+    let footers = caches.get_file_metadata_cache();
+
+    // Every file's row count is in the statistics cache, as the manifest has it.
+    let mut files = 0;
+    for table in manifest.tables.values() {
+        let folder = format!("{}/{}", Warehouse::snapshot_dir(id), table.dir);
+        let url = ListingTableUrl::parse(warehouse.store().folder_url(&folder)).unwrap();
+        for (meta, file) in listed::objects(&url, table).into_iter().zip(&table.files) {
+            let key = TableScopedPath {
+                table: None,
+                path: meta.location.clone(),
+            };
+            let cached = statistics
+                .get(&key)
+                .unwrap_or_else(|| panic!("{}: no statistics cached", file.path));
+            assert_eq!(
+                cached.statistics.num_rows,
+                Precision::Exact(file.rows as usize),
+                "{}",
+                file.path
+            );
+            files += 1;
+        }
+    }
+    assert!(files > 100, "a demo has many files ({files})");
+
+    // Planning a scan of every client's ad_performance and sessions: the plan knows the exact
+    // row counts, and no footer was read to learn them (DataFusion caches each footer it reads).
+    for table in ["ad_performance", "sessions"] {
+        let rows: u64 = manifest.tables[table].files.iter().map(|f| f.rows).sum();
+        let plan = ctx
+            .sql(&format!("SELECT * FROM {table}"))
+            .await
+            .unwrap()
+            .create_physical_plan()
+            .await
+            .unwrap();
+        let scan = scan_of(&plan);
+        let statistics = StatisticsContext::new()
+            .compute(scan.as_ref(), &StatisticsArgs::new())
+            .unwrap();
+        assert_eq!(
+            statistics.num_rows,
+            Precision::Exact(rows as usize),
+            "{table}: the manifest's rows"
+        );
+    }
+    assert_eq!(footers.len(), 0, "planning read no Parquet footer");
+
+    // Running a query reads them (so the check above would see one), and counts the rows the
+    // manifest says.
+    let n = count(
+        &ctx,
+        "SELECT count(*) AS n, count(clicks) AS c FROM ad_performance",
+    )
+    .await;
+    let rows: u64 = manifest.tables["ad_performance"]
+        .files
+        .iter()
+        .map(|f| f.rows)
+        .sum();
+    assert!(n.contains(&format!("| {rows} | {rows} |")), "{n} vs {rows}");
+    assert!(!footers.is_empty(), "running the query read the footers");
 }
