@@ -66,32 +66,33 @@ lead_buckets AS (
     FROM leads CROSS JOIN kinds
     GROUP BY client_id, channel, campaign, kinds.period, 5
 ),
-lead_periods AS (
-    SELECT r.client_id, r.period, r.period_start, r.platform, r.campaign_id, sum(l.leads) AS leads,
-           sum(l.revenue) AS revenue
+-- Each campaign period with its credits: a campaign's credits are summed over its channels'
+-- rows (a window, not a second read of `rolled`: DataFusion does not share a CTE, and reading
+-- ad_performance twice is most of this view's cost).
+credited AS (
+    SELECT r.*,
+           sum(l.leads) OVER campaign_period AS leads,
+           sum(l.revenue) OVER campaign_period AS revenue
     FROM rolled r
-    JOIN lead_buckets l
+    LEFT JOIN lead_buckets l
         ON l.client_id = r.client_id AND l.channel = r.channel
         AND l.campaign = lower(trim(r.campaign_name))
         AND l.period = r.period AND l.period_start = r.period_start
-    GROUP BY r.client_id, r.period, r.period_start, r.platform, r.campaign_id
+    WINDOW campaign_period AS (PARTITION BY r.client_id, r.period, r.period_start, r.platform, r.campaign_id)
 )
 SELECT
     r.client_id, r.period, r.period_start, r.platform, r.channel, r.campaign_id, r.campaign_name,
     r.currency, r.impressions, r.clicks, r.spend, r.conversions, r.conversion_value,
-    COALESCE(lp.leads, 0.0) AS leads,
-    COALESCE(lp.revenue, 0.0) AS revenue,
+    COALESCE(r.leads, 0.0) AS leads,
+    COALESCE(r.revenue, 0.0) AS revenue,
     CAST(r.clicks AS DOUBLE) / NULLIF(r.impressions, 0) AS ctr,
     r.spend / NULLIF(r.clicks, 0) AS cpc,
     1000.0 * r.spend / NULLIF(r.impressions, 0) AS cpm,
-    r.spend / NULLIF(COALESCE(lp.leads, 0.0), 0) AS cpl,
+    r.spend / NULLIF(COALESCE(r.leads, 0.0), 0) AS cpl,
     r.spend / NULLIF(r.conversions, 0) AS cpa,
     r.conversions / NULLIF(r.clicks, 0) AS conversion_rate,
-    COALESCE(lp.revenue, 0.0) / NULLIF(r.spend, 0) AS roas,
-    (COALESCE(lp.revenue, 0.0) - r.spend) / NULLIF(r.spend, 0) AS roi,
+    COALESCE(r.revenue, 0.0) / NULLIF(r.spend, 0) AS roas,
+    (COALESCE(r.revenue, 0.0) - r.spend) / NULLIF(r.spend, 0) AS roi,
     r.conversion_value / NULLIF(r.spend, 0) AS platform_roas,
     (r.conversion_value - r.spend) / NULLIF(r.spend, 0) AS platform_roi
-FROM rolled r
-LEFT JOIN lead_periods lp
-    ON lp.client_id = r.client_id AND lp.period = r.period AND lp.period_start = r.period_start
-    AND lp.platform = r.platform AND lp.campaign_id = r.campaign_id
+FROM credited r

@@ -6,6 +6,7 @@ mod day_order;
 mod incremental;
 mod listed;
 mod memory_limit;
+mod reads_once;
 mod result_cache;
 mod stitched;
 
