@@ -133,7 +133,15 @@ impl LogicalExtensionCodec for Codec {
                 let c: Call = serde_json::from_slice(rest)
                     .map_err(|e| DataFusionError::Internal(format!("loopql call: {e}")))?;
                 let session = SessionStateBuilder::new().build();
-                let table = call(&c.function, &c.args, &session)?;
+                let mut table = call(&c.function, &c.args, &session)?;
+                if crate::per_client::PER_CLIENT.contains(&c.function.as_str()) {
+                    // Planned per client on a scheduler's executors (`per_client.rs`).
+                    table = Arc::new(crate::per_client::PerClientTable {
+                        function: c.function.clone(),
+                        args: c.args.clone(),
+                        inner: table,
+                    });
+                }
                 match &c.clients {
                     Some(clients) => scoped(table, &c.function, clients),
                     None => Ok(table),

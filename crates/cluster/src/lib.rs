@@ -5,10 +5,14 @@
 //! listing tables and views (what Ballista can send), and the reference tables from the snapshot
 //! too (the executors have no project files). loopql's scalar functions travel by name, so
 //! scheduler and executors register them; a call of a loopql table function (attribution,
-//! forecast, ...) travels as the call (`codec.rs`) and is computed on the scheduler, over the
-//! scheduler's own catalog of the same warehouse.
+//! forecast, ...) travels as the call (`codec.rs`) and is made again on the scheduler, over the
+//! scheduler's own catalog of the same warehouse: `attribution` and `conversion_paths` as a
+//! stage of one task per client that the executors compute (`per_client.rs`), the others on the
+//! scheduler while it plans.
 
 pub mod codec;
+pub mod per_client;
+pub mod physical_codec;
 pub mod roles;
 
 use async_trait::async_trait;

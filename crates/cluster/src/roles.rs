@@ -1,8 +1,11 @@
 //! `loopql cluster scheduler` and `loopql cluster executor`: Ballista's scheduler and executor
 //! with loopql's SQL functions registered (scalar functions by name on both; table function
-//! calls decoded and computed on the scheduler, over the warehouse's current snapshot).
+//! calls decoded on the scheduler, over the warehouse's current snapshot, and the per-client
+//! ones — attribution, conversion paths — computed on the executors, one task per client).
 
 use super::codec::Codec;
+use super::per_client::Snapshot;
+use super::physical_codec::PhysicalCodec;
 use super::session_config;
 use ballista_core::registry::BallistaFunctionRegistry;
 use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
@@ -88,8 +91,19 @@ pub async fn run_scheduler(project: Project, listen: SocketAddr) -> Result<()> {
     config.external_host = listen.ip().to_string();
     config.override_config_producer = Some(Arc::new(session_config));
     config.override_logical_codec = Some(Arc::new(Codec::default()));
+    config.override_physical_codec = Some(Arc::new(PhysicalCodec::default()));
     config.override_session_builder = Some(Arc::new(move |config: SessionConfig| {
-        let state: SessionState = with_functions(catalogs.current()?.job_state(config))
+        let engine = catalogs.current()?;
+        // The snapshot planned on: per-client table functions become a stage the executors
+        // run over it (`per_client.rs`).
+        let config = match engine.snapshot() {
+            Some(id) => config.with_extension(Arc::new(Snapshot {
+                warehouse: catalogs.project.warehouse.display(),
+                id,
+            })),
+            None => config,
+        };
+        let state: SessionState = with_functions(engine.job_state(config))
             .with_optimizer_rules(ballista_core::optimizer::ballista_default_optimizer_rules())
             .build();
         Ok(state)
@@ -132,6 +146,7 @@ pub async fn run_executor(options: ExecutorOptions) -> Result<()> {
         override_function_registry: Some(Arc::new(BallistaFunctionRegistry::from(&state))),
         override_config_producer: Some(Arc::new(session_config)),
         override_logical_codec: Some(Arc::new(Codec::default())),
+        override_physical_codec: Some(Arc::new(PhysicalCodec::default())),
         // The plans name the warehouse's files: local ones, or objects of an `s3://` bucket
         // opened from this process's `AWS_*` environment.
         override_runtime_producer: Some(Arc::new(move |_| {

@@ -153,7 +153,12 @@ fn a_scheduler_and_two_executors_answer_like_one_machine() {
     let addr: SocketAddr = format!("127.0.0.1:{scheduler_port}").parse().unwrap();
     wait_for(addr, "the scheduler");
     let work_dirs = [dir.path().join("executor-1"), dir.path().join("executor-2")];
-    for work in &work_dirs {
+    // Each executor's log says which clients' credits it computed.
+    let logs = [
+        dir.path().join("executor-1.log"),
+        dir.path().join("executor-2.log"),
+    ];
+    for (work, log) in work_dirs.iter().zip(&logs) {
         std::fs::create_dir_all(work).unwrap();
         let (port, grpc) = (free_port(), free_port());
         processes.0.push(
@@ -171,8 +176,9 @@ fn a_scheduler_and_two_executors_answer_like_one_machine() {
                 "--concurrent-tasks",
                 "2",
             ])
+            .env("RUST_LOG", "warn,loopql_cluster=info")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(log).unwrap())
             .spawn()
             .unwrap(),
         );
@@ -199,6 +205,21 @@ fn a_scheduler_and_two_executors_answer_like_one_machine() {
         assert!(ok, "{sql} on the cluster: {stderr}");
         assert_eq!(clustered, single, "{sql}");
     }
+    // Attribution ran on the executors, one task per client: their logs name every client's
+    // credits computed there (none of it on the scheduler, which plans the stage).
+    let computed: String = logs
+        .iter()
+        .map(|log| std::fs::read_to_string(log).unwrap())
+        .collect();
+    for client in ["acme", "globex", "initech"] {
+        assert!(
+            computed.contains(&format!(
+                "attribution() for client {client} computed on this process"
+            )),
+            "{client}'s credits were not computed on an executor:\n{computed}"
+        );
+    }
+
     // Reports run on the cluster too, scoped to one client (a scoped engine over the cluster).
     for name in ["channel_roas_by_model", "monthly_overview"] {
         let report = |cluster: Option<&str>| {

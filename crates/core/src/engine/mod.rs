@@ -105,9 +105,12 @@ impl Engine {
                 .with_create_default_catalog_and_schema(false),
         )
         .with_catalog_list(self.catalog_list())
-        // The engine's object stores (an `s3://` warehouse is registered there).
+        // The engine's object stores (an `s3://` warehouse is registered there) and caches
+        // (the snapshot's file lists and statistics, from its manifest: planning lists no
+        // folder and reads no footer).
         .with_runtime_env(Arc::new(RuntimeEnv {
             object_store_registry: self.ctx.runtime_env().object_store_registry.clone(),
+            cache_manager: self.ctx.runtime_env().cache_manager.clone(),
             ..RuntimeEnv::default()
         }))
     }

@@ -15,6 +15,7 @@ mod local_midnight;
 mod loopql_setting;
 mod path_table;
 mod query;
+pub use query::kept_clients;
 pub mod recorded;
 mod scalar_args;
 mod table_args;
