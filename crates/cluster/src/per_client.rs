@@ -35,6 +35,7 @@ use datafusion::physical_plan::{
 };
 use datafusion::prelude::{SessionConfig, SessionContext};
 use futures::TryStreamExt;
+use loopql_core::attribution::cache::EngineCache;
 use loopql_core::project::Location;
 use loopql_core::settings::LoopqlOptions;
 use loopql_warehouse::Warehouse;
@@ -374,7 +375,7 @@ fn client_rows(
         let ctx = client_session(&snapshot, &client, &call.settings, &context).await?;
         tracing::info!(
             snapshot = snapshot.id,
-            "{}() for client {client} computed on this process",
+            "{}() for client {client} runs on this process",
             call.function
         );
         let stream = ctx.sql(&call.sql(&client)).await?.execute_stream().await?;
@@ -404,8 +405,10 @@ static OPENED: LazyLock<Mutex<OpenedMap>> = LazyLock::new(Mutex::default);
 /// Opened snapshots by (warehouse location, snapshot id).
 type OpenedMap = HashMap<(String, u64), Arc<Opened>>;
 
-/// A warehouse and the manifest of one of its snapshots.
-type Opened = (Warehouse, Manifest);
+/// A warehouse, the manifest of one of its snapshots, and the credits computed over it in this
+/// process (a snapshot never changes: an executor answers a repeated call from them, as a
+/// long-lived engine does).
+type Opened = (Warehouse, Manifest, EngineCache);
 
 async fn opened(snapshot: &Snapshot) -> Result<Arc<Opened>> {
     let key = (snapshot.warehouse.clone(), snapshot.id);
@@ -417,7 +420,11 @@ async fn opened(snapshot: &Snapshot) -> Result<Arc<Opened>> {
         .map_err(|e| DataFusionError::Plan(format!("warehouse {}: {e}", snapshot.warehouse)))?;
     let warehouse = Warehouse::open(&location).map_err(external)?;
     let manifest = warehouse.manifest(snapshot.id).await.map_err(external)?;
-    let both = Arc::new((warehouse, manifest));
+    let credits = EngineCache::default();
+    credits
+        .0
+        .set_version(Some(format!("{}#{}", snapshot.warehouse, snapshot.id)));
+    let both = Arc::new((warehouse, manifest, credits));
     if let Ok(mut map) = OPENED.lock() {
         map.insert(key, both.clone());
     }
@@ -433,8 +440,9 @@ async fn client_session(
     task: &TaskContext,
 ) -> Result<SessionContext> {
     let opened = opened(snapshot).await?;
-    let (warehouse, manifest) = opened.as_ref();
-    let mut config = loopql_core::engine::state::config(SessionConfig::new());
+    let (warehouse, manifest, credits) = opened.as_ref();
+    let mut config = loopql_core::engine::state::config(SessionConfig::new())
+        .with_extension(Arc::new(credits.clone()));
     config = config.with_target_partitions(task.session_config().target_partitions());
     for (key, value) in settings {
         config.options_mut().set(key, value)?;

@@ -214,7 +214,7 @@ fn a_scheduler_and_two_executors_answer_like_one_machine() {
     for client in ["acme", "globex", "initech"] {
         assert!(
             computed.contains(&format!(
-                "attribution() for client {client} computed on this process"
+                "attribution() for client {client} runs on this process"
             )),
             "{client}'s credits were not computed on an executor:\n{computed}"
         );
