@@ -13,7 +13,7 @@ use crate::partition::day_text;
 use crate::progress::Lines;
 use crate::register::{Layout, quote};
 use crate::snapshot_writer::{DayOrder, Outcome, Run};
-use loopql_core::error::Result;
+use loopql_core::error::{EngineError, Result};
 use loopql_core::project::{Project, Source};
 use loopql_core::views;
 use loopql_core::{Engine, FrontEnd, QueryOptions};
@@ -323,18 +323,23 @@ impl Sync<'_> {
                     since,
                     true,
                 );
-                let rows = derived.plan(&sql, &options()).await?.stream().await?;
-                self.run
-                    .replace(
-                        &mut entry,
-                        comparable,
-                        client,
-                        since,
-                        rows.boxed(),
-                        &mut line,
-                        DayOrder::Sorted,
-                    )
-                    .await?;
+                let computed = async {
+                    let rows = derived.plan(&sql, &options()).await?.stream().await?;
+                    self.run
+                        .replace(
+                            &mut entry,
+                            comparable,
+                            client,
+                            since,
+                            rows.boxed(),
+                            &mut line,
+                            DayOrder::Sorted,
+                        )
+                        .await
+                };
+                computed
+                    .await
+                    .map_err(|e| computing(self.project.warehouse.display(), view.name, client, e))?;
                 tracing::debug!(table = view.name, client, elapsed = ?started.elapsed(), "computed");
             }
             self.tables.insert(view.name.to_string(), entry);
@@ -389,18 +394,23 @@ impl Sync<'_> {
                 line.table(name);
                 let started = std::time::Instant::now();
                 let sql = read_sql(&from, client, entry.day_column.as_deref(), None, true);
-                let rows = engine.plan(&sql, &options()).await?.stream().await?;
-                self.run
-                    .replace(
-                        &mut entry,
-                        comparable,
-                        client,
-                        None,
-                        rows.boxed(),
-                        &mut line,
-                        DayOrder::Sorted,
-                    )
-                    .await?;
+                let computed = async {
+                    let rows = engine.plan(&sql, &options()).await?.stream().await?;
+                    self.run
+                        .replace(
+                            &mut entry,
+                            comparable,
+                            client,
+                            None,
+                            rows.boxed(),
+                            &mut line,
+                            DayOrder::Sorted,
+                        )
+                        .await
+                };
+                computed
+                    .await
+                    .map_err(|e| computing(self.project.warehouse.display(), name, client, e))?;
                 tracing::debug!(table = name, client, elapsed = ?started.elapsed(), "computed");
             }
             self.tables.insert(name.to_string(), entry);
@@ -509,4 +519,65 @@ fn definition(sql: &str, mappings: &[(String, String)]) -> String {
         h.update(mapping.as_bytes());
     }
     hex::encode(h.finalize())
+}
+
+/// A derived table that could not be computed for a client: which one, and for a full disk
+/// (DataFusion spills large sorts to the temporary folder) what to do. A scale-300 demo's sync
+/// once ended with nothing but "Arrow error: Io error: ... No space left on device".
+fn computing(location: String, table: &str, client: &str, e: EngineError) -> EngineError {
+    if crate::memory::exhausted(&e) {
+        // Kept as it is: the sync explains it with the memory limit (`memory::explain`).
+        return e;
+    }
+    let text = e.to_string();
+    let hint = if text.contains("No space left on device") || text.contains("os error 28") {
+        format!(
+            " — the disk is full: the sync writes the new partitions into the warehouse and \
+             spills large sorts to the temporary folder ({}; set TMPDIR to move it); free \
+             space and sync again (the previous snapshot is unchanged)",
+            std::env::temp_dir().display()
+        )
+    } else {
+        String::new()
+    };
+    EngineError::Warehouse {
+        location,
+        message: format!("computing `{table}` for client `{client}`: {text}{hint}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::error::DataFusionError;
+
+    #[test]
+    fn a_derived_table_that_fails_is_named_and_a_full_disk_says_what_to_do() {
+        let full = EngineError::DataFusion(DataFusionError::ArrowError(
+            Box::new(datafusion::arrow::error::ArrowError::IoError(
+                "IO error: No space left on device (os error 28)".into(),
+                std::io::Error::other("full"),
+            )),
+            None,
+        ));
+        let text = computing("/w".into(), "sessions", "acme", full).to_string();
+        assert!(
+            text.starts_with("warehouse /w: computing `sessions` for client `acme`: "),
+            "{text}"
+        );
+        assert!(text.contains("the disk is full"), "{text}");
+        assert!(text.contains("TMPDIR"), "{text}");
+        let other = EngineError::DataFusion(DataFusionError::Plan("no column x".into()));
+        let text = computing("/w".into(), "touchpoints", "globex", other).to_string();
+        assert!(text.ends_with("no column x"), "{text}");
+        assert!(!text.contains("disk"), "{text}");
+        // Running out of memory stays what the sync explains with its limit.
+        let memory = EngineError::DataFusion(DataFusionError::ResourcesExhausted("x".into()));
+        assert!(crate::memory::exhausted(&computing(
+            "/w".into(),
+            "sessions",
+            "acme",
+            memory
+        )));
+    }
 }
