@@ -9,7 +9,7 @@
 --          denominator is 0: ctr = clicks / impressions; cpc = spend / clicks; cpm = 1000 x spend /
 --          impressions; cpa = spend / conversions; conversion_rate = conversions / clicks — on the
 --          platform's own conversions. leads and revenue are what attribution credits the
---          campaign (by its lower-cased name; linear model): CRM leads, and the value of won deals
+--          campaign in the row's channel (by its lower-cased name; linear model): CRM leads, and the value of won deals
 --          and web purchases. cpl = spend / leads; roas = revenue / spend; roi = (revenue −
 --          spend) / spend (on revenue, not gross profit). What the platform claims is
 --          platform_roas = conversion_value / spend and platform_roi = (conversion_value − spend)
@@ -66,19 +66,16 @@ lead_buckets AS (
     FROM leads CROSS JOIN kinds
     GROUP BY client_id, channel, campaign, kinds.period, 5
 ),
--- Each campaign period with its credits: a campaign's credits are summed over its channels'
--- rows (a window, not a second read of `rolled`: DataFusion does not share a CTE, and reading
--- ad_performance twice is most of this view's cost).
+-- Each campaign period (a row per channel) with the credits of its channel and campaign name,
+-- joined to the one roll-up: DataFusion does not share a CTE, and reading ad_performance twice
+-- was most of this view's cost.
 credited AS (
-    SELECT r.*,
-           sum(l.leads) OVER campaign_period AS leads,
-           sum(l.revenue) OVER campaign_period AS revenue
+    SELECT r.*, l.leads, l.revenue
     FROM rolled r
     LEFT JOIN lead_buckets l
         ON l.client_id = r.client_id AND l.channel = r.channel
         AND l.campaign = lower(trim(r.campaign_name))
         AND l.period = r.period AND l.period_start = r.period_start
-    WINDOW campaign_period AS (PARTITION BY r.client_id, r.period, r.period_start, r.platform, r.campaign_id)
 )
 SELECT
     r.client_id, r.period, r.period_start, r.platform, r.channel, r.campaign_id, r.campaign_name,

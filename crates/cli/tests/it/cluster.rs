@@ -187,6 +187,9 @@ fn a_scheduler_and_two_executors_answer_like_one_machine() {
     let queries = [
         // KPI
         "SELECT client_id, channel, round(sum(spend), 2) AS spend, sum(clicks) AS clicks, round(sum(conversions), 4) AS conversions FROM kpi_paid_media GROUP BY 1, 2 ORDER BY 1, 2",
+        // KPI by month, with its credits (a filter making a column constant: a plan that leaned
+        // on it once failed on the executors — a window's ordering, lost on the way)
+        "SELECT client_id, channel, CAST(period_start AS VARCHAR) AS month, round(sum(spend), 2) AS spend, round(sum(leads), 4) AS leads, round(sum(revenue), 2) AS revenue FROM kpi_paid_media WHERE period = 'month' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
         // Attribution: loopql's table function, every model
         "SELECT client_id, model, channel, round(sum(conversions), 6) AS conversions, round(sum(value), 2) AS value FROM attribution('channel') GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
         // Attribution view with a scalar loopql function applied on the cluster

@@ -1,7 +1,7 @@
 //! The paid-media KPIs read `ad_performance` once: DataFusion does not share a CTE between its
-//! uses, so the view credits each campaign period with a window over its one roll-up instead of
-//! joining a second roll-up of the same files (at fifty clients that second read of ~4,500 small
-//! files was most of the view's cost).
+//! uses, so the view joins the credits to its one roll-up instead of joining a second roll-up of
+//! the same files (at fifty clients that second read of ~4,500 small files was most of the
+//! view's cost).
 
 use datafusion::arrow::array::{Array, StringArray};
 use loopql_core::EngineBuilder;
