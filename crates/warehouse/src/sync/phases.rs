@@ -337,9 +337,9 @@ impl Sync<'_> {
                         )
                         .await
                 };
-                computed
-                    .await
-                    .map_err(|e| computing(self.project.warehouse.display(), view.name, client, e))?;
+                computed.await.map_err(|e| {
+                    computing(self.project.warehouse.display(), view.name, client, e)
+                })?;
                 tracing::debug!(table = view.name, client, elapsed = ?started.elapsed(), "computed");
             }
             self.tables.insert(view.name.to_string(), entry);
