@@ -30,18 +30,49 @@ async fn count(ctx: &SessionContext, sql: &str) -> String {
         .to_string()
 }
 
-#[tokio::test]
-async fn queries_read_the_files_the_manifest_names_without_listing_folders() {
-    let (_dir, project) = super::synced_demo(3, 0.05).await;
+/// A synced demo's current snapshot, registered in a bare session.
+struct Registered {
+    _dir: tempfile::TempDir,
+    project: loopql_core::Project,
+    warehouse: Warehouse,
+    id: u64,
+    manifest: loopql_warehouse::manifest::Manifest,
+    clients: Vec<String>,
+    ctx: SessionContext,
+}
+
+async fn registered(seed: u64) -> Registered {
+    let (_dir, project) = super::synced_demo(seed, 0.05).await;
     let warehouse = Warehouse::open(&project.warehouse).unwrap();
     let id = warehouse.current_id().await.unwrap().unwrap();
     let manifest = warehouse.manifest(id).await.unwrap();
     let clients: Vec<String> = project.clients.iter().map(|c| c.id.clone()).collect();
-
     let ctx = session();
     register(&ctx, &warehouse, id, &manifest.tables, &clients, Which::All)
         .await
         .unwrap();
+    Registered {
+        _dir,
+        project,
+        warehouse,
+        id,
+        manifest,
+        clients,
+        ctx,
+    }
+}
+
+#[tokio::test]
+async fn queries_read_the_files_the_manifest_names_without_listing_folders() {
+    let Registered {
+        _dir,
+        project,
+        warehouse,
+        id,
+        manifest,
+        clients,
+        ctx,
+    } = registered(3).await;
     let cache = ctx
         .runtime_env()
         .cache_manager
@@ -130,15 +161,14 @@ fn scan_of(plan: &Arc<dyn ExecutionPlan>) -> Arc<dyn ExecutionPlan> {
 
 #[tokio::test]
 async fn planning_takes_row_counts_from_the_manifest_and_reads_no_footer() {
-    let (_dir, project) = super::synced_demo(4, 0.05).await;
-    let warehouse = Warehouse::open(&project.warehouse).unwrap();
-    let id = warehouse.current_id().await.unwrap().unwrap();
-    let manifest = warehouse.manifest(id).await.unwrap();
-    let clients: Vec<String> = project.clients.iter().map(|c| c.id.clone()).collect();
-    let ctx = session();
-    register(&ctx, &warehouse, id, &manifest.tables, &clients, Which::All)
-        .await
-        .unwrap();
+    let Registered {
+        _dir,
+        warehouse,
+        id,
+        manifest,
+        ctx,
+        ..
+    } = registered(4).await;
     let caches = &ctx.runtime_env().cache_manager;
     let statistics = caches.get_file_statistic_cache().unwrap();
     let footers = caches.get_file_metadata_cache();
