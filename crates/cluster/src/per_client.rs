@@ -10,10 +10,10 @@
 //! rewriting the leaves it knows (file scans, in-memory tables, shuffle readers), and leaves
 //! any other leaf whole — a leaf of our own would run every client in every task.
 //!
-//! What travels (`codec.rs`): the call (function and literal arguments), the clients, the
+//! What travels (`physical_codec.rs`): the call (function and literal arguments), the
 //! query's filters as SQL (each one that can be written back as SQL; they only narrow the work,
 //! DataFusion applies them again above), the session's `loopql.*` settings, and the warehouse's
-//! location and snapshot id.
+//! location and snapshot id; the clients travel as Ballista sends the in-memory input.
 
 use datafusion::arrow::array::{Array, ArrayRef, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -23,7 +23,6 @@ use datafusion::common::{Column, DataFusionError, Result};
 use datafusion::config::ExtensionOptions;
 use datafusion::datasource::memory::MemorySourceConfig;
 use datafusion::datasource::{TableProvider, TableType};
-use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::execution::{SendableRecordBatchStream, SessionState, TaskContext};
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
@@ -39,9 +38,9 @@ use loopql_core::attribution::cache::EngineCache;
 use loopql_core::project::Location;
 use loopql_core::settings::LoopqlOptions;
 use loopql_warehouse::Warehouse;
-use loopql_warehouse::manifest::Manifest;
+use loopql_warehouse::manifest::{TableEntry, TableKind};
 use loopql_warehouse::register::{Which, register};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::{Arc, LazyLock, Mutex};
 
@@ -96,11 +95,7 @@ impl TableProvider for PerClientTable {
         let Some(full) = state.as_any().downcast_ref::<SessionState>() else {
             return self.inner.scan(state, projection, filters, limit).await;
         };
-        // The clients table is read with loopql's own physical rules: a scheduler's job state
-        // carries adaptive rules whose placeholders only its stage planner runs.
-        let local = SessionStateBuilder::new_from_existing(full.clone())
-            .with_physical_optimizer_rules(loopql_core::engine::state::physical_optimizer_rules())
-            .build();
+        let local = loopql_core::engine::state::local(full);
         let clients = loopql_core::functions::kept_clients(&local, filters).await?;
         let exec: Arc<dyn ExecutionPlan> = Arc::new(PerClientExec::new(
             Call {
@@ -405,10 +400,12 @@ static OPENED: LazyLock<Mutex<OpenedMap>> = LazyLock::new(Mutex::default);
 /// Opened snapshots by (warehouse location, snapshot id).
 type OpenedMap = HashMap<(String, u64), Arc<Opened>>;
 
-/// A warehouse, the manifest of one of its snapshots, and the credits computed over it in this
-/// process (a snapshot never changes: an executor answers a repeated call from them, as a
-/// long-lived engine does).
-type Opened = (Warehouse, Manifest, EngineCache);
+/// A warehouse, the tables of one of its snapshots that a per-client call reads (harmonized and
+/// reference tables: none reads a connector's raw table, and those are most of a snapshot's
+/// files, whose lists and statistics every task would register again), and the credits
+/// computed over it in this process (a snapshot never changes: an executor answers a repeated
+/// call from them, as a long-lived engine does).
+type Opened = (Warehouse, BTreeMap<String, TableEntry>, EngineCache);
 
 async fn opened(snapshot: &Snapshot) -> Result<Arc<Opened>> {
     let key = (snapshot.warehouse.clone(), snapshot.id);
@@ -419,12 +416,19 @@ async fn opened(snapshot: &Snapshot) -> Result<Arc<Opened>> {
     let location = Location::parse(&snapshot.warehouse, Path::new("/"))
         .map_err(|e| DataFusionError::Plan(format!("warehouse {}: {e}", snapshot.warehouse)))?;
     let warehouse = Warehouse::open(&location).map_err(external)?;
-    let manifest = warehouse.manifest(snapshot.id).await.map_err(external)?;
+    let tables: BTreeMap<String, TableEntry> = warehouse
+        .manifest(snapshot.id)
+        .await
+        .map_err(external)?
+        .tables
+        .into_iter()
+        .filter(|(_, t)| t.kind != TableKind::Raw)
+        .collect();
     let credits = EngineCache::default();
     credits
         .0
         .set_version(Some(format!("{}#{}", snapshot.warehouse, snapshot.id)));
-    let both = Arc::new((warehouse, manifest, credits));
+    let both = Arc::new((warehouse, tables, credits));
     if let Ok(mut map) = OPENED.lock() {
         map.insert(key, both.clone());
     }
@@ -440,7 +444,7 @@ async fn client_session(
     task: &TaskContext,
 ) -> Result<SessionContext> {
     let opened = opened(snapshot).await?;
-    let (warehouse, manifest, credits) = opened.as_ref();
+    let (warehouse, tables, credits) = opened.as_ref();
     let mut config = loopql_core::engine::state::config(SessionConfig::new())
         .with_extension(Arc::new(credits.clone()));
     config = config.with_target_partitions(task.session_config().target_partitions());
@@ -456,7 +460,7 @@ async fn client_session(
         &ctx,
         warehouse,
         snapshot.id,
-        &manifest.tables,
+        tables,
         &[client.to_string()],
         Which::All,
     )

@@ -37,6 +37,15 @@ pub fn builder(config: SessionConfig) -> SessionStateBuilder {
         .with_physical_optimizer_rules(physical_optimizer_rules())
 }
 
+/// `state` with loopql's own physical rules, for a query a table function runs while its scan is
+/// planned: a Ballista scheduler's job state carries adaptive-planning rules whose placeholder
+/// operators only its stage planner can run.
+pub fn local(state: &datafusion::execution::SessionState) -> datafusion::execution::SessionState {
+    SessionStateBuilder::new_from_existing(state.clone())
+        .with_physical_optimizer_rules(physical_optimizer_rules())
+        .build()
+}
+
 /// DataFusion's physical optimizer rules without `SanityCheckPlan`. In DataFusion 55 that check
 /// rejects valid plans: after a filter makes a column constant (`WHERE client_id = 'acme'`, or a
 /// UNION branch's literal), a sort that leaves the constant column out is refused against a

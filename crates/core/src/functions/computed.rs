@@ -66,14 +66,8 @@ impl<C: Compute> TableProvider for Computed<C> {
         filters: &[Expr],
         _limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        // The inner queries run here, on this machine, with loopql's own physical rules: a
-        // Ballista scheduler's job state carries adaptive-planning rules whose placeholder
-        // operators only its stage planner can run.
-        let local = datafusion::execution::session_state::SessionStateBuilder::new_from_existing(
-            session_state(state)?.clone(),
-        )
-        .with_physical_optimizer_rules(crate::engine::state::physical_optimizer_rules())
-        .build();
+        // The inner queries run here, on this machine, with loopql's own physical rules.
+        let local = crate::engine::state::local(session_state(state)?);
         let batch = self.0.compute(&local, filters).await?;
         Ok(MemorySourceConfig::try_new_exec(
             &[vec![batch]],
