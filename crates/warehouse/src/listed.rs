@@ -93,26 +93,29 @@ pub fn statistics(file_schema: &SchemaRef, rows: u64, bytes: u64) -> Statistics 
 /// previous snapshot's.
 pub fn remember(ctx: &SessionContext, tables: &[Listed<'_>]) {
     let caches = &ctx.runtime_env().cache_manager;
+    // Each table's objects, built once for both caches (their paths are most of the work).
+    let listed: Vec<Vec<ObjectMeta>> = tables.iter().map(|t| objects(&t.url, t.table)).collect();
     if let Some(cache) = caches.get_list_files_cache() {
         let listings: Vec<(TableScopedPath, CachedFileList)> = tables
             .iter()
-            .map(|t| {
+            .zip(&listed)
+            .map(|(t, objects)| {
                 let key = TableScopedPath {
                     table: t.url.get_table_ref().clone(),
                     path: t.url.prefix().clone(),
                 };
-                (key, CachedFileList::new(objects(&t.url, t.table)))
+                (key, CachedFileList::new(objects.clone()))
             })
             .collect();
         put_all(cache.as_ref(), listings);
     }
     if let Some(cache) = caches.get_file_statistic_cache() {
         let mut entries = Vec::new();
-        for t in tables {
+        for (t, objects) in tables.iter().zip(listed) {
             let fingerprint = Arc::new(SchemaFingerprint::from_schema(&t.file_schema));
             // Files with as many rows and bytes share one `Statistics`.
             let mut shared: HashMap<(u64, u64), Arc<Statistics>> = HashMap::new();
-            for (meta, file) in objects(&t.url, t.table).into_iter().zip(&t.table.files) {
+            for (meta, file) in objects.into_iter().zip(&t.table.files) {
                 let stats = shared
                     .entry((file.rows, file.bytes))
                     .or_insert_with(|| Arc::new(statistics(&t.file_schema, file.rows, file.bytes)))
