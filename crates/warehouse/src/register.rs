@@ -1,7 +1,8 @@
 //! A snapshot's tables in a session: each table's Parquet folder is a listing table in the
 //! hidden `_warehouse` schema (Hive partitions `client_id` and the day), and the name queries use
 //! is a view over it that restores the table's own columns, types and order and keeps the
-//! project's clients only (a partition filter: other clients' files are never opened).
+//! project's clients only (a partition filter: other clients' files are never opened; no filter
+//! when the table has no other client's files).
 //! Built-in listing tables and views are what a Ballista cluster can run.
 
 use super::manifest::{TableEntry, TableKind};
@@ -127,7 +128,7 @@ pub async fn register(
             layout.select_list(&schema).join(", "),
             quote(SCHEMA),
             quote(&hidden_name),
-            layout.client_filter(&schema, clients),
+            layout.client_filter(table, clients),
         );
         ctx.sql(&sql).await.map_err(|e| EngineError::View {
             view: name.clone(),
@@ -231,7 +232,13 @@ impl Layout {
             .collect()
     }
 
-    fn client_filter(&self, schema: &Schema, clients: &[String]) -> String {
+    /// The view's filter keeping `clients`' rows of `table`. None for a partitioned table whose
+    /// files are all of those clients (the usual case: a project reading its own warehouse, a
+    /// sync): the filter would keep every row, and DataFusion evaluates a view's partition
+    /// filter once per file — with one literal per client, a cost that grew with the number
+    /// of clients at every scan.
+    fn client_filter(&self, table: &TableEntry, clients: &[String]) -> String {
+        let schema = &table.schema;
         let list = || {
             clients
                 .iter()
@@ -242,6 +249,14 @@ impl Layout {
         if self.by_client {
             if clients.is_empty() {
                 return " WHERE false".into();
+            }
+            let all_kept = table.files.iter().all(|f| {
+                f.client_id
+                    .as_deref()
+                    .is_some_and(|c| clients.iter().any(|k| k == c))
+            });
+            if all_kept {
+                return String::new();
             }
             return format!(" WHERE {} IN ({})", quote(CLIENT), list());
         }

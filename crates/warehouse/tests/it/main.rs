@@ -1,6 +1,7 @@
 //! loopql-warehouse's integration tests, over the demo synced into a warehouse folder.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod client_view;
 mod credits_cache;
 mod day_order;
 mod incremental;
