@@ -250,11 +250,12 @@ impl Layout {
             if clients.is_empty() {
                 return " WHERE false".into();
             }
-            let all_kept = table.files.iter().all(|f| {
-                f.client_id
-                    .as_deref()
-                    .is_some_and(|c| clients.iter().any(|k| k == c))
-            });
+            let kept: std::collections::HashSet<&str> =
+                clients.iter().map(String::as_str).collect();
+            let all_kept = table
+                .files
+                .iter()
+                .all(|f| f.client_id.as_deref().is_some_and(|c| kept.contains(c)));
             if all_kept {
                 return String::new();
             }

@@ -2,8 +2,8 @@
 //! registered it has no filter at all (DataFusion would evaluate it once per file at every
 //! scan), and with fewer it keeps theirs only — the other clients' files are not in the plan.
 
-use datafusion::prelude::{SessionConfig, SessionContext};
-use loopql_core::engine::{CATALOG, DEFAULT_SCHEMA};
+use super::listed::count as text;
+use datafusion::prelude::SessionContext;
 use loopql_warehouse::Warehouse;
 use loopql_warehouse::register::{Which, register};
 
@@ -11,20 +11,11 @@ async fn session(project: &loopql_core::Project, clients: &[String]) -> SessionC
     let warehouse = Warehouse::open(&project.warehouse).unwrap();
     let id = warehouse.current_id().await.unwrap().unwrap();
     let manifest = warehouse.manifest(id).await.unwrap();
-    let ctx = SessionContext::new_with_config(
-        SessionConfig::new().with_default_catalog_and_schema(CATALOG, DEFAULT_SCHEMA),
-    );
+    let ctx = super::listed::session();
     register(&ctx, &warehouse, id, &manifest.tables, clients, Which::Data)
         .await
         .unwrap();
     ctx
-}
-
-async fn text(ctx: &SessionContext, sql: &str) -> String {
-    let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
-    datafusion::arrow::util::pretty::pretty_format_batches(&batches)
-        .unwrap()
-        .to_string()
 }
 
 #[tokio::test]

@@ -16,14 +16,15 @@ use loopql_warehouse::{Warehouse, listed};
 use std::sync::Arc;
 
 /// A bare session with the engine's catalog, over nothing but the registered tables.
-fn session() -> SessionContext {
+pub(super) fn session() -> SessionContext {
     SessionContext::new_with_config(
         datafusion::prelude::SessionConfig::new()
             .with_default_catalog_and_schema(CATALOG, DEFAULT_SCHEMA),
     )
 }
 
-async fn count(ctx: &SessionContext, sql: &str) -> String {
+/// `sql`'s result as a printed table.
+pub(super) async fn count(ctx: &SessionContext, sql: &str) -> String {
     let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
     datafusion::arrow::util::pretty::pretty_format_batches(&batches)
         .unwrap()
